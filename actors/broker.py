@@ -1,0 +1,63 @@
+"""The Dramatiq broker every actor module declares its actors on.
+
+Built at import from the environment (this is the worker boot). Dramatiq's
+Retries, TimeLimit and AgeLimit are left out on purpose: the runtime retries
+writes itself, after checking the ERP, with the journal as the record; a busy
+agent is RequeueBusy's business; and an agent's drained queue may run longer
+than any fixed time limit (each operation has its own timeout).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO, CurrentMessage, ShutdownNotifications
+from periodiq import PeriodiqMiddleware
+
+from actors.browser import BrowserPoolMiddleware
+from actors.requeue import RequeueBusy
+from archibot.settings import Settings
+from store.db import Database
+from store.journal import Journal
+
+#: Consider a worker dead (and re-deliver its unacked messages) after this long without
+#: a heartbeat; Dramatiq's 60 s default leaves a crashed worker's messages idle too long.
+DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000
+#: Redis maintenance (re-delivering dead workers' messages) runs on this many commands in
+#: a million; Dramatiq's default of 1,000 rarely fires in a small deployment.
+DEFAULT_MAINTENANCE_CHANCE = 20_000
+
+#: periodiq drops a scheduled message that waited longer than this (a minute's tick).
+DEFAULT_PERIODIC_SKIP_DELAY_S = 50
+
+# One message per thread: a burst must not pile onto whichever process fetched first.
+os.environ.setdefault("dramatiq_queue_prefetch", "1")
+
+settings = Settings.from_env()
+logging.basicConfig(
+    level=os.environ.get("ARCHIBOT_LOG_LEVEL", "INFO"),
+    format="%(asctime)s %(levelname)s %(name)s %(message)s",
+)
+logging.getLogger("pyppeteer").setLevel(logging.WARNING)
+logging.getLogger("websockets").setLevel(logging.WARNING)
+
+_db = Database(settings.database_url, max_size=2)
+requeue = RequeueBusy(Journal(_db), max_requeue_age_s=settings.max_requeue_age_s)
+
+broker = RedisBroker(
+    url=settings.redis_url,
+    heartbeat_timeout=DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    maintenance_chance=DEFAULT_MAINTENANCE_CHANCE,
+    middleware=[
+        AsyncIO(),
+        CurrentMessage(),
+        ShutdownNotifications(),
+        PeriodiqMiddleware(skip_delay=DEFAULT_PERIODIC_SKIP_DELAY_S),
+        requeue,
+        BrowserPoolMiddleware(settings),
+    ],
+)
+dramatiq.set_broker(broker)

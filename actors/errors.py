@@ -1,0 +1,25 @@
+"""Errors of the Dramatiq side.
+
+ActorError
+ ├── AgentBusy    the agent's lock is held: requeue the message with backoff (not a failure)
+ └── LockLost     the lease ran out or passed to another holder: stop before anything irreversible
+"""
+
+from __future__ import annotations
+
+
+class ActorError(Exception):
+    """Base class of the actors' errors."""
+
+
+class AgentBusy(ActorError):
+    """The agent is running another operation; the message is requeued, not retried."""
+
+    def __init__(self, agent: str, op_id: str) -> None:
+        super().__init__(f"agent {agent!r} is busy; operation {op_id} waits its turn")
+        self.agent = agent
+        self.op_id = op_id
+
+
+class LockLost(ActorError):
+    """This worker no longer holds the agent's lease; irreversible steps are refused."""

@@ -1,0 +1,127 @@
+"""The agent lock: a Redis lease per agent, with a token and a fence.
+
+``SET NX PX`` takes the lease with a token that names the message; a monotonic
+fence number comes with each acquisition. The lease is renewed while the
+operation runs and released only by its owner (compare-and-delete in Lua), so a
+holder that was paused past its lease can neither release nor extend the lease
+of the holder that came after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from importlib.resources import files
+
+import redis
+import redis.asyncio as aioredis
+
+from actors.errors import AgentBusy, LockLost
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_PREFIX = "archibot:lock:"
+DEFAULT_FENCE_PREFIX = "archibot:fence:"
+
+
+def _script(name: str) -> str:
+    return (files("actors") / name).read_text(encoding="utf-8")
+
+
+@dataclass
+class Lease:
+    """A held agent lock: who holds it (token) and its fence."""
+
+    agent: str
+    token: str
+    fence: int
+    lost: bool = field(default=False)
+
+
+class AgentLock:
+    """Leases on agents in Redis. All methods are coroutines of one event loop."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        ttl_ms: int,
+        lock_prefix: str = DEFAULT_LOCK_PREFIX,
+        fence_prefix: str = DEFAULT_FENCE_PREFIX,
+    ) -> None:
+        self._client = client
+        self.ttl_ms = ttl_ms
+        self._lock_prefix = lock_prefix
+        self._fence_prefix = fence_prefix
+        self._acquire = client.register_script(_script("acquire.lua"))
+        self._release = client.register_script(_script("release.lua"))
+        self._extend = client.register_script(_script("extend.lua"))
+
+    def _key(self, agent: str) -> str:
+        return self._lock_prefix + agent
+
+    async def acquire(self, agent: str, token: str) -> Lease | None:
+        """Take the agent's lease, or None if another holder has it."""
+        fence = await self._acquire(
+            keys=[self._key(agent), self._fence_prefix + agent], args=[token, self.ttl_ms]
+        )
+        return Lease(agent, token, int(fence)) if int(fence) > 0 else None
+
+    async def release(self, lease: Lease) -> bool:
+        """Give the lease back; False if it was no longer ours (expired, taken over)."""
+        released = bool(await self._release(keys=[self._key(lease.agent)], args=[lease.token]))
+        if not released:
+            lease.lost = True
+        return released
+
+    async def extend(self, lease: Lease) -> bool:
+        """Renew the lease for another ``ttl_ms``; False if it is no longer ours."""
+        extended = bool(
+            await self._extend(keys=[self._key(lease.agent)], args=[lease.token, self.ttl_ms])
+        )
+        if not extended:
+            lease.lost = True
+        return extended
+
+    async def check(self, lease: Lease) -> None:
+        """Raise LockLost unless ``lease`` is still held: call it before an irreversible step."""
+        if not lease.lost:
+            holder = await self._client.get(self._key(lease.agent))
+            if holder is not None and holder.decode() == lease.token:
+                return
+            lease.lost = True
+        raise LockLost(
+            f"the lock of agent {lease.agent!r} (fence {lease.fence}) is no longer held by "
+            f"this worker; the irreversible step was not taken"
+        )
+
+    @contextlib.asynccontextmanager
+    async def held(self, agent: str, token: str, op_id: str) -> AsyncIterator[Lease]:
+        """Hold the agent's lease for the block, renewing it; AgentBusy if it is taken."""
+        lease = await self.acquire(agent, token)
+        if lease is None:
+            raise AgentBusy(agent, op_id)
+        renewer = asyncio.create_task(self._keep(lease))
+        try:
+            yield lease
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            try:
+                await self.release(lease)
+            except redis.RedisError:
+                log.warning("lock_release_failed agent=%s fence=%d", agent, lease.fence)
+
+    async def _keep(self, lease: Lease) -> None:
+        interval_s = self.ttl_ms / 3000
+        while not lease.lost:
+            await asyncio.sleep(interval_s)
+            try:
+                if not await self.extend(lease):
+                    log.warning("lock_lost agent=%s fence=%d", lease.agent, lease.fence)
+            except redis.RedisError:
+                log.warning("lock_extend_failed agent=%s fence=%d", lease.agent, lease.fence)

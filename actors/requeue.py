@@ -1,0 +1,87 @@
+"""Re-enqueue a busy agent's message with exponential backoff — not a failure, no retry.
+
+An actor raises AgentBusy when another worker holds the agent's lease. The
+message goes back with a delay of 2 s, 4 s, 8 s, 16 s, then 30 s (jittered) and
+its ``requeues`` option counted, until it is older than ``max_requeue_age_s``;
+then the operation fails with a clear error. Fast handoff usually runs the
+operation long before the delay is up (the lease holder drains the agent's
+journal queue); the delayed copy then finds it done and is dropped — it is the
+safety net for a holder that died.
+
+Any other exception that escapes an actor is an infrastructure failure (the
+journal or Redis did not answer): the message is re-enqueued the same way a
+bounded number of times, so it is not lost with the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import Middleware
+
+from actors.errors import AgentBusy
+from archibot.backoff import compute_backoff_ms
+from store.journal import Journal
+
+log = logging.getLogger("archibot.requeue")
+
+DEFAULT_MAX_REQUEUE_AGE_S = 3_600
+#: How often a message is re-enqueued after an infrastructure failure before it is dropped
+#: (the journal's sweep re-sends whatever is still pending).
+DEFAULT_MAX_FAILURE_REQUEUES = 5
+
+
+class RequeueBusy(Middleware):
+    """Turns AgentBusy into a delayed re-enqueue; see the module docstring."""
+
+    def __init__(self, journal: Journal, *, max_requeue_age_s: int = DEFAULT_MAX_REQUEUE_AGE_S) -> None:
+        self.journal = journal
+        self.max_requeue_age_s = max_requeue_age_s
+        self.requeued = 0
+
+    @property
+    def actor_options(self) -> set[str]:
+        # Dramatiq's worker reads ``throws`` to log expected exceptions (AgentBusy) quietly;
+        # Retries, which usually declares it, is not installed.
+        return {"max_requeue_age_s", "throws"}
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        if exception is None:
+            return
+        op_id = str(message.args[0]) if message.args else "?"
+        if isinstance(exception, AgentBusy):
+            self._requeue_busy(broker, message, exception, op_id)
+            return
+        failures = int(message.options.get("failures", 0))
+        if failures >= DEFAULT_MAX_FAILURE_REQUEUES:
+            log.error("message_dropped op_id=%s failures=%d (the journal sweep re-sends it)", op_id, failures)
+            return
+        delay_ms = compute_backoff_ms(failures)
+        broker.enqueue(message.copy(options={"failures": failures + 1}), delay=delay_ms)
+        log.warning("message_requeued_after_error op_id=%s delay_ms=%d error=%r", op_id, delay_ms, str(exception))
+
+    def _requeue_busy(self, broker: dramatiq.Broker, message: Any, busy: AgentBusy, op_id: str) -> None:
+        actor = broker.get_actor(message.actor_name)
+        max_age_s = message.options.get(
+            "max_requeue_age_s", actor.options.get("max_requeue_age_s", self.max_requeue_age_s)
+        )
+        age_s = time.time() - message.message_timestamp / 1000
+        if age_s > max_age_s:
+            error = (
+                f"agent {busy.agent!r} stayed busy for {age_s:.0f} s, more than the "
+                f"{max_age_s} s an operation may wait; send it again if it is still wanted"
+            )
+            self.journal.fail_unclaimed(op_id, error)
+            log.warning("requeue_expired op_id=%s agent=%s age_s=%.0f", op_id, busy.agent, age_s)
+            return
+        requeues = int(message.options.get("requeues", 0))
+        delay_ms = compute_backoff_ms(requeues)
+        broker.enqueue(message.copy(options={"requeues": requeues + 1}), delay=delay_ms)
+        self.journal.count_requeue(op_id)
+        self.requeued += 1
+        log.info("requeued op_id=%s agent=%s requeues=%d delay_ms=%d", op_id, busy.agent, requeues + 1, delay_ms)

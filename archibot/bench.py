@@ -1,0 +1,316 @@
+"""``archibot bench``: run a burst on a private stack and print one JSON object of measurements.
+
+It starts its own simulator (fixed latency per request and callback), its own
+Redis (so ``INFO commandstats`` counts only this run), a clean journal database,
+and its own worker processes; sends every agent's operations in order, waits for
+all of them, and computes every figure from what happened: the journal's
+timestamps, the simulator's state and counters, Redis's command statistics and
+``/proc``. Progress goes to stderr; stdout gets the JSON only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+import psycopg
+import redis
+
+from archibot.client import Client
+from archibot.local import SimProcess, Workers, start_sim, start_workers
+from archibot.settings import Settings
+from pool.procstat import cpu_seconds, process_tree, rss_bytes
+from store.db import Database
+
+BENCH_DATABASE = "archibot_bench"
+DEFAULT_BENCH_TIMEOUT_S = 1_800.0
+_SAMPLE_INTERVAL_S = 0.5
+
+
+def _progress(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+# -- the workload -----------------------------------------------------------------------
+
+
+def burst(state: dict[str, Any], agents: list[str], ops_per_agent: int, seed: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every agent's operations, agents interleaved, each agent's in order: (agent, type, payload)."""
+    rng = random.Random(seed)
+    products = state["products"]
+    customers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in state["customers"]:
+        customers[c["agent"]].append(c)
+    per_agent: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for agent in agents:
+        ops = []
+        for _ in range(ops_per_agent):
+            lines = []
+            for product in rng.sample(products, rng.randint(1, 3)):
+                package = rng.choice(product["variants"])["package_content"]
+                lines.append({"article": product["item_id"], "quantity": package * rng.randint(1, 5)})
+            ops.append(("submit-order", {"customer": rng.choice(customers[agent])["account"], "lines": lines}))
+        per_agent[agent] = ops
+    return [(agent, *per_agent[agent][i]) for i in range(ops_per_agent) for agent in agents]
+
+
+# -- the private services ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateRedis:
+    """A throw-away redis-server, so command statistics count this run only."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.dir = tempfile.mkdtemp(prefix="archibot-bench-redis-")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _fresh_database(url: str) -> str:
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    head, _, _ = url.rpartition("/")
+    return f"{head}/{BENCH_DATABASE}"
+
+
+def redis_calls(client: redis.Redis) -> int:
+    """Every command Redis has executed (scripts' inner commands included), less INFO itself."""
+    stats = client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info",))
+
+
+# -- sampling the workers -----------------------------------------------------------------
+
+
+class ProcSampler(threading.Thread):
+    """Samples each worker's RSS (the process plus its Chromium) while the burst runs."""
+
+    def __init__(self, workers: Workers) -> None:
+        super().__init__(daemon=True)
+        self.workers = workers
+        self.max_rss_bytes = 0
+        self.samples: list[int] = []
+        self._stop_event = threading.Event()
+
+    def trees(self) -> list[list[int]]:
+        return [process_tree(pid) for pid in self.workers.worker_pids()]
+
+    def run(self) -> None:
+        while not self._stop_event.wait(_SAMPLE_INTERVAL_S):
+            for tree in self.trees():
+                rss = rss_bytes(tree)
+                self.samples.append(rss)
+                self.max_rss_bytes = max(self.max_rss_bytes, rss)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(5)
+
+
+def cpu_of(workers: Workers) -> float:
+    """CPU seconds so far of the worker processes and their Chromium processes."""
+    pids = [p for w in workers.worker_pids() for p in process_tree(w)]
+    return cpu_seconds(pids)
+
+
+# -- the figures ---------------------------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def journal_figures(rows: list[dict[str, Any]], slots: int) -> dict[str, Any]:
+    """Makespan, lower bound, handoff gaps, latencies and FIFO violations from journal rows."""
+    done = [r for r in rows if r["finished_at"] is not None and r["started_at"] is not None]
+    if not done:
+        return {}
+    t0 = min(r["created_at"] for r in rows)
+    makespan_s = (max(r["finished_at"] for r in done) - t0).total_seconds()
+    chains: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in done:
+        chains[r["agent"]].append(r)
+    total_work_s = sum(r["exec_ms"] for r in done) / 1000
+    longest_chain_s = max(sum(r["exec_ms"] for r in chain) / 1000 for chain in chains.values())
+    lower_bound_s = max(longest_chain_s, total_work_s / slots)
+    gaps_ms: list[float] = []
+    fifo_violations = 0
+    for chain in chains.values():
+        by_start = sorted(chain, key=lambda r: r["started_at"])
+        for prev, nxt in zip(by_start, by_start[1:]):
+            if nxt["created_at"] < prev["finished_at"]:  # it was waiting: a handoff
+                gaps_ms.append((nxt["started_at"] - prev["finished_at"]).total_seconds() * 1000)
+        writes = sorted((r for r in chain if r["is_write"]), key=lambda r: r["seq"])
+        fifo_violations += sum(1 for a, b in zip(writes, writes[1:]) if b["started_at"] < a["finished_at"])
+    latencies_ms = [(r["finished_at"] - r["created_at"]).total_seconds() * 1000 for r in done]
+    return {
+        "makespan_s": round(makespan_s, 2),
+        "lower_bound_s": round(lower_bound_s, 2),
+        "ratio": round(makespan_s / lower_bound_s, 3) if lower_bound_s else None,
+        "total_work_s": round(total_work_s, 2),
+        "longest_chain_s": round(longest_chain_s, 2),
+        "op_exec_ms": {"p50": round(_pct([r["exec_ms"] for r in done], 0.5)),
+                       "p95": round(_pct([r["exec_ms"] for r in done], 0.95))},
+        "handoff_gap_ms": {"p50": round(_pct(gaps_ms, 0.5), 1), "p95": round(_pct(gaps_ms, 0.95), 1),
+                           "max": round(max(gaps_ms), 1) if gaps_ms else 0.0, "count": len(gaps_ms)},
+        "op_latency_ms": {"p50": round(_pct(latencies_ms, 0.5)), "p95": round(_pct(latencies_ms, 0.95))},
+        "fifo_violations": fifo_violations,
+    }
+
+
+def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Duplicates and lost writes, checked against the simulator's own state."""
+    orders = sim.state(include="orders")["orders"]
+    by_reference: dict[str, int] = defaultdict(int)
+    for order in orders:
+        by_reference[order["reference"]] += 1
+    duplicates = lost = 0
+    for r in rows:
+        if r["op_type"] != "submit-order":
+            continue
+        count = by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
+        duplicates += max(0, count - 1)
+        if r["status"] == "done" and count == 0:
+            lost += 1
+        if r["status"] in ("queued", "running"):
+            lost += 1
+    return {"duplicates": duplicates, "lost": lost}
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
+    faults = json.loads(args.faults) if args.faults else None
+    private_redis = PrivateRedis() if shutil.which("redis-server") else None
+    redis_url = private_redis.url if private_redis else base.redis_url
+    sim = workers = client = None
+    try:
+        settings = dataclasses.replace(
+            base, redis_url=redis_url, database_url=_fresh_database(base.database_url),
+            handoff=not args.no_handoff,
+        )
+        Database(settings.database_url).migrate()
+        _progress(f"simulator: {args.agents} agents, latency {args.latency_ms} ms")
+        sim = start_sim(profile="fast", latency_ms=args.latency_ms, agents=args.agents, seed=args.seed)
+        if faults:
+            sim.set_faults(**faults)
+        settings = dataclasses.replace(settings, erp_url=sim.url)
+        client = Client(settings)
+        state = sim.state()
+        agents = [a["username"] for a in state["agents"]][: args.agents]
+        for agent in state["agents"][: args.agents]:
+            client.agents.add(agent["username"], agent["password"])
+        work = burst(state, agents, args.ops_per_agent, args.seed)
+
+        _progress(f"starting {args.processes} worker processes × {args.threads} threads")
+        workers = start_workers(settings.to_env(), processes=args.processes, threads=args.threads)
+        sampler = ProcSampler(workers)
+        rclient = redis.Redis.from_url(redis_url)
+        calls_before = redis_calls(rclient)
+        cpu_before = cpu_of(workers)
+        sampler.start()
+
+        _progress(f"sending {len(work)} operations")
+        op_ids = [client.send(op_type, agent, payload) for agent, op_type, payload in work]
+        deadline = time.monotonic() + DEFAULT_BENCH_TIMEOUT_S
+        last_report = 0.0
+        while True:
+            with client.db.connection() as conn:
+                counts = {r["status"]: r["count"] for r in conn.execute(
+                    "SELECT status, count(*) AS count FROM operations GROUP BY status").fetchall()}
+            finished = counts.get("done", 0) + counts.get("failed", 0)
+            if time.monotonic() - last_report > 5:
+                _progress(f"{finished}/{len(op_ids)} ended ({counts})")
+                last_report = time.monotonic()
+            if finished >= len(op_ids) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        calls_after = redis_calls(rclient)
+        cpu_after = cpu_of(workers)
+        sampler.stop()
+        rclient.close()
+
+        with client.db.connection() as conn:
+            rows = conn.execute("SELECT * FROM operations ORDER BY seq").fetchall()
+        counters = sim.counters()
+        result: dict[str, Any] = {
+            "ops": len(op_ids),
+            "done": sum(1 for r in rows if r["status"] == "done"),
+            "failed": sum(1 for r in rows if r["status"] == "failed"),
+        }
+        slots = args.processes * settings.contexts_per_browser
+        result.update(journal_figures(rows, slots))
+        result.update({
+            "logins": sum(int(v) for v in counters.get("logins", {}).values()),
+            "agents": args.agents,
+            "requeues": sum(int(r["requeues"]) for r in rows),
+            "retries": sum(max(0, int(r["attempts"]) - 1) for r in rows),
+            "redis_commands_per_op": round((calls_after - calls_before) / len(op_ids), 1),
+            "worker_rss_mb": {"max": round(sampler.max_rss_bytes / 2**20, 1),
+                              "median": round(statistics.median(sampler.samples) / 2**20, 1) if sampler.samples else 0},
+            "cpu_s_per_op": round((cpu_after - cpu_before) / len(op_ids), 3),
+        })
+        result.update(erp_figures(sim, rows))
+        result["overlaps"] = int(counters.get("overlaps", 0))
+        result["config"] = {"processes": args.processes, "threads": args.threads, "slots": slots,
+                            "latency_ms": args.latency_ms, "ops_per_agent": args.ops_per_agent,
+                            "handoff": settings.handoff, "faults": faults, "seed": args.seed}
+        result["errors"] = sorted({str(r["error"]) for r in rows if r["status"] == "failed"})[:5]
+        return result
+    finally:
+        if workers is not None:
+            workers.stop()
+        if sim is not None:
+            sim.stop()
+        if client is not None:
+            client.close()
+        if private_redis is not None:
+            private_redis.stop()
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    result = run_bench(args, settings)
+    print(json.dumps(result))
+    return 0 if result["failed"] == 0 and result["done"] == result["ops"] else 1

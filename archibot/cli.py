@@ -1,0 +1,196 @@
+"""The ``archibot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+
+from archibot.errors import ArchibotError
+from archibot.settings import Settings
+from store.errors import StoreError
+
+
+def _client(settings: Settings):  # type: ignore[no-untyped-def]
+    from archibot.client import Client
+
+    return Client(settings)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from store.db import Database
+
+    db = Database(settings.database_url)
+    applied = db.migrate()
+    print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
+    db.close()
+    return 0
+
+
+def cmd_agents(args: argparse.Namespace, settings: Settings) -> int:
+    client = _client(settings)
+    try:
+        if args.action == "add":
+            password = args.password
+            if password is None:
+                if not sys.stdin.isatty():
+                    password = sys.stdin.readline().rstrip("\n")
+                else:
+                    password = getpass.getpass(f"ERP password of {args.agent}: ")
+            if not password:
+                print("error: the password is empty", file=sys.stderr)
+                return 2
+            client.agents.add(args.agent, password, username=args.username)
+            print(f"stored the ERP credentials of {args.agent}")
+        else:
+            for agent in client.agents.list():
+                print(agent)
+    finally:
+        client.close()
+    return 0
+
+
+def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        payload = json.loads(args.payload)
+    except json.JSONDecodeError as exc:
+        print(f"error: --payload is not JSON: {exc}", file=sys.stderr)
+        return 2
+    client = _client(settings)
+    try:
+        op_id = client.send(args.op_type, args.agent, payload)
+        print(op_id)
+        if args.wait:
+            status = client.wait(op_id, args.wait)
+            print(json.dumps(status, indent=2))
+            return 0 if status["status"] == "done" else 1
+    finally:
+        client.close()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from archibot.client import status_dict
+
+    client = _client(settings)
+    try:
+        if args.op_id:
+            rows = [client.status(args.op_id)]
+        else:
+            rows = [status_dict(r) for r in client.journal.recent(args.limit)]
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(rows[0] if args.op_id else rows, indent=2))
+        return 0
+    for row in rows:
+        outcome = row["error"] if row["status"] == "failed" else (json.dumps(row["result"]) if row["result"] else "")
+        print(f"{row['id']}  {row['agent']:<10} {row['op_type']:<15} {row['status']:<8} "
+              f"attempts={row['attempts']} {outcome}")
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
+    from erpsim.__main__ import main as sim_main
+
+    argv = ["--host", args.host, "--port", str(args.port), "--profile", args.profile]
+    if args.test_mode:
+        argv.append("--test-mode")
+    if args.latency_ms is not None:
+        argv += ["--latency-ms", str(args.latency_ms)]
+    if args.agents is not None:
+        argv += ["--agents", str(args.agents)]
+    if args.admin_token:
+        argv += ["--admin-token", args.admin_token]
+    return sim_main(argv) or 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from archibot.demo import run_demo
+
+    return run_demo(settings, agents=args.agents, orders_per_agent=args.orders,
+                    profile=args.profile, processes=args.processes)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from archibot.bench import main as bench_main
+
+    return bench_main(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archibot", description="Browser automation for the Archibald ERP.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
+
+    agents = sub.add_parser("agents", help="store or list agents' ERP credentials")
+    agents_sub = agents.add_subparsers(dest="action", required=True)
+    add = agents_sub.add_parser("add", help="store an agent's ERP credentials (prompts for the password)")
+    add.add_argument("agent")
+    add.add_argument("--password", help="the ERP password (prompted for when not given)")
+    add.add_argument("--username", help="the ERP account name (default: the agent name)")
+    agents_sub.add_parser("list", help="list the agents with stored credentials")
+    agents.set_defaults(func=cmd_agents)
+
+    send = sub.add_parser("send", help="send an operation; prints its id")
+    send.add_argument("op_type")
+    send.add_argument("--agent", required=True)
+    send.add_argument("--payload", default="{}", help="the payload as JSON")
+    send.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the outcome and print it")
+    send.set_defaults(func=cmd_send)
+
+    status = sub.add_parser("status", help="show one operation, or the latest ones")
+    status.add_argument("op_id", nargs="?")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--limit", type=int, default=20)
+    status.set_defaults(func=cmd_status)
+
+    sim = sub.add_parser("sim", help="serve the Archibald simulator")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8085)
+    sim.add_argument("--profile", choices=("fast", "realistic"), default="realistic")
+    sim.add_argument("--latency-ms", type=int)
+    sim.add_argument("--agents", type=int)
+    sim.add_argument("--admin-token")
+    sim.add_argument("--test-mode", action="store_true", help="open /__sim/ without a token; show passwords")
+    sim.set_defaults(func=cmd_sim)
+
+    demo = sub.add_parser("demo", help="the main job on the embedded default: simulator, workers, orders")
+    demo.add_argument("--agents", type=int, default=4)
+    demo.add_argument("--orders", type=int, default=3, help="orders per agent")
+    demo.add_argument("--profile", choices=("fast", "realistic"), default="realistic")
+    demo.add_argument("--processes", type=int, default=2)
+    demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="measure scheduling, safety and cost; prints one JSON object")
+    bench.add_argument("--agents", type=int, default=30)
+    bench.add_argument("--ops-per-agent", type=int, default=5)
+    bench.add_argument("--processes", type=int, default=2)
+    bench.add_argument("--threads", type=int, default=5)
+    bench.add_argument("--latency-ms", type=int, default=150)
+    bench.add_argument("--faults", default=None, help="JSON as the simulator's /__sim/faults")
+    bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--no-handoff", action="store_true", help="turn fast handoff off, to compare")
+    bench.add_argument("--mix", choices=("orders", "all"), default="orders")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings))
+    except (ArchibotError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

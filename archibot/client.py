@@ -1,0 +1,184 @@
+"""The main app's API: ``send`` an operation, read its ``status``, ``wait`` for it.
+
+The client writes the journal row, then sends a Dramatiq message by actor name;
+it never imports the actor modules, so the main app needs neither Chromium nor
+pyppeteer. Messages carry the operation id only — payloads stay in the journal
+and credentials never leave PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Any
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from archibot.errors import InvalidOperation, ServiceUnavailable, UnknownOperation, WaitTimeout
+from archibot.operations import operation_type
+from archibot.settings import Settings
+from store.agents import AgentStore
+from store.crypto import SecretBox
+from store.db import Database
+from store.errors import DatabaseUnavailable
+from store.journal import TERMINAL, Journal
+
+DEFAULT_WAIT_TIMEOUT_S = 300.0
+_WAIT_POLL_MIN_S = 0.05
+_WAIT_POLL_MAX_S = 1.0
+_ORDER_REF_TYPES = ("edit-order", "delete-order", "send-to-verona")
+
+
+def make_message(settings: Settings, actor_name: str, op_id: str) -> dramatiq.Message[Any]:
+    """The message that asks a worker to run operation ``op_id``."""
+    return dramatiq.Message(
+        queue_name=settings.queue, actor_name=actor_name, args=(op_id,), kwargs={}, options={}
+    )
+
+
+class Client:
+    """A connection to Archibot's journal and queue."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.db = Database(self.settings.database_url)
+        self.journal = Journal(self.db)
+        self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key))
+        self.broker = RedisBroker(url=self.settings.redis_url, middleware=[])
+
+    def close(self) -> None:
+        """Close the database pool and the Redis connections."""
+        self.db.close()
+        self.broker.close()
+
+    def send(self, op_type: str, agent: str, payload: dict[str, Any] | None = None) -> str:
+        """Validate, journal and queue an operation; return its id.
+
+        Raises InvalidOperation (naming the field) before anything is queued when the
+        type, the agent or the payload is wrong.
+        """
+        kind = operation_type(op_type)
+        if not isinstance(agent, str) or not agent.strip():
+            raise InvalidOperation("agent is required", field="agent")
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise InvalidOperation("payload must be a JSON object", field="payload")
+        clean = kind.validate(payload)
+        try:
+            if not self.agents.exists(agent):
+                raise InvalidOperation(
+                    f"unknown agent {agent!r}: store their ERP credentials first "
+                    f"(archibot agents add {agent})",
+                    field="agent",
+                )
+            if op_type in _ORDER_REF_TYPES:
+                self._check_order_ref(agent, str(clean["order"]))
+            op_id = str(uuid.uuid4())
+            self.journal.create(op_id, agent, op_type, kind.is_write, clean)
+        except DatabaseUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        try:
+            self.broker.enqueue(make_message(self.settings, kind.actor_name, op_id))
+        except redis.RedisError as exc:
+            self.journal.fail_unclaimed(op_id, f"could not be queued: Redis failed: {exc}")
+            raise ServiceUnavailable(
+                f"Redis did not answer at {self.settings.redis_url}: start it "
+                "(redis-server --daemonize yes) or set ARCHIBOT_REDIS_URL"
+            ) from exc
+        return op_id
+
+    def _check_order_ref(self, agent: str, ref: str) -> None:
+        row = self.journal.get(ref)
+        if row is None:
+            if _looks_like_uuid(ref):
+                raise InvalidOperation(f"payload field 'order': no operation {ref} in the journal", field="order")
+            return  # an ERP order id
+        if row["op_type"] != "submit-order" or row["agent"] != agent:
+            raise InvalidOperation(
+                f"payload field 'order': operation {ref} is not a submit-order of agent {agent!r}",
+                field="order",
+            )
+
+    def status(self, op_id: str) -> dict[str, Any]:
+        """The operation's status: ``status``, ``progress``, ``result``, ``error``, ``attempts``…"""
+        row = self.journal.get(op_id)
+        if row is None:
+            raise UnknownOperation(f"no operation {op_id!r} in the journal")
+        return status_dict(row)
+
+    def wait(self, op_id: str, timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> dict[str, Any]:
+        """Block until the operation is ``done`` or ``failed``; return its status."""
+        deadline = time.monotonic() + timeout_s
+        pause_s = _WAIT_POLL_MIN_S
+        while True:
+            current = self.status(op_id)
+            if current["status"] in TERMINAL:
+                return current
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"operation {op_id} still {current['status']} after {timeout_s:g} s")
+            time.sleep(min(pause_s, max(0.0, deadline - time.monotonic())))
+            pause_s = min(pause_s * 2, _WAIT_POLL_MAX_S)
+
+
+def status_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """The public view of a journal row (JSON-friendly)."""
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": str(row["id"]),
+        "op_type": row["op_type"],
+        "agent": row["agent"],
+        "status": row["status"],
+        "phase": row["phase"],
+        "progress": row["progress"],
+        "result": row["result"],
+        "error": row["error"],
+        "attempts": row["attempts"],
+        "requeues": row["requeues"],
+        "created_at": iso(row["created_at"]),
+        "started_at": iso(row["started_at"]),
+        "finished_at": iso(row["finished_at"]),
+    }
+
+
+def _looks_like_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+_default: Client | None = None
+
+
+def _client() -> Client:
+    global _default
+    if _default is None:
+        _default = Client()
+    return _default
+
+
+def send(op_type: str, agent: str, payload: dict[str, Any] | None = None) -> str:
+    """Send an operation with the settings from the environment; return its id."""
+    return _client().send(op_type, agent, payload)
+
+
+def status(op_id: str) -> dict[str, Any]:
+    """The status of an operation (see :meth:`Client.status`)."""
+    return _client().status(op_id)
+
+
+def wait(op_id: str, timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> dict[str, Any]:
+    """Wait for an operation to end (see :meth:`Client.wait`)."""
+    return _client().wait(op_id, timeout_s)
+
+
+def submit_order(agent: str, customer: str, lines: list[dict[str, Any]], **extra: Any) -> str:
+    """Send a ``submit-order``; ``extra`` may hold notes, delivery_date, discount."""
+    return send("submit-order", agent, {"customer": customer, "lines": lines, **extra})

@@ -1,0 +1,126 @@
+"""``archibot demo``: the main job on the embedded default, end to end.
+
+Starts the simulator and two worker processes, stores a handful of agents'
+credentials, submits a few orders per agent, shows progress, prints what
+landed in the ERP, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from archibot.client import Client
+from archibot.local import start_sim, start_workers
+from archibot.settings import Settings
+from store.journal import TERMINAL
+
+DEMO_TIMEOUT_S = 900.0
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def demo_orders(state: dict[str, Any], agent: str, count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """``count`` plausible submit-order payloads for ``agent`` from the simulator's data."""
+    customers = [c for c in state["customers"] if c["agent"] == agent]
+    products = state["products"]
+    orders = []
+    for n in range(count):
+        lines = []
+        for product in rng.sample(products, rng.randint(1, 3)):
+            package = rng.choice(product["variants"])["package_content"]
+            lines.append({"article": product["item_id"], "quantity": package * rng.randint(1, 4)})
+        orders.append({
+            "customer": rng.choice(customers)["account"],
+            "lines": lines,
+            "notes": f"Ordine demo {n + 1} di {agent}",
+        })
+    return orders
+
+
+def run_demo(settings: Settings, *, agents: int, orders_per_agent: int, profile: str, processes: int) -> int:
+    """Run the demo; 0 when every order landed exactly once."""
+    from store.db import Database
+
+    Database(settings.database_url).migrate()
+    _say(f"starting the Archibald simulator ({profile} profile)…")
+    sim = start_sim(profile=profile, agents=max(agents, 1), seed=42)
+    workers = None
+    client = None
+    try:
+        settings = _with_erp(settings, sim.url)
+        _say(f"  simulator at {sim.url}")
+        state = sim.state()
+        names = [a["username"] for a in state["agents"]][:agents]
+        client = Client(settings)
+        for agent in state["agents"][:agents]:
+            client.agents.add(agent["username"], agent["password"])
+        _say(f"stored the ERP credentials of {len(names)} agents: {', '.join(names)}")
+
+        _say(f"starting {processes} worker processes (one Chromium each)…")
+        env = settings.to_env()
+        t0 = time.monotonic()
+        workers = start_workers(env, processes=processes)
+        _say(f"  workers ready in {time.monotonic() - t0:.1f} s")
+
+        rng = random.Random(7)
+        op_ids: list[str] = []
+        for agent in names:
+            for payload in demo_orders(state, agent, orders_per_agent, rng):
+                op_ids.append(client.send("submit-order", agent, payload))
+        _say(f"sent {len(op_ids)} submit-order operations; waiting…")
+        statuses = _watch(client, op_ids)
+
+        _say("\nwhat landed in the ERP:")
+        erp_orders = {o["reference"]: o for o in sim.state(include="orders")["orders"]}
+        ok = True
+        for op_id in op_ids:
+            st = statuses[op_id]
+            marker = "AB-" + op_id.replace("-", "")
+            order = erp_orders.get(marker)
+            if st["status"] == "done" and order is not None:
+                lines = ", ".join(f"{l['article']}×{l['quantity']:g}" for l in order["lines"])
+                _say(f"  {st['agent']}: order {order['id']} for customer {order['customer']} [{lines}]")
+            else:
+                ok = False
+                _say(f"  {st['agent']}: operation {op_id} {st['status']}: {st['error']}")
+        counters = sim.counters()
+        _say(f"\nlogins per agent: {counters.get('logins')}  overlaps: {counters.get('overlaps')}")
+        return 0 if ok else 1
+    finally:
+        _say("stopping the workers and the simulator…")
+        if workers is not None:
+            workers.stop()
+        sim.stop()
+        if client is not None:
+            client.close()
+
+
+def _with_erp(settings: Settings, url: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, erp_url=url)
+
+
+def _watch(client: Client, op_ids: list[str]) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + DEMO_TIMEOUT_S
+    last = ""
+    while True:
+        statuses = {op_id: client.status(op_id) for op_id in op_ids}
+        counts = Counter(s["status"] for s in statuses.values())
+        line = "  " + "  ".join(f"{k}={counts.get(k, 0)}" for k in ("queued", "running", "done", "failed"))
+        if line != last:
+            _say(line)
+            last = line
+        if all(s["status"] in TERMINAL for s in statuses.values()) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(1.0)
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo(Settings.from_env(), agents=4, orders_per_agent=3, profile="fast", processes=2))

@@ -1,0 +1,39 @@
+"""Errors of the client API and the CLI.
+
+ArchibotError
+ ├── ConfigError        a setting in the environment is malformed
+ ├── InvalidOperation   ``send`` refused an operation (bad type, payload, agent)
+ ├── UnknownOperation   no journal row has that operation id
+ ├── WaitTimeout        ``wait`` gave up before the operation ended
+ └── ServiceUnavailable Redis or PostgreSQL did not answer
+"""
+
+from __future__ import annotations
+
+
+class ArchibotError(Exception):
+    """Base class of every error the client API and the CLI raise."""
+
+
+class ConfigError(ArchibotError):
+    """A setting in the environment is malformed."""
+
+
+class InvalidOperation(ArchibotError):
+    """``send`` refused an operation before anything was queued."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownOperation(ArchibotError):
+    """No journal row has that operation id."""
+
+
+class WaitTimeout(ArchibotError):
+    """``wait`` gave up before the operation reached ``done`` or ``failed``."""
+
+
+class ServiceUnavailable(ArchibotError):
+    """Redis or PostgreSQL did not answer; the message says how to start it."""

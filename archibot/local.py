@@ -1,0 +1,206 @@
+"""Start and stop the local pieces the demo, the bench and the tests run: the simulator
+and worker processes. Each is a real child process; each ``stop`` leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_START_TIMEOUT_S = 60.0
+DEFAULT_STOP_TIMEOUT_S = 20.0
+
+
+class LocalProcessError(RuntimeError):
+    """A local child process did not start or answer as expected."""
+
+
+@dataclass
+class SimProcess:
+    """A running erpsim child process."""
+
+    proc: subprocess.Popen[str]
+    url: str  # the /Archibald/ base
+    admin_token: str | None = None
+
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + "__sim/" + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.admin_token:
+            request.add_header("X-Sim-Token", self.admin_token)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    def reset(self, **options: Any) -> Any:
+        """Re-seed the simulator (``seed``, ``agents``)."""
+        return self._request("POST", "reset", options)
+
+    def state(self, include: str | None = None) -> Any:
+        """The simulator's state (agents, customers, orders, products)."""
+        return self._request("GET", "state" + (f"?include={include}" if include else ""))
+
+    def counters(self) -> Any:
+        """Logins per agent, requests, overlaps."""
+        return self._request("GET", "counters")
+
+    def faults(self) -> Any:
+        """The fault settings now in force."""
+        return self._request("GET", "faults")
+
+    def set_faults(self, **faults: Any) -> Any:
+        """Change fault settings at run time."""
+        return self._request("PUT", "faults", faults)
+
+    def expire(self, agent: str) -> Any:
+        """Expire the agent's ERP sessions now."""
+        return self._request("POST", "expire", {"agent": agent})
+
+    def stop(self) -> None:
+        """Stop the simulator."""
+        _stop(self.proc)
+
+
+def start_sim(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    profile: str = "fast",
+    latency_ms: int | None = None,
+    agents: int | None = None,
+    seed: int | None = None,
+    test_mode: bool = True,
+    extra_args: list[str] | None = None,
+) -> SimProcess:
+    """Start ``python -m erpsim`` and wait for it to listen."""
+    args = [sys.executable, "-m", "erpsim", "--host", host, "--port", str(port), "--profile", profile]
+    if latency_ms is not None:
+        args += ["--latency-ms", str(latency_ms)]
+    if agents is not None:
+        args += ["--agents", str(agents)]
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    if test_mode:
+        args.append("--test-mode")
+    args += extra_args or []
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    line = _read_line_matching(proc, "listening on ", DEFAULT_START_TIMEOUT_S)
+    url = line.split("listening on ", 1)[1].strip()
+    # Keep draining stdout so the child never blocks on a full pipe.
+    threading.Thread(target=_drain, args=(proc,), daemon=True).start()
+    return SimProcess(proc, url)
+
+
+@dataclass
+class Workers:
+    """``dramatiq actors`` running as a child process group (N worker processes)."""
+
+    proc: subprocess.Popen[str]
+    processes: int
+    log_lines: list[str] = field(default_factory=list)
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the worker processes (the dramatiq CLI's children)."""
+        return _children(self.proc.pid)
+
+    def stop(self, timeout_s: float = DEFAULT_STOP_TIMEOUT_S) -> None:
+        """Stop every worker (SIGTERM, then SIGKILL) and their Chromium processes."""
+        _stop(self.proc, timeout_s)
+
+
+def start_workers(
+    env: Mapping[str, str], *, processes: int = 2, threads: int = 5, timeout_s: float = DEFAULT_START_TIMEOUT_S,
+    log_path: str | None = None,
+) -> Workers:
+    """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted."""
+    args = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads)]
+    full_env = {**os.environ, **env}
+    proc = subprocess.Popen(
+        args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True
+    )
+    workers = Workers(proc, processes)
+    log_file = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+    ready = threading.Semaphore(0)
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            workers.log_lines.append(line)
+            if log_file is not None:
+                log_file.write(line)
+                log_file.flush()
+            if "worker_ready" in line:
+                ready.release()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    for _ in range(processes):
+        if not ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            tail = "".join(workers.log_lines[-30:])
+            workers.stop()
+            raise LocalProcessError(f"the workers did not boot within {timeout_s:g} s:\n{tail}")
+    return workers
+
+
+def _read_line_matching(proc: subprocess.Popen[str], needle: str, timeout_s: float) -> str:
+    assert proc.stdout is not None
+    result: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if needle in line:
+                result.append(line)
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    if not result:
+        _stop(proc)
+        raise LocalProcessError(f"{proc.args!r} did not print {needle!r} within {timeout_s:g} s")
+    return result[0]
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    for _ in proc.stdout:
+        pass
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def _stop(proc: subprocess.Popen[str], timeout_s: float = DEFAULT_STOP_TIMEOUT_S) -> None:
+    """SIGTERM the child's process group, wait, then SIGKILL what is left of it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass

@@ -1,0 +1,91 @@
+"""Archibot's settings: one frozen, typed object parsed once from the environment.
+
+Only the worker boot and the CLI call :meth:`Settings.from_env`; everything
+below them receives the values it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from archibot.errors import ConfigError
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_ERP_URL = "http://127.0.0.1:8085/Archibald/"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+DEFAULT_CONTEXTS_PER_BROWSER = 5
+#: Only good for a local run: a deployment sets its own ARCHIBOT_SECRET_KEY.
+DEFAULT_SECRET_KEY = "archibot-local-development-key-change-me"
+#: The agent lock's lease; renewed every third of it while the operation runs.
+DEFAULT_LOCK_TTL_MS = 15_000
+#: A busy agent's message is requeued until it is this old, then the operation fails.
+DEFAULT_MAX_REQUEUE_AGE_S = 3_600
+#: How many times a write is tried in all on transient ERP errors.
+DEFAULT_MAX_ATTEMPTS = 4
+#: The wall-clock limit of one operation attempt.
+DEFAULT_OP_TIMEOUT_S = 300
+#: The Dramatiq queue every Archibot actor uses (one queue keeps idle polling cheap).
+DEFAULT_QUEUE = "archibot"
+
+_ENV_PREFIX = "ARCHIBOT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Archibot reads from the environment (``ARCHIBOT_<NAME>``)."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    erp_url: str = DEFAULT_ERP_URL
+    chromium: str = DEFAULT_CHROMIUM
+    contexts_per_browser: int = DEFAULT_CONTEXTS_PER_BROWSER
+    secret_key: str = DEFAULT_SECRET_KEY
+    lock_ttl_ms: int = DEFAULT_LOCK_TTL_MS
+    max_requeue_age_s: int = DEFAULT_MAX_REQUEUE_AGE_S
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    op_timeout_s: int = DEFAULT_OP_TIMEOUT_S
+    queue: str = DEFAULT_QUEUE
+    #: Off only to measure what the fast handoff buys (``archibot bench --no-handoff``).
+    handoff: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse the settings from ``environ`` (default: ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = env.get(_ENV_PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field.name, str(field.type), raw)
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.contexts_per_browser < 1:
+            raise ConfigError("ARCHIBOT_CONTEXTS_PER_BROWSER must be at least 1")
+        return settings
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``ARCHIBOT_*`` variables, for child processes."""
+        return {_ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+
+    def erp_base(self) -> str:
+        """The ERP's base URL, always ending with a slash."""
+        return self.erp_url if self.erp_url.endswith("/") else self.erp_url + "/"
+
+
+def _parse(name: str, type_name: str, raw: str) -> object:
+    env_name = _ENV_PREFIX + name.upper()
+    if type_name == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{env_name} must be a whole number, not {raw!r}") from None
+    if type_name == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{env_name} must be true or false, not {raw!r}")
+    return raw

@@ -1,0 +1,238 @@
+"""The operation journal: one row per operation, the source of truth.
+
+Rows are created ``queued`` by the client, claimed ``running`` by the worker that
+holds the agent's lock (taking that lock's fence), and end ``done`` or ``failed``.
+Every update by a worker carries its fence; a row whose fence has moved on to a
+newer holder refuses it (StaleFence), so a holder that lost its lock can never
+overwrite the newer holder's record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from store.db import Database
+from store.errors import StaleFence
+
+PENDING = ("queued", "running")
+TERMINAL = ("done", "failed")
+PHASES = ("started", "about_to_commit", "erp_committed", "done")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A claimed journal row, as the worker that runs it sees it."""
+
+    id: str
+    agent: str
+    op_type: str
+    is_write: bool
+    payload: dict[str, Any]
+    phase: str | None
+    attempts: int
+    fence: int
+    created_at: dt.datetime
+
+    @property
+    def needs_reconcile(self) -> bool:
+        """Whether an earlier attempt may have reached the ERP (check before acting)."""
+        return self.attempts > 1 or self.phase not in (None, "started")
+
+
+class Journal:
+    """Reads and writes the ``operations`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- the client's side -------------------------------------------------------------
+
+    def create(self, op_id: str, agent: str, op_type: str, is_write: bool, payload: dict[str, Any]) -> None:
+        """Record a new operation, ``queued``."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO operations (id, agent, op_type, is_write, payload)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (op_id, agent, op_type, is_write, Jsonb(payload)),
+            )
+
+    def get(self, op_id: str) -> dict[str, Any] | None:
+        """The whole row, or None."""
+        if not _is_uuid(op_id):
+            return None
+        with self._db.connection() as conn:
+            return conn.execute("SELECT * FROM operations WHERE id = %s", (op_id,)).fetchone()
+
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest rows first."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT * FROM operations ORDER BY seq DESC LIMIT %s", (limit,)
+            ).fetchall()
+
+    def result_of(self, op_id: str) -> dict[str, Any] | None:
+        """A done operation's result, or None if it is not done (or not an op id)."""
+        row = self.get(op_id)
+        if row is None or row["status"] != "done":
+            return None
+        result: dict[str, Any] | None = row["result"]
+        return result
+
+    # -- the worker's side ----------------------------------------------------------------
+
+    def is_finished(self, op_id: str) -> bool:
+        """Whether the operation is ``done`` or ``failed`` (or unknown)."""
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT status FROM operations WHERE id = %s", (op_id,)).fetchone()
+        return row is None or row["status"] in TERMINAL
+
+    def has_ready(self, agent: str) -> bool:
+        """Whether the agent has an operation that could be claimed now."""
+        return self._pick(agent) is not None
+
+    def claim_next(
+        self, agent: str, fence: int, worker: str, only: str | None = None
+    ) -> Operation | None:
+        """Claim the agent's next operation: its oldest pending write, else a ready sync.
+
+        Writes run strictly in send order: while the oldest pending write waits for
+        a retry, no later write is claimed (a sync may be). A row still ``running``
+        under an older fence belongs to a holder that died; it is claimed again.
+        Only the holder of the agent's lock calls this. With ``only``, claim nothing
+        unless that operation is the one whose turn it is.
+        """
+        op_id = self._pick(agent)
+        if op_id is None or (only is not None and op_id != only):
+            return None
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "UPDATE operations SET status = 'running', attempts = attempts + 1,"
+                " fence = %(fence)s, worker = %(worker)s, not_before = NULL,"
+                " started_at = coalesce(started_at, clock_timestamp()),"
+                " run_started_at = clock_timestamp(), updated_at = clock_timestamp()"
+                " WHERE id = %(id)s AND status IN ('queued', 'running')"
+                " AND (fence IS NULL OR fence < %(fence)s)"
+                " RETURNING id, agent, op_type, is_write, payload, phase, attempts, fence, created_at",
+                {"id": op_id, "fence": fence, "worker": worker},
+            ).fetchone()
+        if row is None:
+            return None
+        return Operation(
+            id=str(row["id"]),
+            agent=row["agent"],
+            op_type=row["op_type"],
+            is_write=row["is_write"],
+            payload=row["payload"],
+            phase=row["phase"],
+            attempts=row["attempts"],
+            fence=row["fence"],
+            created_at=row["created_at"],
+        )
+
+    def _pick(self, agent: str) -> str | None:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, is_write, (not_before IS NULL OR not_before <= clock_timestamp()) AS ready"
+                " FROM operations WHERE agent = %s AND status IN ('queued', 'running')"
+                " ORDER BY seq",
+                (agent,),
+            ).fetchall()
+        head_write = next((r for r in rows if r["is_write"]), None)
+        if head_write is not None and head_write["ready"]:
+            return str(head_write["id"])
+        sync = next((r for r in rows if not r["is_write"] and r["ready"]), None)
+        return str(sync["id"]) if sync is not None else None
+
+    def set_phase(self, op: Operation, phase: str) -> None:
+        """Record how far a write got (``started`` → ``about_to_commit`` → ``erp_committed``)."""
+        self._update(op, "phase = %(phase)s", phase=phase)
+
+    def set_progress(self, op: Operation, progress: dict[str, Any]) -> None:
+        """Record progress (e.g. pages done / total) readable through ``status``."""
+        self._update(op, "progress = %(progress)s", progress=Jsonb(progress))
+
+    def finish(self, op: Operation, result: dict[str, Any]) -> None:
+        """The operation succeeded."""
+        self._update(
+            op,
+            "status = 'done', phase = CASE WHEN is_write THEN 'done' ELSE phase END,"
+            " result = %(result)s, error = NULL, finished_at = clock_timestamp()," + _EXEC_MS,
+            result=Jsonb(result),
+        )
+
+    def fail(self, op: Operation, error: str) -> None:
+        """The operation failed for good."""
+        self._update(
+            op, "status = 'failed', error = %(error)s, finished_at = clock_timestamp()," + _EXEC_MS,
+            error=error,
+        )
+
+    def retry_later(self, op: Operation, error: str, delay_ms: int) -> None:
+        """Put the operation back in the queue, claimable again after ``delay_ms``."""
+        self._update(
+            op,
+            "status = 'queued', error = %(error)s,"
+            " not_before = clock_timestamp() + make_interval(secs => %(delay_s)s)," + _EXEC_MS,
+            error=error, delay_s=delay_ms / 1000,
+        )
+
+    def fail_unclaimed(self, op_id: str, error: str) -> bool:
+        """Fail a pending operation that no worker could run (e.g. too old to requeue)."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "UPDATE operations SET status = 'failed', error = %s,"
+                " finished_at = clock_timestamp(), updated_at = clock_timestamp()"
+                " WHERE id = %s AND status = 'queued'",
+                (error, op_id),
+            )
+        return cur.rowcount == 1
+
+    def count_requeue(self, op_id: str) -> None:
+        """A busy agent's message for this operation was requeued (not a failure)."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE operations SET requeues = requeues + 1 WHERE id = %s", (op_id,)
+            )
+
+    def stuck(self, older_than_s: float) -> list[dict[str, Any]]:
+        """Pending operations untouched for a while: their message may be lost."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT id, agent, op_type FROM operations"
+                " WHERE status IN ('queued', 'running')"
+                " AND updated_at < clock_timestamp() - make_interval(secs => %s)"
+                " AND (not_before IS NULL OR not_before < clock_timestamp())",
+                (older_than_s,),
+            ).fetchall()
+
+    def _update(self, op: Operation, assignments: str, **params: Any) -> None:
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                f"UPDATE operations SET {assignments}, updated_at = clock_timestamp()"
+                " WHERE id = %(id)s AND fence = %(fence)s",
+                {"id": op.id, "fence": op.fence, **params},
+            )
+        if cur.rowcount != 1:
+            raise StaleFence(
+                f"operation {op.id} has moved on past fence {op.fence}: this worker lost the "
+                f"lock of agent {op.agent!r} and must not record anything more"
+            )
+
+
+_EXEC_MS = (
+    " exec_ms = exec_ms + CAST(1000 * extract(epoch FROM clock_timestamp() - run_started_at)"
+    " AS integer)"
+)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True

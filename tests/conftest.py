@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.fix_services", "tests.fix_stack", "tests.fix_erpsim"]
