@@ -34,7 +34,8 @@ class SimProcess:
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "__sim/" + path, data=data, method=method)
+        origin = self.url.split("/Archibald/", 1)[0]
+        request = urllib.request.Request(f"{origin}/__sim/{path}", data=data, method=method)
         request.add_header("Content-Type", "application/json")
         if self.admin_token:
             request.add_header("X-Sim-Token", self.admin_token)

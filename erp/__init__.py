@@ -1,0 +1,1 @@
+"""Archibald automation: page objects driving the ERP (or erpsim) through a pyppeteer page."""

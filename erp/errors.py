@@ -1,0 +1,36 @@
+"""Errors of the Archibald automation layer; callers catch these, never pyppeteer's.
+
+ErpError
+├── ErpUnavailable     transient: a 500 page, a timeout, a failed navigation (retry is OK)
+├── SessionExpired     the ERP sent us to Login.aspx (log in again, then retry the step)
+├── LoginRejected      the ERP refused the credentials (permanent)
+└── ErpRejected        the ERP refused the data: unknown article, validation error (permanent)
+"""
+
+from __future__ import annotations
+
+
+class ErpError(Exception):
+    """Base class of every error raised by the erp package."""
+
+
+class ErpUnavailable(ErpError):
+    """The ERP did not answer usefully (500 page, timeout, navigation failure); retry is OK."""
+
+
+class SessionExpired(ErpError):
+    """A step landed on Login.aspx: the server session is gone; log in again and retry."""
+
+
+class LoginRejected(ErpError):
+    """The ERP refused the agent's credentials; retrying will not help."""
+
+
+class ErpRejected(ErpError):
+    """The ERP refused the data (business rule); permanent. `field` names the culprit if known."""
+
+    def __init__(self, erp_message: str, field: str | None = None) -> None:
+        where = f" (field {field})" if field else ""
+        super().__init__(f"ERP rejected the operation{where}: {erp_message}")
+        self.field = field
+        self.erp_message = erp_message

@@ -1,0 +1,92 @@
+"""Waiting for DevExpress callbacks and translating pyppeteer errors at the boundary."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pyppeteer.errors import NetworkError, PageError
+from pyppeteer.errors import TimeoutError as PyppeteerTimeout
+
+from erp import selectors as sel
+from erp.errors import ErpError, ErpUnavailable, SessionExpired
+
+DEFAULT_NAV_TIMEOUT_MS = 30_000
+DEFAULT_CALLBACK_TIMEOUT_MS = 30_000
+DEFAULT_UPDATE_EDIT_TIMEOUT_MS = 90_000
+DEFAULT_POLL_MS = 25
+DEFAULT_SETTLE_TIMEOUT_MS = 5_000
+SERVER_ERROR_STATUS = 500
+
+_LOGIN_RE = re.compile(r"/Login\.aspx", re.IGNORECASE)
+
+
+def is_login_url(url: str) -> bool:
+    """True when the ERP sent the browser to its login page."""
+    return bool(_LOGIN_RE.search(url or ""))
+
+
+def check_not_login(page: Any, step: str) -> None:
+    if is_login_url(page.url):
+        raise SessionExpired(f"{step}: the ERP session expired (redirected to Login.aspx)")
+
+
+@asynccontextmanager
+async def boundary(page: Any, step: str) -> AsyncIterator[None]:
+    """Run a step; pyppeteer errors become ErpUnavailable, or SessionExpired on Login.aspx."""
+    try:
+        yield
+    except ErpError:
+        raise
+    except PyppeteerTimeout as exc:
+        await _settle(page)
+        check_not_login(page, step)
+        raise ErpUnavailable(f"{step}: timed out ({exc})") from exc
+    except (NetworkError, PageError) as exc:
+        await _settle(page)
+        check_not_login(page, step)
+        raise ErpUnavailable(f"{step}: browser error ({exc})") from exc
+
+
+async def _settle(page: Any) -> None:
+    """After a step broke (often a navigation under our feet), let the new document load."""
+    try:
+        await page.waitForFunction(
+            "document.readyState !== 'loading'",
+            {"polling": DEFAULT_POLL_MS, "timeout": DEFAULT_SETTLE_TIMEOUT_MS},
+        )
+    except (PyppeteerTimeout, NetworkError, PageError):
+        pass
+
+
+async def wait_idle(page: Any, step: str, timeout_ms: int = DEFAULT_CALLBACK_TIMEOUT_MS) -> None:
+    """Wait until no callback runs and no loading panel shows; SessionExpired on Login.aspx."""
+    async with boundary(page, step):
+        await page.waitForFunction(sel.IDLE_JS, {"polling": "mutation", "timeout": timeout_ms})
+    check_not_login(page, step)
+
+
+async def goto(page: Any, url: str, step: str, timeout_ms: int = DEFAULT_NAV_TIMEOUT_MS) -> None:
+    """Navigate; a 5xx answer is ErpUnavailable, a redirect to Login.aspx is SessionExpired."""
+    async with boundary(page, step):
+        response = await page.goto(url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms})
+    check_not_login(page, step)
+    if response is not None and response.status >= SERVER_ERROR_STATUS:
+        raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status} for {url}")
+
+
+async def set_value(page: Any, selector: str, text: str, step: str) -> None:
+    """Put `text` into an input and type its last character for real, so the ERP's key handlers run."""
+    async with boundary(page, step):
+        await page.waitForSelector(
+            selector, {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
+        )
+        await page.evaluate(
+            "(s, v) => { const e = document.querySelector(s); e.focus(); e.value = v; }",
+            selector,
+            text[:-1],
+        )
+        if text:
+            await page.type(selector, text[-1])

@@ -1,0 +1,105 @@
+"""The page shell shared by every authenticated page: menu, toolbar, banners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from erpsim import urls
+from erpsim.viewstate import ViewState, hidden_fields
+
+MENU = (
+    ("Annunci", urls.ANNOUNCEMENTS),
+    ("Clienti", urls.CUSTOMERS),
+    ("Ordini", urls.ORDERS),
+    ("Documenti di trasporto", urls.PACKING_SLIPS),
+    ("Fatture", urls.INVOICES),
+    ("MASTER DATA", urls.PRODUCTS),
+)
+HEAD = (
+    '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+    f'<link rel="stylesheet" href="{urls.STATIC}dx.css"><script src="{urls.STATIC}dx.js"></script>'
+)
+
+
+@dataclass(frozen=True)
+class ToolItem:
+    """One toolbar button; `command` is handled by dx.js, `needs_selection` starts disabled."""
+
+    text: str
+    command: str
+    needs_selection: bool = False
+    children: tuple[ToolItem, ...] = ()
+
+
+def toolbar(items: tuple[ToolItem, ...]) -> str:
+    parts = [
+        '<div id="Vertical_TB" class="dxm-main dxm-horizontal"><ul id="Vertical_mainMenu_Menu" class="dx dxm-image-l">'
+    ]
+    for n, item in enumerate(items):
+        disabled = " dxm-disabled" if item.needs_selection else ""
+        needs = ' data-needs-selection="1"' if item.needs_selection else ""
+        sub = ""
+        if item.children:
+            sub_items = "".join(
+                f'<li id="Vertical_mainMenu_Menu_DXI{n}i{m}_" class="dxm-item">'
+                f'<a id="Vertical_mainMenu_Menu_DXI{n}i{m}_T" class="dxm-content" data-menu-cmd="{c.command}">'
+                f'<span class="dx-vam">{escape(c.text)}</span></a></li>'
+                for m, c in enumerate(item.children)
+            )
+            sub = f'<ul id="Vertical_mainMenu_Menu_DXM{n}_" class="dxm-popup" style="display:none">{sub_items}</ul>'
+        parts.append(
+            f'<li id="Vertical_mainMenu_Menu_DXI{n}_" class="dxm-item{disabled}"{needs}>'
+            f'<a id="Vertical_mainMenu_Menu_DXI{n}_T" class="dxm-content" data-menu-cmd="{item.command}">'
+            f'<span class="dx-vam">{escape(item.text)}</span></a>{sub}</li>'
+        )
+    parts.append("</ul></div>")
+    return "".join(parts)
+
+
+def page(
+    *,
+    title: str,
+    agent_name: str,
+    view_state: ViewState,
+    body: str,
+    tools: tuple[ToolItem, ...] = (),
+    banner: str = "",
+    active: str = "",
+) -> str:
+    """A full XAF-like page inside one WebForms form."""
+    menu = "".join(
+        f'<li class="dxnb-item{" dxnb-itemSelected" if href == active else ""}">'
+        f'<a class="dxnb-link" href="{href}">{escape(text)}</a></li>'
+        for text, href in MENU
+    )
+    banner_html = (
+        f'<div id="Vertical_ErrorInfo" class="ErrorInfo XafValidationError">'
+        f'<table><tr><td class="ErrorMessage dxeErrorCell">{escape(banner)}</td></tr></table></div>'
+        if banner
+        else ""
+    )
+    return (
+        f"<!DOCTYPE html><html><head>{HEAD}<title>{escape(title)} - Archibald</title></head>"
+        '<body class="VerticalTemplate"><form id="form1" method="post" action="">'
+        f"{hidden_fields(view_state)}"
+        f'<div id="Vertical_Header" class="Header"><span class="AppTitle">Archibald</span>'
+        f'<span id="Vertical_UserName" class="UserName">{escape(agent_name)}</span>'
+        f'<a id="Vertical_Logout" href="{urls.LOGOUT}">Esci</a></div>'
+        f'<div id="Vertical_NC_NB" class="dxnbControl_XafTheme NavBar"><ul>{menu}</ul></div>'
+        f'<div id="Vertical_Content" class="Content"><h1 id="Vertical_ViewCaption">{escape(title)}</h1>'
+        f"{toolbar(tools)}{banner_html}{body}</div></form>"
+        '<div id="Vertical_CallbackErrorPopup" class="dxpc-error" style="display:none"></div>'
+        "</body></html>"
+    )
+
+
+def server_error_page() -> str:
+    """The ASP.NET yellow screen, as the real server shows on an unhandled error."""
+    return (
+        '<!DOCTYPE html><html><head><title>Runtime Error</title></head><body bgcolor="white">'
+        "<span><h1>Server Error in '/Archibald' Application.<hr width=100% size=1 color=silver></h1>"
+        "<h2><i>Runtime Error</i></h2></span>"
+        "<b>Description:</b> An application error occurred on the server."
+        "</body></html>"
+    )

@@ -1,0 +1,76 @@
+"""Per-request behaviour of the simulated server: auth, latency, faults, overlap counting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from erpsim import urls
+from erpsim.callbacks import parse_callback, redirect_reply
+from erpsim.html_layout import server_error_page
+from erpsim.html_order import LINES_GRID
+from erpsim.responses import found
+from erpsim.sessions import AUTH_COOKIE, SESSION_COOKIE
+from erpsim.sim import sim_of
+from erpsim.timing import RequestKind
+
+PUBLIC_PATHS = {urls.LOGIN.lower(), urls.LOGOUT.lower()}
+
+
+def _is_dynamic(path: str) -> bool:
+    return path.startswith(urls.BASE) and not path.startswith(urls.STATIC)
+
+
+@web.middleware
+async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Count, authenticate and delay every dynamic request, and inject page faults."""
+    if not _is_dynamic(request.path):
+        response: web.StreamResponse = await handler(request)
+        return response
+    sim = sim_of(request)
+    counters = sim.counters
+    counters.requests += 1
+    kind = RequestKind.PAGE
+    callback = None
+    if request.method == "POST":
+        form = await request.post()
+        request["form"] = form
+        callback = parse_callback(form)
+        if callback is not None:
+            counters.callbacks += 1
+            is_update = callback.control == LINES_GRID and callback.command == "UpdateEdit"
+            kind = RequestKind.UPDATE_EDIT if is_update else RequestKind.CALLBACK
+    request["callback"] = callback
+    if request.path.lower() in PUBLIC_PATHS:
+        await sim.engine.sleep(kind)
+        response = await handler(request)
+        return response
+    session = sim.sessions.lookup(
+        request.cookies.get(SESSION_COOKIE),
+        request.cookies.get(AUTH_COOKIE),
+        sim.faults.session_expiry_s,
+    )
+    if session is None:
+        if request.cookies.get(AUTH_COOKIE):
+            counters.session_expiries += 1
+        await sim.engine.sleep(RequestKind.PAGE)
+        target = urls.login_redirect(request.path_qs)
+        if callback is not None:
+            return redirect_reply(target)
+        return found(target)
+    request["session"] = session
+    agent = session.agent
+    if counters.in_flight[agent] > 0:
+        counters.overlaps += 1
+        counters.overlaps_by_agent[agent] += 1
+    counters.in_flight[agent] += 1
+    try:
+        await sim.engine.sleep(kind)
+        if request.method == "GET" and sim.engine.server_error():
+            counters.server_errors += 1
+            return web.Response(text=server_error_page(), content_type="text/html", status=500)
+        response = await handler(request)
+        return response
+    finally:
+        counters.in_flight[agent] -= 1

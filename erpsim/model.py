@@ -1,0 +1,190 @@
+"""The simulator's records: agents, customers, products and orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUS_OPEN = "Ordine aperto"
+TRANSFER_EDITABLE = "Modifica"
+TRANSFER_SENT = "Trasferito"
+
+
+@dataclass
+class Agent:
+    """One ERP account (a sales agent)."""
+
+    username: str
+    password: str
+    full_name: str
+
+    def to_json(self, with_password: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {"username": self.username, "name": self.full_name}
+        if with_password:
+            data["password"] = self.password
+        return data
+
+
+@dataclass
+class Customer:
+    """A customer of one agent (CUSTTABLE)."""
+
+    id: int
+    agent: str
+    account: str
+    name: str
+    vat_number: str
+    fiscal_code: str
+    email: str
+    street: str
+    zip_code: str
+    city: str
+    phone: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "id": str(self.id),
+            "account": self.account,
+            "name": self.name,
+            "vat_number": self.vat_number,
+            "fiscal_code": self.fiscal_code,
+            "email": self.email,
+            "street": self.street,
+            "zip": self.zip_code,
+            "city": self.city,
+            "phone": self.phone,
+        }
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One package of an article, e.g. "005159K3" holding 5 pieces."""
+
+    variant_id: str
+    package_content: int
+
+
+@dataclass
+class Product:
+    """An article of the global catalogue (INVENTTABLE)."""
+
+    item_id: str
+    name: str
+    description: str
+    group: str
+    price_eur: float
+    variants: tuple[Variant, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "name": self.name,
+            "description": self.description,
+            "group": self.group,
+            "price": self.price_eur,
+            "variants": [
+                {"variant": v.variant_id, "package_content": v.package_content}
+                for v in self.variants
+            ],
+        }
+
+
+@dataclass
+class OrderLine:
+    """A committed line of an order (SALESLINE)."""
+
+    article: str
+    variant: str
+    quantity: float
+    discount: float | None
+    price_eur: float
+
+    @property
+    def amount_eur(self) -> float:
+        gross = self.quantity * self.price_eur
+        return round(gross * (1 - (self.discount or 0.0) / 100.0), 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "article": self.article,
+            "variant": self.variant,
+            "quantity": self.quantity,
+            "discount": self.discount,
+            "price": self.price_eur,
+        }
+
+
+@dataclass
+class Order:
+    """A sales order (SALESTABLE); drafts use the same record before they are saved."""
+
+    id: int
+    agent: str
+    customer: str | None
+    customer_name: str = ""
+    delivery_address: str = ""
+    lines: list[OrderLine] = field(default_factory=list)
+    notes: str = ""
+    reference: str = ""
+    purch_order_num: str = ""
+    delivery_date: str = ""
+    discount: float | None = None
+    status: str = STATUS_OPEN
+    transfer_status: str = TRANSFER_EDITABLE
+    sales_id: str = ""
+    created: float = 0.0
+    changed: float = 0.0
+
+    @property
+    def gross_amount_eur(self) -> float:
+        total = sum(line.amount_eur for line in self.lines)
+        return round(total * (1 - (self.discount or 0.0) / 100.0), 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "id": str(self.id),
+            "customer": self.customer,
+            "customer_name": self.customer_name,
+            "lines": [line.to_json() for line in self.lines],
+            "notes": self.notes,
+            "reference": self.reference,
+            "delivery_date": self.delivery_date,
+            "discount": self.discount,
+            "status": self.status,
+            "transfer_status": self.transfer_status,
+            "sales_id": self.sales_id,
+            "gross_amount": self.gross_amount_eur,
+            "created": self.created,
+            "changed": self.changed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Order:
+        lines = [
+            OrderLine(
+                article=ln["article"],
+                variant=ln["variant"],
+                quantity=float(ln["quantity"]),
+                discount=ln.get("discount"),
+                price_eur=float(ln.get("price", 0.0)),
+            )
+            for ln in data.get("lines", [])
+        ]
+        return cls(
+            id=int(data["id"]),
+            agent=data["agent"],
+            customer=data.get("customer"),
+            customer_name=data.get("customer_name", ""),
+            lines=lines,
+            notes=data.get("notes", ""),
+            reference=data.get("reference", ""),
+            delivery_date=data.get("delivery_date", ""),
+            discount=data.get("discount"),
+            status=data.get("status", STATUS_OPEN),
+            transfer_status=data.get("transfer_status", TRANSFER_EDITABLE),
+            sales_id=data.get("sales_id", ""),
+            created=float(data.get("created", 0.0)),
+            changed=float(data.get("changed", 0.0)),
+        )

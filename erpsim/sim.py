@@ -1,0 +1,87 @@
+"""The simulator's runtime: state, sessions, faults and counters shared by all handlers."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from erpsim.config import SimConfig
+from erpsim.sessions import Session, SessionStore
+from erpsim.state import SimState
+from erpsim.timing import FaultEngine
+
+
+@dataclass
+class Counters:
+    """What tests and benchmarks read from `GET /__sim/counters`."""
+
+    requests: int = 0
+    callbacks: int = 0
+    logins: Counter[str] = field(default_factory=Counter)
+    overlaps: int = 0
+    overlaps_by_agent: Counter[str] = field(default_factory=Counter)
+    server_errors: int = 0
+    lost_responses: int = 0
+    orders_saved: int = 0
+    session_expiries: int = 0
+    in_flight: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "callbacks": self.callbacks,
+            "logins": dict(self.logins),
+            "logins_total": sum(self.logins.values()),
+            "overlaps": self.overlaps,
+            "overlaps_by_agent": dict(self.overlaps_by_agent),
+            "server_errors": self.server_errors,
+            "lost_responses": self.lost_responses,
+            "orders_saved": self.orders_saved,
+            "session_expiries": self.session_expiries,
+        }
+
+
+class Sim:
+    """Everything one simulator process holds."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.initial_faults = copy.deepcopy(config.faults)
+        self.faults = copy.deepcopy(config.faults)
+        self.state = SimState(config)
+        self.sessions = SessionStore()
+        self.engine = FaultEngine(self.faults, config.latency)
+        self.counters = Counters()
+
+    def reset(self, seed: int | None, agents: int | None) -> None:
+        """Reseed the data, drop sessions, restore the start faults and zero the counters."""
+        self.state.reseed(
+            self.config.seed if seed is None else seed,
+            len(self.state.agents) if agents is None else agents,
+        )
+        self.state.persist()
+        self.sessions.clear()
+        restored = copy.deepcopy(self.initial_faults)
+        self.faults.__dict__.update(restored.__dict__)
+        self.engine.reseed()
+        self.counters = Counters()
+
+    @property
+    def admin_open(self) -> bool:
+        return self.config.test_mode
+
+
+SIM_KEY = web.AppKey("sim", Sim)
+
+
+def sim_of(request: web.Request) -> Sim:
+    return request.app[SIM_KEY]
+
+
+def session_of(request: web.Request) -> Session:
+    session: Session = request["session"]
+    return session

@@ -1,0 +1,261 @@
+/* A tiny DevExpress-like client for erpsim: grid/editor controls, serialized callbacks,
+   loading panels, toolbar and postbacks. Every control is also window[clientName]. */
+(function () {
+  "use strict";
+  var controls = {};
+  var queue = [];
+  var running = null;
+  var redirecting = false;
+
+  function byId(id) { return document.getElementById(id); }
+  function show(id, on) { var e = byId(id); if (e) { e.style.display = on ? "" : "none"; } }
+
+  function Control(name, state) {
+    this.name = name;
+    this.state = state || {};
+    this.pending = 0;
+    controls[name] = this;
+    window[name] = this;
+  }
+  Control.prototype.InCallback = function () { return this.pending > 0 || redirecting; };
+  Control.prototype.GetPageIndex = function () { return this.state.page || 0; };
+  Control.prototype.GetPageCount = function () { return this.state.page_count || 1; };
+  Control.prototype.GetVisibleRowsOnPage = function () { return this.state.rows || 0; };
+  Control.prototype.GetRowCount = function () { return this.state.total || 0; };
+  Control.prototype.PerformCallback = function (param) {
+    var p = {};
+    var k;
+    for (k in this.state) { p[k] = this.state[k]; }
+    for (k in param) { p[k] = param[k]; }
+    send(this, p);
+  };
+  Control.prototype.GotoPage = function (i) {
+    if (i < 0 || i >= this.GetPageCount()) { return; }
+    this.PerformCallback({ cmd: "PAGE", page: i });
+  };
+  Control.prototype.NextPage = function () { this.GotoPage(this.GetPageIndex() + 1); };
+  Control.prototype.PrevPage = function () { this.GotoPage(this.GetPageIndex() - 1); };
+  Control.prototype.SetPageSize = function (n) { this.PerformCallback({ cmd: "PAGESIZE", page: 0, page_size: n }); };
+  Control.prototype.ApplySearchFilter = function (text) { this.PerformCallback({ cmd: "SEARCH", search: text, page: 0 }); };
+  Control.prototype.Refresh = function () { this.PerformCallback({ cmd: "REFRESH" }); };
+  Control.prototype.GetSelectedKeysOnPage = function () {
+    var keys = [];
+    var root = byId(this.name);
+    if (!root) { return keys; }
+    root.querySelectorAll("input.dxgvSelectCheck:checked").forEach(function (c) {
+      keys.push(c.closest("tr").getAttribute("data-key"));
+    });
+    return keys;
+  };
+  Control.prototype.AddNewRow = function () { this.PerformCallback({ cmd: "AddNew" }); };
+  Control.prototype.CancelEdit = function () { this.PerformCallback({ cmd: "CancelEdit" }); };
+  Control.prototype.UpdateEdit = function () {
+    var art = this.name + "_editnew_xaf_dviINVENTTABLE_Edit_dropdown_DD";
+    function val(id) { var e = byId(id); return e ? e.value : ""; }
+    this.PerformCallback({
+      cmd: "UpdateEdit",
+      article: val(art + "_I"),
+      variant: val(art + "_VI"),
+      qty: val(this.name + "_editnew_xaf_dviSALESQTY_Edit_I"),
+      disc: val(this.name + "_editnew_xaf_dviLINEDISC_Edit_I")
+    });
+  };
+
+  function lpvOf(ctrl) { return ctrl.name + "_LPV"; }
+
+  function send(ctrl, param) {
+    ctrl.pending += 1;
+    show(lpvOf(ctrl), true);
+    // Incremental filters coalesce: a queued, not yet sent filter of the same editor is replaced.
+    if (param.cmd === "FILTER") {
+      for (var i = 0; i < queue.length; i++) {
+        if (queue[i].ctrl === ctrl && queue[i].param.cmd === "FILTER") {
+          queue[i].param = param;
+          ctrl.pending -= 1;
+          return;
+        }
+      }
+    }
+    queue.push({ ctrl: ctrl, param: param });
+    pump();
+  }
+
+  function pump() {
+    if (running || !queue.length || redirecting) { return; }
+    var job = queue.shift();
+    running = job;
+    var body = new URLSearchParams();
+    ["__VIEWSTATE", "__VIEWSTATEGENERATOR", "__EVENTVALIDATION"].forEach(function (f) {
+      var e = byId(f);
+      if (e) { body.append(f, e.value); }
+    });
+    body.append("__CALLBACKID", job.ctrl.name);
+    body.append("__CALLBACKPARAM", JSON.stringify(job.param));
+    fetch(location.pathname + location.search, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-Requested-With": "XMLHttpRequest" }
+    }).then(function (r) {
+      if (!r.ok) { return { error: "Errore del server (HTTP " + r.status + "). Riprovare." }; }
+      return r.json();
+    }).then(function (res) { done(job, res); }, function (err) {
+      done(job, { error: "Errore di comunicazione: " + err });
+    });
+  }
+
+  function done(job, res) {
+    if (res.redirect) {
+      redirecting = true;
+      window.location.href = res.redirect;
+      return;
+    }
+    var id;
+    if (res.updates) {
+      for (id in res.updates) {
+        var e = byId(id);
+        if (e) { e.innerHTML = res.updates[id]; scan(e); }
+      }
+    }
+    if (res.values) {
+      for (id in res.values) { var v = byId(id); if (v) { v.value = res.values[id]; } }
+    }
+    (res.show || []).forEach(function (i) { show(i, true); });
+    (res.hide || []).forEach(function (i) { show(i, false); });
+    if (res.state && res.control && controls[res.control]) { controls[res.control].state = res.state; }
+    if (res.url) { history.replaceState(null, "", res.url); }
+    if (res.error) {
+      var pop = byId("Vertical_CallbackErrorPopup");
+      if (pop) { pop.textContent = res.error; pop.style.display = ""; }
+    }
+    job.ctrl.pending -= 1;
+    if (job.ctrl.pending <= 0) { job.ctrl.pending = 0; show(lpvOf(job.ctrl), false); }
+    running = null;
+    refreshToolbar();
+    pump();
+  }
+
+  function scan(root) {
+    root.querySelectorAll("[data-dx-control]").forEach(function (e) {
+      var name = e.getAttribute("data-dx-control");
+      var state = {};
+      try { state = JSON.parse(e.getAttribute("data-dx-state") || "{}"); } catch (x) { state = {}; }
+      if (controls[name]) { controls[name].state = state; } else { new Control(name, state); }
+    });
+  }
+
+  function refreshToolbar() {
+    var grid = controls.Vertical_v1_LE_v2;
+    var selected = grid ? grid.GetSelectedKeysOnPage().length : 0;
+    document.querySelectorAll("li[data-needs-selection]").forEach(function (li) {
+      li.classList.toggle("dxm-disabled", selected === 0);
+    });
+  }
+
+  function doPostBack(target, argument) {
+    var form = byId("form1");
+    byId("__EVENTTARGET").value = target;
+    byId("__EVENTARGUMENT").value = argument;
+    form.action = location.pathname + location.search;
+    form.submit();
+  }
+  window.__doPostBack = doPostBack;
+
+  function menuCommand(cmd, li) {
+    var grid = controls.Vertical_v1_LE_v2;
+    if (cmd === "New") { location.href = "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
+    else if (cmd === "Refresh" && grid) { grid.Refresh(); }
+    else if ((cmd === "Delete" || cmd === "Send") && grid) {
+      var question = cmd === "Delete" ? "Cancellare gli oggetti selezionati?" : "Inviare gli ordini selezionati a Verona?";
+      if (window.confirm(question)) { grid.PerformCallback({ cmd: cmd, keys: grid.GetSelectedKeysOnPage() }); }
+    }
+    else if (cmd === "SaveMenu") {
+      var sub = li.querySelector("ul.dxm-popup");
+      if (sub) { sub.style.display = sub.style.display === "none" ? "" : "none"; }
+    }
+    else if (cmd === "Save" || cmd === "SaveAndClose" || cmd === "Cancel") { doPostBack("Vertical$mainMenu", cmd); }
+    else if (cmd === "Close") { location.href = "/Archibald/SALESTABLE_ListView_Agent/"; }
+  }
+
+  document.addEventListener("click", function (ev) {
+    var t = ev.target;
+    var el;
+    if ((el = t.closest("[data-menu-cmd]"))) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      var li = el.closest("li");
+      if (li && li.classList.contains("dxm-disabled")) { return; }
+      menuCommand(el.getAttribute("data-menu-cmd"), li);
+      return;
+    }
+    if ((el = t.closest("a[data-dx-page]"))) {
+      ev.preventDefault();
+      if (el.classList.contains("dxp-disabled")) { return; }
+      var g = controls[el.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
+      if (el.getAttribute("data-dx-page") === "next") { g.NextPage(); } else { g.PrevPage(); }
+      return;
+    }
+    if ((el = t.closest("a[data-args]"))) {
+      ev.preventDefault();
+      var grid = controls[el.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
+      var args = el.getAttribute("data-args");
+      if (args.indexOf("AddNew") >= 0) { grid.AddNewRow(); }
+      else if (args.indexOf("UpdateEdit") >= 0) { grid.UpdateEdit(); }
+      else if (args.indexOf("CancelEdit") >= 0) { grid.CancelEdit(); }
+      return;
+    }
+    if (t.matches("input.dxgvSelectCheck")) { refreshToolbar(); return; }
+    if (t.matches("img[title=Modifica]") && t.getAttribute("data-href")) { location.href = t.getAttribute("data-href"); return; }
+    if ((el = t.closest("[data-dx-dropdown]"))) {
+      var pw = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW");
+      if (pw) { pw.style.display = pw.style.display === "none" ? "" : "none"; }
+      return;
+    }
+    if ((el = t.closest("tr[data-dx-article]"))) {
+      var ed = el.closest("[data-dx-control]").getAttribute("data-dx-control");
+      byId(ed + "_I").value = el.getAttribute("data-dx-article");
+      byId(ed + "_VI").value = el.getAttribute("data-variant");
+      show(ed + "_DDD_PW", false);
+      return;
+    }
+    if ((el = t.closest("tr.dxgvDataRow_XafTheme")) && el.closest("[data-dx-lookup]")) {
+      var editor = controls[el.closest("[data-dx-lookup]").getAttribute("data-dx-lookup")];
+      editor.PerformCallback({ cmd: "SELECT", key: el.getAttribute("data-key") });
+    }
+  });
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Enter") { return; }
+    var t = ev.target;
+    if (t.closest && t.closest(".LogonTemplate")) { return; }
+    if (t.tagName === "TEXTAREA") { return; }
+    if (t.tagName === "INPUT") { ev.preventDefault(); }
+    if (t.hasAttribute("data-dx-search")) { controls[t.getAttribute("data-dx-search")].ApplySearchFilter(t.value); }
+    else if (t.hasAttribute("data-dx-pagesize")) {
+      var g = controls[t.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
+      g.SetPageSize(parseInt(t.value, 10) || 20);
+    }
+  });
+
+  document.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (t.hasAttribute && t.hasAttribute("data-dx-incremental")) {
+      var name = t.getAttribute("data-dx-incremental");
+      byId(name + "_VI").value = "";
+      controls[name].PerformCallback({ cmd: "FILTER", text: t.value });
+    }
+  });
+
+  window.ASPx = {
+    controls: controls,
+    anyInCallback: function () {
+      if (running || queue.length || redirecting) { return true; }
+      for (var n in controls) { if (controls[n].pending > 0) { return true; } }
+      return false;
+    }
+  };
+  window.ASPxClientControl = {
+    GetControlCollection: function () {
+      return { elements: controls, GetByName: function (n) { return controls[n] || null; } };
+    }
+  };
+  document.addEventListener("DOMContentLoaded", function () { scan(document); refreshToolbar(); });
+})();

@@ -1,0 +1,29 @@
+"""The URL map of the simulated Archibald, relative to the base path."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+BASE = "/Archibald/"
+LOGIN = BASE + "Login.aspx"
+LOGOUT = BASE + "Logout.aspx"
+DEFAULT = BASE + "Default.aspx"
+ANNOUNCEMENTS = BASE + "Announcements_ListView/"
+CUSTOMERS = BASE + "CUSTTABLE_ListView_Agent/"
+ORDERS = BASE + "SALESTABLE_ListView_Agent/"
+ORDER_DETAIL = BASE + "SALESTABLE_DetailViewAgent/"
+PRODUCTS = BASE + "INVENTTABLE_ListView/"
+PACKING_SLIPS = BASE + "CUSTPACKINGSLIPJOUR_ListView/"
+INVOICES = BASE + "CUSTINVOICEJOUR_ListView/"
+MASTER_DATA = BASE + "MasterData_ListView/"
+STATIC = BASE + "static/"
+
+
+def login_redirect(return_path: str) -> str:
+    """Login.aspx?ReturnUrl=%2fArchibald%2f… as IIS writes it (lower-case escapes)."""
+    escaped = quote(return_path, safe="").replace("%2F", "%2f").replace("%3F", "%3f")
+    return f"{LOGIN}?ReturnUrl={escaped}"
+
+
+def order_detail(order_id: int) -> str:
+    return f"{ORDER_DETAIL}{order_id}/"

@@ -1,0 +1,245 @@
+"""The simulator at the HTTP level: login, sessions, admin API, faults, counters."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.fix_erpsim import REPO_ROOT, SimProcess
+
+USER_FIELD = "Logon_v0_MainLayoutEdit_xaf_l30_xaf_dviUserName_Edit_I"
+PASSWORD_FIELD = "Logon_v0_MainLayoutEdit_xaf_l35_xaf_dviPassword_Edit_I"
+HIDDEN = re.compile(r'name="(__[A-Z]+)" id="__[A-Z]+" value="([^"]*)"')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects."""
+
+    def __init__(self, sim: SimProcess) -> None:
+        self.sim = sim
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
+
+    def request(
+        self, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
+        url = path if path.startswith("http") else self.sim.root + path
+        data = None if form is None else urllib.parse.urlencode(form).encode()
+        try:
+            with self.opener.open(url, data, timeout=10) as resp:
+                return resp.status, dict(resp.headers), resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read().decode()
+
+    def login(self, user: str, password: str) -> tuple[int, dict[str, str], str]:
+        login_path = "/Archibald/Login.aspx?ReturnUrl=%2fArchibald%2fDefault.aspx"
+        _, _, html = self.request(login_path)
+        form = dict(HIDDEN.findall(html))
+        form[USER_FIELD] = user
+        form[PASSWORD_FIELD] = password
+        return self.request(login_path, form)
+
+    def cookies(self) -> set[str]:
+        return {c.name for c in self.jar}
+
+
+def test_login_sets_cookies_and_redirects(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    status, headers, _ = browser.login("agent01", "pw-agent01")
+    assert status == 302 and headers["Location"] == "/Archibald/Default.aspx"
+    assert {"ASP.NET_SessionId", ".ASPXAUTH"} <= browser.cookies()
+    status, headers, _ = browser.request("/Archibald/Default.aspx")
+    assert status == 302 and headers["Location"] == "/Archibald/Announcements_ListView/"
+    status, _, html = browser.request("/Archibald/SALESTABLE_ListView_Agent/")
+    assert status == 200 and "dxgvDataRow_XafTheme" in html and "Count=" in html
+    assert erp.counters()["logins"] == {"agent01": 1}
+
+
+def test_wrong_password_stays_on_login(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    status, _, html = browser.login("agent01", "nope")
+    assert status == 200
+    assert "Accesso non riuscito" in html and "ErrorMessage" in html
+    assert ".ASPXAUTH" not in browser.cookies()
+
+
+def test_missing_viewstate_is_refused(erp: SimProcess) -> None:
+    status, _, html = Browser(erp).request(
+        "/Archibald/Login.aspx", {USER_FIELD: "agent01", PASSWORD_FIELD: "pw-agent01"}
+    )
+    assert status == 500 and "Server Error in '/Archibald' Application" in html
+
+
+def test_unauthenticated_and_expired_sessions_redirect_to_login(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    status, headers, _ = browser.request("/Archibald/CUSTTABLE_ListView_Agent/")
+    assert status == 302
+    assert (
+        headers["Location"]
+        == "/Archibald/Login.aspx?ReturnUrl=%2fArchibald%2fCUSTTABLE_ListView_Agent%2f"
+    )
+    browser.login("agent01", "pw-agent01")
+    assert browser.request("/Archibald/CUSTTABLE_ListView_Agent/")[0] == 200
+    erp.expire("agent01")
+    status, headers, _ = browser.request("/Archibald/CUSTTABLE_ListView_Agent/")
+    assert status == 302 and "Login.aspx?ReturnUrl=" in headers["Location"]
+    # A callback of an expired session answers with a redirect for the page script.
+    status, _, body = browser.request(
+        "/Archibald/CUSTTABLE_ListView_Agent/",
+        {"__CALLBACKID": "Vertical_v1_LE_v2", "__CALLBACKPARAM": "{}"},
+    )
+    assert status == 200 and '"redirect": "/Archibald/Login.aspx?ReturnUrl=' in body
+
+
+def test_idle_expiry(erp: SimProcess) -> None:
+    erp.set_faults(session_expiry_s=0.2)
+    browser = Browser(erp)
+    browser.login("agent01", "pw-agent01")
+    assert browser.request("/Archibald/SALESTABLE_ListView_Agent/")[0] == 200
+    time.sleep(0.3)
+    assert browser.request("/Archibald/SALESTABLE_ListView_Agent/")[0] == 302
+
+
+def test_second_login_kicks_the_first_when_enabled(erp: SimProcess) -> None:
+    first, second = Browser(erp), Browser(erp)
+    first.login("agent02", "pw-agent02")
+    second.login("agent02", "pw-agent02")
+    assert first.request("/Archibald/SALESTABLE_ListView_Agent/")[0] == 200
+    erp.set_faults(second_login_kicks=True)
+    second.login("agent02", "pw-agent02")
+    assert first.request("/Archibald/SALESTABLE_ListView_Agent/")[0] == 302
+    assert second.request("/Archibald/SALESTABLE_ListView_Agent/")[0] == 200
+
+
+def test_grid_callback_pages_and_searches(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    browser.login("agent01", "pw-agent01")
+    _, _, html = browser.request("/Archibald/CUSTTABLE_ListView_Agent/")
+    assert html.count('class="dxgvDataRow_XafTheme"') == 20 and "DXPagerBottom_PSI" in html
+    _, _, body = browser.request(
+        "/Archibald/CUSTTABLE_ListView_Agent/",
+        {
+            "__CALLBACKID": "Vertical_v1_LE_v2",
+            "__CALLBACKPARAM": json.dumps(
+                {"cmd": "PAGE", "page": 1, "page_size": 20, "search": ""}
+            ),
+        },
+    )
+    reply = json.loads(body)
+    assert reply["state"]["page"] == 1 and reply["state"]["page_count"] == 10
+    account = erp.state("customers")["customers"][5]["account"]
+    _, _, body = browser.request(
+        "/Archibald/CUSTTABLE_ListView_Agent/",
+        {
+            "__CALLBACKID": "Vertical_v1_LE_v2",
+            "__CALLBACKPARAM": json.dumps(
+                {"cmd": "SEARCH", "page": 0, "page_size": 20, "search": account}
+            ),
+        },
+    )
+    reply = json.loads(body)
+    assert reply["state"]["total"] == 1 and account in reply["updates"]["Vertical_v1_LE_v2_CC"]
+
+
+def test_faults_get_and_put(erp: SimProcess) -> None:
+    assert erp.faults()["error_rate"] == 0.0
+    updated = erp.set_faults(error_rate=1.0, slow_ms=10, second_login_kicks=True)
+    assert updated["error_rate"] == 1.0 and updated["second_login_kicks"] is True
+    browser = Browser(erp)
+    browser.login("agent01", "pw-agent01")
+    status, _, html = browser.request("/Archibald/SALESTABLE_ListView_Agent/")
+    assert status == 500 and "Server Error in '/Archibald' Application" in html
+    with pytest.raises(urllib.error.HTTPError) as info:
+        erp.set_faults(error_rate=2)
+    assert info.value.code == 400
+    erp.reset()
+    assert erp.faults()["error_rate"] == 0.0
+
+
+def test_reset_is_deterministic_and_scales(erp: SimProcess) -> None:
+    erp.reset(seed=7, agents=3)
+    first = erp.state()
+    erp.reset(seed=7, agents=3)
+    assert erp.state() == first
+    assert [a["username"] for a in first["agents"]] == ["agent01", "agent02", "agent03"]
+    assert first["agents"][0]["password"] == "pw-agent01"
+    erp.reset(seed=8, agents=3)
+    assert erp.state()["customers"] != first["customers"]
+    erp.reset(agents=60)
+    state = erp.state("agents")
+    assert len(state["agents"]) == 60 and "customers" not in state
+    order = erp.state("orders")["orders"][0]
+    assert {
+        "agent",
+        "id",
+        "customer",
+        "lines",
+        "notes",
+        "reference",
+        "status",
+        "transfer_status",
+        "sales_id",
+        "created",
+        "changed",
+    } <= set(order)
+
+
+def test_counters_see_overlapping_requests_of_one_agent(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    browser.login("agent03", "pw-agent03")
+    erp.set_faults(latency_ms=300)
+    threads = [
+        threading.Thread(target=browser.request, args=("/Archibald/SALESTABLE_ListView_Agent/",))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    counters = erp.counters()
+    assert counters["overlaps"] == 1 and counters["overlaps_by_agent"] == {"agent03": 1}
+    assert counters["requests"] >= 4 and counters["logins"] == {"agent03": 1}
+
+
+def test_admin_api_needs_token_without_test_mode() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "erpsim", "--port", "0", "--admin-token", "s3cret", "--agents", "2"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        root = proc.stdout.readline().rsplit(" ", 1)[1].strip().split("/Archibald/")[0]
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(root + "/__sim/counters", timeout=5)
+        assert info.value.code == 403
+        req = urllib.request.Request(
+            root + "/__sim/state?include=agents", headers={"X-Sim-Token": "s3cret"}
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            agents = json.loads(resp.read())["agents"]
+        assert agents[0] == {"username": "agent01", "name": agents[0]["name"]}  # no password
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
