@@ -81,19 +81,47 @@ EXECUTORS: dict[str, Executor] = {
 
 
 async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
-    """Run operation ``op_id`` (and whatever else its agent has waiting).
+    """Wake up for operation ``op_id``: run free agents' queues while there are any.
 
-    Raises AgentBusy when another worker holds the agent's lease; the requeue
-    middleware turns that into a delayed re-enqueue.
+    A message is a wake-up, not an assignment. The worker takes the free agent
+    with the most pending work (longest first keeps a burst's tail short) — the
+    message's own agent when nothing bigger waits — drains that agent's queue,
+    and goes on with the next free agent until none is left. Raises AgentBusy
+    when the message's own operation is still pending behind a busy agent and
+    this wake-up ran nothing: the requeue middleware backs it off (the safety
+    net should the holder die; normally the holder drains it first).
     """
     row = await ctx.db_call(ctx.journal.get, op_id)
     if row is None or row["status"] in TERMINAL:
         log.debug("op_skipped op_id=%s reason=finished_or_unknown", op_id)
         return
-    agent = str(row["agent"])
+    own_agent = str(row["agent"])
     if not ctx.settings.handoff:
-        await _run_only(ctx, agent, op_id, token)
+        await _run_only(ctx, own_agent, op_id, token)
         return
+    ran_any = False
+    while True:
+        candidates = await ctx.db_call(ctx.journal.free_agents_by_work)
+        if not ran_any and own_agent not in candidates:
+            candidates.append(own_agent)  # its op may be orphaned 'running': only the lock tells
+        for agent in candidates:
+            try:
+                await drain(ctx, agent, token, op_id)
+            except AgentBusy:
+                continue
+            ran_any = True
+            break
+        else:
+            break
+    if not ran_any and not await ctx.db_call(ctx.journal.is_finished, op_id):
+        raise AgentBusy(own_agent, op_id)
+
+
+async def drain(ctx: WorkerContext, agent: str, token: str, op_id: str) -> None:
+    """Hold the agent's lease and run their operations until none is ready.
+
+    Raises AgentBusy only if the lease could not be taken at all.
+    """
     first = True
     while True:
         try:

@@ -31,7 +31,7 @@ import redis
 from archibot.client import Client
 from archibot.local import SimProcess, Workers, start_sim, start_workers
 from archibot.settings import Settings
-from pool.procstat import cpu_seconds, process_tree, rss_bytes
+from pool.procstat import cpu_seconds, process_tree, pss_bytes, rss_bytes
 from store.db import Database
 
 BENCH_DATABASE = "archibot_bench"
@@ -126,6 +126,7 @@ class ProcSampler(threading.Thread):
         super().__init__(daemon=True)
         self.workers = workers
         self.max_rss_bytes = 0
+        self.max_pss_bytes = 0
         self.samples: list[int] = []
         self._stop_event = threading.Event()
 
@@ -138,6 +139,8 @@ class ProcSampler(threading.Thread):
                 rss = rss_bytes(tree)
                 self.samples.append(rss)
                 self.max_rss_bytes = max(self.max_rss_bytes, rss)
+                # PSS counts pages shared between Chromium's processes once: the real footprint.
+                self.max_pss_bytes = max(self.max_pss_bytes, pss_bytes(tree))
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -290,6 +293,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "redis_commands_per_op": round((calls_after - calls_before) / len(op_ids), 1),
             "worker_rss_mb": {"max": round(sampler.max_rss_bytes / 2**20, 1),
                               "median": round(statistics.median(sampler.samples) / 2**20, 1) if sampler.samples else 0},
+            "worker_pss_mb": {"max": round(sampler.max_pss_bytes / 2**20, 1)},
             "cpu_s_per_op": round((cpu_after - cpu_before) / len(op_ids), 3),
         })
         result.update(erp_figures(sim, rows))

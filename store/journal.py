@@ -91,6 +91,17 @@ class Journal:
             row = conn.execute("SELECT status FROM operations WHERE id = %s", (op_id,)).fetchone()
         return row is None or row["status"] in TERMINAL
 
+    def free_agents_by_work(self, limit: int = 4) -> list[str]:
+        """Agents with a ready operation and none running, the most pending work first.
+
+        Work is estimated from the journal itself: the recent mean execution time of
+        each type, per order line where the payload has lines. Draining the biggest
+        queues first (longest-processing-time first) keeps the burst's tail short.
+        """
+        with self._db.connection() as conn:
+            rows = conn.execute(_FREE_AGENTS_SQL, {"limit": limit}).fetchall()
+        return [str(r["agent"]) for r in rows]
+
     def has_ready(self, agent: str) -> bool:
         """Whether the agent has an operation that could be claimed now."""
         return self._pick(agent) is not None
@@ -223,6 +234,26 @@ class Journal:
                 f"lock of agent {op.agent!r} and must not record anything more"
             )
 
+
+_UNITS = "greatest(1, coalesce(jsonb_array_length(payload -> 'lines'), 1))"
+_FREE_AGENTS_SQL = f"""
+WITH recent AS (
+    SELECT op_type, exec_ms, {_UNITS} AS units FROM operations
+    WHERE status = 'done' AND exec_ms > 0 ORDER BY seq DESC LIMIT 500
+), rates AS (
+    SELECT op_type, sum(exec_ms)::float / sum(units) AS ms_per_unit FROM recent GROUP BY op_type
+), pending AS (
+    SELECT o.agent,
+           bool_or(o.status = 'running') AS busy,
+           bool_or(o.not_before IS NULL OR o.not_before <= clock_timestamp()) AS has_ready,
+           sum(coalesce(r.ms_per_unit, 1000) * {_UNITS.replace("payload", "o.payload")}) AS work_ms
+    FROM operations o LEFT JOIN rates r USING (op_type)
+    WHERE o.status IN ('queued', 'running')
+    GROUP BY o.agent
+)
+SELECT agent FROM pending WHERE NOT busy AND has_ready
+ORDER BY work_ms DESC, agent LIMIT %(limit)s
+"""
 
 _EXEC_MS = (
     " exec_ms = exec_ms + CAST(1000 * extract(epoch FROM clock_timestamp() - run_started_at)"
