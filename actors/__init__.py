@@ -1,6 +1,6 @@
 """The Dramatiq side: ``dramatiq actors`` and ``periodiq actors`` import this package."""
 
 from actors.broker import broker
-from actors import maintenance, orders
+from actors import customers, maintenance, orders, syncs
 
-__all__ = ["broker", "maintenance", "orders"]
+__all__ = ["broker", "customers", "maintenance", "orders", "syncs"]

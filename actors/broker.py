@@ -18,6 +18,7 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, ShutdownNotifications
 from periodiq import PeriodiqMiddleware
 
 from actors.browser import BrowserPoolMiddleware
+from actors.errors import AgentBusy
 from actors.requeue import RequeueBusy
 from archibot.settings import Settings
 from store.db import Database
@@ -61,3 +62,6 @@ broker = RedisBroker(
     ],
 )
 dramatiq.set_broker(broker)
+
+#: Every operation actor: one queue (cheap idle polling), AgentBusy expected (requeued).
+ACTOR_OPTIONS = {"queue_name": settings.queue, "throws": (AgentBusy,)}

@@ -2,7 +2,8 @@
 
 ActorError
  ├── AgentBusy    the agent's lock is held: requeue the message with backoff (not a failure)
- └── LockLost     the lease ran out or passed to another holder: stop before anything irreversible
+ ├── LockLost     the lease ran out or passed to another holder: stop before anything irreversible
+ └── SyncPreempted a write of the same agent is waiting: the sync stops at a page boundary
 """
 
 from __future__ import annotations
@@ -23,3 +24,11 @@ class AgentBusy(ActorError):
 
 class LockLost(ActorError):
     """This worker no longer holds the agent's lease; irreversible steps are refused."""
+
+
+class SyncPreempted(ActorError):
+    """A write for the same agent is waiting; the sync yields and resumes later from here."""
+
+    def __init__(self, progress: dict[str, object]) -> None:
+        super().__init__(f"preempted after page {progress.get('pages_done')} of {progress.get('pages_total')}")
+        self.progress = progress

@@ -17,8 +17,6 @@ from periodiq import cron
 
 from actors import worker
 from actors.broker import settings
-from archibot.client import make_message
-from archibot.operations import operation_type
 
 log = logging.getLogger("archibot.maintenance")
 
@@ -29,10 +27,6 @@ DEFAULT_STUCK_AFTER_S = 90
 @dramatiq.actor(queue_name=settings.queue, periodic=cron("* * * * *"))  # type: ignore[misc]
 def resend_stuck() -> None:
     """Re-send a wake-up for every pending operation untouched for a while."""
-    ctx = worker.current()
-    broker = dramatiq.get_broker()
-    stuck = ctx.journal.stuck(DEFAULT_STUCK_AFTER_S)
-    for row in stuck:
-        broker.enqueue(make_message(settings, operation_type(row["op_type"]).actor_name, str(row["id"])))
-    if stuck:
-        log.warning("resent_stuck count=%d", len(stuck))
+    resent = worker.current().sender.resend_pending(DEFAULT_STUCK_AFTER_S)
+    if resent:
+        log.warning("resent_stuck count=%d", resent)

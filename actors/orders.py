@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.middleware import CurrentMessage
 
-from actors import worker
-from actors.broker import settings
-from actors.errors import AgentBusy
-from actors.runtime import handle
-
-_OPTIONS = {"queue_name": settings.queue, "throws": (AgentBusy,)}
+from actors.broker import ACTOR_OPTIONS
+from actors.runtime import run_message
 
 
-def _token(op_id: str) -> str:
-    message = CurrentMessage.get_current_message()
-    return message.message_id if message is not None else op_id
-
-
-@dramatiq.actor(**_OPTIONS)  # type: ignore[misc]
+@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
 async def submit_order(op_id: str) -> None:
     """Create an order in the ERP (``submit-order``)."""
-    await handle(worker.current(), op_id, _token(op_id))
+    await run_message(op_id)
+
+
+@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+async def edit_order(op_id: str) -> None:
+    """Make an order's lines what the payload says (``edit-order``)."""
+    await run_message(op_id)
+
+
+@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+async def delete_order(op_id: str) -> None:
+    """Delete an order not yet sent (``delete-order``)."""
+    await run_message(op_id)
+
+
+@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+async def send_to_verona(op_id: str) -> None:
+    """Send an order to Verona — irreversible (``send-to-verona``)."""
+    await run_message(op_id)

@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 
-from actors.errors import AgentBusy, LockLost
+from actors.errors import AgentBusy, LockLost, SyncPreempted
+from actors.executors import EXECUTORS, Executor
 from actors.lock import Lease
+from actors import worker
 from actors.worker import WorkerContext
 from archibot.backoff import compute_backoff_ms
 from archibot.client import make_message
 from archibot.operations import operation_type
-from erp import operations as erp_ops
 from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, SessionExpired
 from erp.session import login
 from pool import AgentSession, PoolError, export_cookies, import_cookies
@@ -38,9 +41,6 @@ log = logging.getLogger("archibot.runtime")
 #: A transient failure's retry waits base·2^n ms, capped.
 DEFAULT_RETRY_BASE_MS = 1_000
 DEFAULT_RETRY_MAX_MS = 30_000
-
-Executor = Callable[["Job"], Awaitable[dict[str, Any]]]
-
 
 @dataclass
 class Job:
@@ -58,9 +58,15 @@ class Job:
         await self.ctx.lock.check(self.lease)
         self.reached_commit = True
         await self.ctx.db_call(self.ctx.journal.set_phase, self.op, "about_to_commit")
+        _maybe_crash(self.ctx, self.op, "before_click")
+
+    async def after_click(self) -> None:
+        """The irreversible click was dispatched; its response is not in yet."""
+        _maybe_crash(self.ctx, self.op, "after_click")
 
     async def committed(self) -> None:
         """Journal that the ERP holds the effect."""
+        _maybe_crash(self.ctx, self.op, "before_journal")
         await self.ctx.db_call(self.ctx.journal.set_phase, self.op, "erp_committed")
 
     async def progress(self, info: dict[str, Any]) -> None:
@@ -68,16 +74,13 @@ class Job:
         await self.ctx.db_call(self.ctx.journal.set_progress, self.op, info)
 
 
-async def _submit_order(job: Job) -> dict[str, Any]:
-    return await erp_ops.submit_order(
-        job.page, job.ctx.settings.erp_base(), job.op.payload,
-        op_id=job.op.id, reconcile=job.reconcile, hooks=job,
-    )
+async def run_message(op_id: str) -> None:
+    """What every operation actor does with its message: :func:`handle` it.
 
-
-EXECUTORS: dict[str, Executor] = {
-    "submit-order": _submit_order,
-}
+    The lock token names the message (its id), as the design asks.
+    """
+    message = CurrentMessage.get_current_message()
+    await handle(worker.current(), op_id, message.message_id if message is not None else new_token())
 
 
 async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
@@ -164,11 +167,14 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
             return
         kind = operation_type(op.op_type)
         result = await asyncio.wait_for(
-            _in_session(ctx, op, lease, executor), timeout=ctx.settings.op_timeout_s
+            _in_session(ctx, op, lease, executor), timeout=ctx.settings.timeout_s(op.op_type)
         )
         await ctx.db_call(journal.finish, op, result)
         log.info("op_done op_id=%s agent=%s type=%s ms=%d write=%s", op.id, op.agent,
                  op.op_type, (time.monotonic() - started) * 1000, kind.is_write)
+    except SyncPreempted as exc:
+        log.info("sync_preempted op_id=%s agent=%s progress=%s", op.id, op.agent, exc.progress)
+        await ctx.db_call(journal.requeue_preempted, op, exc.progress)
     except (LockLost, StaleFence) as exc:
         # The lease passed to another worker, which will reconcile; record nothing.
         log.warning("op_abandoned op_id=%s agent=%s reason=%s", op.id, op.agent, exc)
@@ -181,7 +187,10 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     except ErpRejected as exc:
         where = f" (field {exc.field})" if exc.field else ""
         await _fail(ctx, op, f"the ERP rejected the operation{where}: {exc.erp_message}")
-    except (ErpUnavailable, SessionExpired, PoolError, asyncio.TimeoutError) as exc:
+    except asyncio.TimeoutError:
+        limit_s = ctx.settings.timeout_s(op.op_type)
+        await _retry_or_fail(ctx, op, f"timed out after {limit_s} s (ARCHIBOT_OP_TIMEOUTS)")
+    except (ErpUnavailable, SessionExpired, PoolError) as exc:
         await _retry_or_fail(ctx, op, _describe(exc))
     except Exception as exc:  # a bug or an untranslated library error: bounded retries
         log.exception("op_error op_id=%s agent=%s", op.id, op.agent)
@@ -258,6 +267,20 @@ async def _login(ctx: WorkerContext, session: AgentSession) -> None:
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
+def _maybe_crash(ctx: WorkerContext, op: Operation, point: str) -> None:
+    """Crash-test fault injection (``ARCHIBOT_TEST_CRASH_AT``): SIGKILL this worker, once."""
+    spec = ctx.settings.test_crash_at
+    if not spec:
+        return
+    op_type, crash_point, flag_file = spec.split(":", 2)
+    if op_type != op.op_type or crash_point != point or os.path.exists(flag_file):
+        return
+    with open(flag_file, "w", encoding="utf-8") as flag:
+        flag.write(op.id)
+    log.warning("test_crash op_id=%s point=%s", op.id, point)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def new_token() -> str:

@@ -16,9 +16,11 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 
 from actors.lock import AgentLock
+from archibot.client import Client
 from archibot.settings import Settings
 from pool.pool import BrowserPool
 from store.agents import AgentStore
+from store.cache import Cache
 from store.crypto import SecretBox
 from store.db import Database
 from store.journal import Journal
@@ -37,6 +39,7 @@ class WorkerContext:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.db = Database(settings.database_url, max_size=DEFAULT_DB_THREADS)
         self.journal = Journal(self.db)
+        self.cache = Cache(self.db)
         self.agents = AgentStore(self.db, SecretBox(settings.secret_key))
         self.pool = BrowserPool(
             chromium_path=settings.chromium, contexts_per_browser=settings.contexts_per_browser
@@ -44,6 +47,7 @@ class WorkerContext:
         self._db_threads = concurrent.futures.ThreadPoolExecutor(
             DEFAULT_DB_THREADS, thread_name_prefix="archibot-db"
         )
+        self._sender: Client | None = None
         self.redis: aioredis.Redis | None = None
         self._lock: AgentLock | None = None
 
@@ -53,6 +57,13 @@ class WorkerContext:
         if self._lock is None:
             raise RuntimeError("the worker context has not been started")
         return self._lock
+
+    @property
+    def sender(self) -> Client:
+        """A client for work the worker itself sends (periodic syncs, re-sent wake-ups)."""
+        if self._sender is None:
+            self._sender = Client(self.settings)
+        return self._sender
 
     async def start(self) -> None:
         """Connect to PostgreSQL and Redis and launch Chromium."""
@@ -67,6 +78,8 @@ class WorkerContext:
         if self.redis is not None:
             await self.redis.aclose()
         self.db.close()
+        if self._sender is not None:
+            self._sender.close()
         self._db_threads.shutdown(wait=False)
 
     async def db_call(self, fn: Callable[..., T], *args: Any) -> T:

@@ -92,6 +92,15 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_resend(args: argparse.Namespace, settings: Settings) -> int:
+    client = _client(settings)
+    try:
+        print(f"re-sent {client.resend_pending(args.older_than)} pending operations")
+    finally:
+        client.close()
+    return 0
+
+
 def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
     from erpsim.__main__ import main as sim_main
 
@@ -147,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.add_argument("--limit", type=int, default=20)
     status.set_defaults(func=cmd_status)
+
+    resend = sub.add_parser("resend", help="re-send wake-ups for pending operations whose message may be lost")
+    resend.add_argument("--older-than", type=float, default=90.0, metavar="SECONDS")
+    resend.set_defaults(func=cmd_resend)
 
     sim = sub.add_parser("sim", help="serve the Archibald simulator")
     sim.add_argument("--host", default="127.0.0.1")

@@ -91,6 +91,31 @@ class Client:
             ) from exc
         return op_id
 
+    def agents_with_credentials(self) -> list[str]:
+        """Every agent whose ERP credentials are stored."""
+        return self.agents.list()
+
+    def send_to_idle_agents(self, op_type: str, agents: list[str] | None = None) -> int:
+        """Send ``op_type`` (a sync) to each agent that has none pending; returns how many."""
+        pending = self.journal.agents_with_pending(op_type)
+        targets = [a for a in (agents if agents is not None else self.agents.list()) if a not in pending]
+        for agent in targets:
+            self.send(op_type, agent, {})
+        return len(targets)
+
+    def resend_pending(self, older_than_s: float) -> int:
+        """Send a fresh wake-up for every pending operation untouched for ``older_than_s``.
+
+        The journal is the source of truth: this recovers operations whose message
+        was lost (a flushed Redis, a worker killed before it re-enqueued). A spare
+        wake-up is harmless — an operation runs once, under its agent's lease.
+        """
+        stuck = self.journal.stuck(older_than_s)
+        for row in stuck:
+            actor = operation_type(row["op_type"]).actor_name
+            self.broker.enqueue(make_message(self.settings, actor, str(row["id"])))
+        return len(stuck)
+
     def _check_order_ref(self, agent: str, ref: str) -> None:
         row = self.journal.get(ref)
         if row is None:

@@ -30,6 +30,8 @@ DEFAULT_MAX_REQUEUE_AGE_S = 3_600
 DEFAULT_MAX_ATTEMPTS = 4
 #: The wall-clock limit of one operation attempt.
 DEFAULT_OP_TIMEOUT_S = 300
+#: Per-type limits that differ from DEFAULT_OP_TIMEOUT_S (a full products sync walks 30 pages).
+DEFAULT_OP_TIMEOUTS_S = {"sync-products": 1_800, "sync-customers": 900, "sync-orders": 900}
 #: The Dramatiq queue every Archibot actor uses (one queue keeps idle polling cheap).
 DEFAULT_QUEUE = "archibot"
 
@@ -53,6 +55,20 @@ class Settings:
     queue: str = DEFAULT_QUEUE
     #: Off only to measure what the fast handoff buys (``archibot bench --no-handoff``).
     handoff: bool = True
+    #: Per-type overrides of ``op_timeout_s``: ``"sync-products=1800,submit-order=240"``.
+    op_timeouts: str = ""
+    #: Fault injection for crash tests only: ``"OP_TYPE:POINT:FLAG_FILE"`` makes the worker
+    #: SIGKILL itself once (while FLAG_FILE does not exist) at POINT of an OP_TYPE write —
+    #: ``before_click``, ``after_click`` or ``before_journal``. Empty in any real deployment.
+    test_crash_at: str = ""
+
+    def timeout_s(self, op_type: str) -> int:
+        """The time limit of one attempt of ``op_type``."""
+        overrides = dict(DEFAULT_OP_TIMEOUTS_S)
+        for item in filter(None, (part.strip() for part in self.op_timeouts.split(","))):
+            name, _, value = item.partition("=")
+            overrides[name.strip()] = int(value)
+        return overrides.get(op_type, self.op_timeout_s)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +81,13 @@ class Settings:
                 continue
             values[field.name] = _parse(field.name, str(field.type), raw)
         settings = cls(**values)  # type: ignore[arg-type]
+        try:
+            settings.timeout_s("")
+        except ValueError:
+            raise ConfigError(
+                f"ARCHIBOT_OP_TIMEOUTS must look like 'sync-products=1800,submit-order=240', "
+                f"not {settings.op_timeouts!r}"
+            ) from None
         if settings.contexts_per_browser < 1:
             raise ConfigError("ARCHIBOT_CONTEXTS_PER_BROWSER must be at least 1")
         return settings

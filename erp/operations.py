@@ -2,16 +2,23 @@
 
 The caller (the actors layer) passes `hooks`: `before_commit()` right before the
 irreversible click (re-checks its lock; raising aborts without saving), `committed()`
-once the ERP holds the effect, and `progress(info)` between steps.
+once the ERP holds the effect, `progress(info)` between steps, and optionally
+`after_click()` right after the irreversible click was dispatched (a test hook).
+
+Each operation is safe to retry: with `reconcile` it first looks in the ERP for the
+effect of an earlier attempt (edit-order and update-customer always compare first).
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from erp import customers, orders
 from erp.errors import ErpRejected
 from erp.orders import NewOrder, OrderLine, find_order_by_marker
 from erp.orders import submit_order as submit_new_order
+
+CUSTOMER_FIELDS = ("name", "vat_number", "street", "zip", "city", "email", "phone", "fiscal_code")
 
 
 class Hooks(Protocol):
@@ -74,6 +81,151 @@ async def submit_order(
         marker=marker,
         before_commit=hooks.before_commit,
         on_progress=on_progress,
+        after_click=_after_click(hooks),
     )
     await hooks.committed()
     return {"order_id": order_id}
+
+
+def _after_click(hooks: Any) -> Any:
+    return getattr(hooks, "after_click", None)
+
+
+def _order_id(payload: dict[str, Any]) -> str:
+    order = payload.get("order")
+    if not isinstance(order, (str, int)) or not str(order).replace(".", "").strip().isdigit():
+        raise ErpRejected(f"payload field 'order' must be an ERP order id, got {order!r}", "order")
+    return str(order).replace(".", "").strip()
+
+
+def lines_from_payload(payload: dict[str, Any]) -> tuple[OrderLine, ...]:
+    """The payload's `lines` as OrderLines; ErpRejected names a malformed field."""
+    try:
+        return tuple(
+            OrderLine(
+                article=str(line["article"]),
+                quantity=float(line["quantity"]),
+                discount=None if line.get("discount") is None else float(line["discount"]),
+                variant=line.get("variant"),
+            )
+            for line in payload["lines"]
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ErpRejected(f"malformed lines: {exc!r}", field="lines") from exc
+
+
+async def edit_order(
+    page: Any, erp_url: str, payload: dict[str, Any], *, op_id: str, reconcile: bool, hooks: Hooks
+) -> dict[str, Any]:
+    """Make the order's lines (and notes) as in the payload; always a diff, so retries are safe."""
+    order_id = _order_id(payload)
+    changed = await orders.apply_order_edit(
+        page,
+        erp_url,
+        order_id,
+        lines_from_payload(payload),
+        notes=payload.get("notes"),
+        before_commit=hooks.before_commit,
+        after_click=_after_click(hooks),
+    )
+    await hooks.committed()
+    return {"order_id": order_id} if changed else {"order_id": order_id, "unchanged": True}
+
+
+async def delete_order(
+    page: Any, erp_url: str, payload: dict[str, Any], *, op_id: str, reconcile: bool, hooks: Hooks
+) -> dict[str, Any]:
+    """Delete the order; with `reconcile`, an order already gone counts as done."""
+    order_id = _order_id(payload)
+    if reconcile and await orders.read_order(page, erp_url, order_id) is None:
+        await hooks.committed()
+        return {"order_id": order_id, "already_gone": True}
+    await orders.delete_order(
+        page,
+        erp_url,
+        order_id,
+        before_commit=hooks.before_commit,
+        after_click=_after_click(hooks),
+    )
+    await hooks.committed()
+    return {"order_id": order_id}
+
+
+async def send_to_verona(
+    page: Any, erp_url: str, payload: dict[str, Any], *, op_id: str, reconcile: bool, hooks: Hooks
+) -> dict[str, Any]:
+    """Send the order to Verona; with `reconcile`, an order already sent is done (its SALESID)."""
+    order_id = _order_id(payload)
+    if reconcile:
+        snapshot = await orders.read_order(page, erp_url, order_id)
+        if snapshot is not None and snapshot.sent:
+            await hooks.committed()
+            return {"order_id": order_id, "sales_id": snapshot.sales_id, "reconciled": True}
+    sales_id = await orders.send_to_verona(
+        page,
+        erp_url,
+        order_id,
+        before_commit=hooks.before_commit,
+        after_click=_after_click(hooks),
+    )
+    await hooks.committed()
+    return {"order_id": order_id, "sales_id": sales_id}
+
+
+def customer_from_payload(payload: dict[str, Any]) -> customers.NewCustomer:
+    """The `create-customer` payload as a NewCustomer; ErpRejected names a missing field."""
+    for name in ("name", "vat_number", "street", "zip", "city"):
+        if not str(payload.get(name) or "").strip():
+            raise ErpRejected(f"payload field {name!r} is required", field=name)
+    values = {
+        name: None if payload.get(name) is None else str(payload[name]).strip()
+        for name in CUSTOMER_FIELDS
+    }
+    return customers.NewCustomer(**values)  # type: ignore[arg-type]
+
+
+async def create_customer(
+    page: Any, erp_url: str, payload: dict[str, Any], *, op_id: str, reconcile: bool, hooks: Hooks
+) -> dict[str, Any]:
+    """Create the customer; with `reconcile`, a customer with this VAT and name is ours."""
+    new = customer_from_payload(payload)
+    if reconcile:
+        found = await customers.find_customer_by_vat(page, erp_url, new.vat_number)
+        if found is not None:
+            if found.name.strip().casefold() != new.name.casefold():
+                raise ErpRejected(
+                    f"Il numero IVA è già utilizzato dal cliente con ID: {found.account}",
+                    field="vat_number",
+                )
+            await hooks.committed()
+            return {"customer_id": found.id, "account": found.account, "reconciled": True}
+    created = await customers.create_customer(
+        page, erp_url, new, before_commit=hooks.before_commit, after_click=_after_click(hooks)
+    )
+    await hooks.committed()
+    return {"customer_id": created.id, "account": created.account}
+
+
+async def update_customer(
+    page: Any, erp_url: str, payload: dict[str, Any], *, op_id: str, reconcile: bool, hooks: Hooks
+) -> dict[str, Any]:
+    """Write only the fields that differ; nothing to change means no save (retries are safe)."""
+    customer = str(payload.get("customer") or "").strip()
+    fields = payload.get("fields")
+    if not customer:
+        raise ErpRejected("payload field 'customer' is required", field="customer")
+    if not isinstance(fields, dict) or not fields:
+        raise ErpRejected("payload field 'fields' must be a non-empty object", field="fields")
+    snapshot, changed = await customers.update_customer_changes(
+        page,
+        erp_url,
+        customer,
+        {str(k): str(v) for k, v in fields.items()},
+        before_commit=hooks.before_commit,
+        after_click=_after_click(hooks),
+    )
+    await hooks.committed()
+    result: dict[str, Any] = {"customer_id": snapshot.id, "account": snapshot.account}
+    if not changed:
+        result["unchanged"] = True
+    return result

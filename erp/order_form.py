@@ -44,7 +44,7 @@ def choose_variant(quantity: float, packages: list[tuple[str, float]]) -> str:
     return packages[0][0]
 
 
-async def _raise_problems(page: Any, step: str, field: str | None) -> None:
+async def raise_problems(page: Any, step: str, field: str | None) -> None:
     async with boundary(page, step):
         line_error, popup_error = await page.evaluate(
             _PROBLEMS_JS, sel.LINE_ERROR, sel.CALLBACK_ERROR
@@ -84,7 +84,7 @@ async def choose_customer(page: Any, account: str) -> None:
         rows = await page.querySelectorAll(sel.CUSTOMER_ROWS)
         await rows[index].click()
     await wait_idle(page, step)
-    await _raise_problems(page, step, "customer")
+    await raise_problems(page, step, "customer")
 
 
 async def add_line(page: Any, line: Any, number: int) -> str | None:
@@ -123,7 +123,7 @@ async def add_line(page: Any, line: Any, number: int) -> str | None:
             await page.type(sel.DISCOUNT_INPUT, italian_number(line.discount))
         await page.click(sel.UPDATE_LINE)
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
-    await _raise_problems(page, step, "article")
+    await raise_problems(page, step, "article")
     match = _ORDER_URL.search(page.url)
     return match.group(1) if match else None
 

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from erp import order_form
+from erp import grid, order_form
 from erp import selectors as sel
+from erp.detail import banner_text, click_save, read_fields, write_fields
 from erp.errors import ErpRejected, ErpUnavailable
-from erp.waits import (
-    DEFAULT_NAV_TIMEOUT_MS,
-    SERVER_ERROR_STATUS,
-    boundary,
-    check_not_login,
-    goto,
-    set_value,
-    wait_idle,
-)
+from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, boundary, goto, set_value, wait_idle
 
 MAX_MARKER_CHARS = 40
 
 ProgressHook = Callable[[str], Awaitable[None]]
+Hook = Callable[[], Awaitable[None]]
+#: Order attributes read from the detail view: FIELD of each.
+_VIEW_FIELDS = ["CUSTACCOUNT", "NOTES", "CUSTOMERREF", "TRANSFERSTATUS", "SALESID"]
 
 
 @dataclass(frozen=True)
@@ -54,8 +49,9 @@ async def submit_order(
     order: NewOrder,
     *,
     marker: str,
-    before_commit: Callable[[], Awaitable[None]] | None = None,
+    before_commit: Hook | None = None,
     on_progress: ProgressHook | None = None,
+    after_click: Hook | None = None,
 ) -> str:
     """Create the order through the new-order form and save it; returns the ERP id ("72972").
 
@@ -84,37 +80,17 @@ async def submit_order(
         raise ErpUnavailable("the ERP did not assign an order id after the first line")
     if before_commit is not None:
         await before_commit()
-    await _save_and_close(page, order_id)
+    await _save_and_close(page, order_id, after_click)
     await progress(f"order {order_id} saved")
     return order_id
 
 
-async def _save_and_close(page: Any, order_id: str) -> None:
+async def _save_and_close(page: Any, order_id: str, after_click: Hook | None = None) -> None:
     step = f"save order {order_id}"
-    async with boundary(page, step):
-        await page.click(sel.SAVE_MENU)
-        await page.waitForSelector(
-            sel.SAVE_AND_CLOSE, {"visible": True, "timeout": DEFAULT_NAV_TIMEOUT_MS}
-        )
-        navigation = asyncio.ensure_future(
-            page.waitForNavigation(
-                {"waitUntil": "domcontentloaded", "timeout": DEFAULT_NAV_TIMEOUT_MS}
-            )
-        )
-        await page.click(sel.SAVE_AND_CLOSE)
-        response = await navigation
-    check_not_login(page, step)
-    if response is not None and response.status >= SERVER_ERROR_STATUS:
-        raise ErpUnavailable(
-            f"{step}: the ERP answered HTTP {response.status}; the order may or may not exist"
-        )
+    await click_save(page, step, close=True, after_click=after_click)
     if sel.ORDERS_LIST in page.url:
         return
-    async with boundary(page, step):
-        banner = await page.evaluate(
-            "(s) => { const e = document.querySelector(s); return e ? e.textContent.trim() : ''; }",
-            sel.VALIDATION_BANNER,
-        )
+    banner = await banner_text(page)
     if banner:
         raise ErpRejected(banner, field=None)
     raise ErpUnavailable(f"{step}: unexpected page after saving: {page.url}")
@@ -149,3 +125,273 @@ async def find_order_by_marker(page: Any, erp_url: str, marker: str) -> str | No
             marker,
         )
     return re.sub(r"\D", "", found) if found else None
+
+
+@dataclass(frozen=True)
+class OrderSnapshot:
+    """A saved order as the ERP shows it."""
+
+    id: str
+    customer: str
+    lines: tuple[OrderLine, ...]
+    notes: str
+    reference: str
+    transfer_status: str
+    sales_id: str
+    sent: bool
+
+
+def _same_id(order_id: str) -> Callable[[dict[str, str]], bool]:
+    wanted = order_id.replace(".", "").strip()
+    return lambda row: grid.normalize("id", row.get("id", "")) == wanted
+
+
+async def _find_order_row(
+    page: Any, erp_url: str, order_id: str
+) -> tuple[int, dict[str, str]] | None:
+    """Search the orders list for the id; leaves the list showing the result."""
+    return await grid.find_row(page, erp_url, sel.ORDERS_LIST, order_id, _same_id(order_id))
+
+
+async def _read_lines(page: Any) -> list[OrderLine]:
+    """The lines grid of the open detail view (view or edit mode)."""
+    rows = (await grid.read_grid(page, sel.LINES_GRID))["rows"]
+    return [
+        OrderLine(
+            article=row["itemid"],
+            quantity=grid.parse_it_number(row["salesqty"]) or 0.0,
+            discount=grid.parse_it_number(row.get("linedisc", "")),
+            variant=row.get("inventdimid") or None,
+        )
+        for row in rows
+    ]
+
+
+async def read_order(page: Any, erp_url: str, order_id: str) -> OrderSnapshot | None:
+    """The order as saved in the ERP (list search, then its detail view); None if it doesn't exist."""
+    if await _find_order_row(page, erp_url, order_id) is None:
+        return None
+    await goto(page, urljoin(erp_url, sel.order_view_url(order_id)), f"open order {order_id}")
+    await wait_idle(page, f"open order {order_id}")
+    fields = await read_fields(page, _VIEW_FIELDS, edit=False)
+    lines = await _read_lines(page)
+    status = fields["TRANSFERSTATUS"]
+    return OrderSnapshot(
+        id=order_id,
+        customer=fields["CUSTACCOUNT"],
+        lines=tuple(lines),
+        notes=fields["NOTES"],
+        reference=fields["CUSTOMERREF"],
+        transfer_status=status,
+        sales_id=fields["SALESID"],
+        sent=status != sel.ORDER_EDITABLE_STATUS,
+    )
+
+
+def _line_matches(want: OrderLine, have: OrderLine) -> bool:
+    return want.article.upper() == have.article.upper() and (
+        want.variant is None or want.variant == have.variant
+    )
+
+
+def _line_equal(want: OrderLine, have: OrderLine) -> bool:
+    return (
+        abs(want.quantity - have.quantity) < 1e-9
+        and abs((want.discount or 0.0) - (have.discount or 0.0)) < 1e-9
+    )
+
+
+def plan_line_edit(
+    current: list[OrderLine], wanted: tuple[OrderLine, ...]
+) -> tuple[list[int], list[tuple[int, OrderLine]], list[OrderLine]]:
+    """(rows to delete, (row, line) to change, lines to add) turning `current` into `wanted`.
+
+    Lines match by (article, variant); a wanted line without a variant matches any variant.
+    Exact variant matches are paired first.
+    """
+    free = set(range(len(current)))
+    pairs: dict[int, int] = {}
+    for exact in (True, False):
+        for w, want in enumerate(wanted):
+            if w in pairs or (exact and want.variant is None):
+                continue
+            for c in sorted(free):
+                if _line_matches(want, current[c]):
+                    pairs[w] = c
+                    free.discard(c)
+                    break
+    changes = [(c, wanted[w]) for w, c in pairs.items() if not _line_equal(wanted[w], current[c])]
+    additions = [want for w, want in enumerate(wanted) if w not in pairs]
+    return sorted(free, reverse=True), sorted(changes, key=lambda p: p[0]), additions
+
+
+async def _open_order_for_edit(page: Any, erp_url: str, order_id: str) -> None:
+    """The order's pencil on the list → its detail in edit mode; ErpRejected if not editable."""
+    found = await _find_order_row(page, erp_url, order_id)
+    if found is None:
+        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+    await grid.open_row(page, found[0], f"open order {order_id} for editing")
+    async with boundary(page, f"open order {order_id} for editing"):
+        editable = await page.querySelector(sel.field_input("NOTES"))
+    if editable is None:
+        banner = await banner_text(page)
+        raise ErpRejected(banner or f"l'ordine {order_id} non è modificabile", field="order")
+
+
+async def _click_in_line(page: Any, row: int, selector: str, step: str) -> None:
+    async with boundary(page, step):
+        rows = await page.querySelectorAll(sel.LINE_ROWS)
+        if row >= len(rows):
+            raise ErpUnavailable(f"{step}: the lines grid has no row {row}")
+        button = await rows[row].querySelector(selector)
+        if button is None:
+            raise ErpUnavailable(f"{step}: line {row} has no {selector}")
+        await button.click()
+
+
+async def _delete_line(page: Any, row: int) -> None:
+    step = f"delete line {row}"
+    async with grid.accepting_dialogs(page):
+        await _click_in_line(page, row, sel.LINE_DELETE, step)
+        await wait_idle(page, step)
+    await order_form.raise_problems(page, step, "lines")
+
+
+async def _change_line(page: Any, row: int, line: OrderLine) -> None:
+    step = f"change line {row} ({line.article})"
+    await _click_in_line(page, row, sel.LINE_START_EDIT, step)
+    await wait_idle(page, step)
+    async with boundary(page, step):
+        await page.waitForSelector(sel.EDIT_QUANTITY_INPUT, {"visible": True})
+        await page.evaluate(
+            """(qSel, dSel, q, d) => {
+                document.querySelector(qSel).value = q;
+                document.querySelector(dSel).value = d;
+            }""",
+            sel.EDIT_QUANTITY_INPUT,
+            sel.EDIT_DISCOUNT_INPUT,
+            order_form.italian_number(line.quantity),
+            "" if line.discount is None else order_form.italian_number(line.discount),
+        )
+        await page.click(sel.UPDATE_LINE)
+    await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
+    await order_form.raise_problems(page, step, "lines")
+
+
+async def apply_order_edit(
+    page: Any,
+    erp_url: str,
+    order_id: str,
+    lines: tuple[OrderLine, ...],
+    *,
+    notes: str | None = None,
+    before_commit: Hook | None = None,
+    after_click: Hook | None = None,
+) -> bool:
+    """`edit_order`, telling whether anything had to be saved (False: already as wanted)."""
+    if not lines:
+        raise ErpRejected("an order needs at least one line", field="lines")
+    await _open_order_for_edit(page, erp_url, order_id)
+    current = await _read_lines(page)
+    deletes, changes, additions = plan_line_edit(current, lines)
+    current_notes = (await read_fields(page, ["NOTES"], edit=True))["NOTES"]
+    notes_change = notes is not None and notes.strip() != current_notes
+    if not (deletes or changes or additions or notes_change):
+        return False
+    for row, line in changes:  # before deletes, so the row numbers still hold
+        await _change_line(page, row, line)
+    for row in deletes:  # highest first
+        await _delete_line(page, row)
+    for n, line in enumerate(additions, start=1):
+        await order_form.add_line(page, line, n)
+    if notes_change:
+        assert notes is not None
+        await write_fields(page, {"NOTES": notes.strip()}, f"write the notes of {order_id}")
+    if before_commit is not None:
+        await before_commit()
+    await _save_and_close(page, order_id, after_click)
+    return True
+
+
+async def edit_order(
+    page: Any,
+    erp_url: str,
+    order_id: str,
+    lines: tuple[OrderLine, ...],
+    *,
+    notes: str | None = None,
+    before_commit: Hook | None = None,
+    after_click: Hook | None = None,
+) -> None:
+    """Make the order's lines exactly `lines`, applying only the difference, then save.
+
+    ErpRejected if the order doesn't exist or was already sent to Verona.
+    """
+    await apply_order_edit(
+        page,
+        erp_url,
+        order_id,
+        lines,
+        notes=notes,
+        before_commit=before_commit,
+        after_click=after_click,
+    )
+
+
+async def delete_order(
+    page: Any,
+    erp_url: str,
+    order_id: str,
+    *,
+    before_commit: Hook | None = None,
+    after_click: Hook | None = None,
+) -> None:
+    """Tick the order, "Cancellare", confirm. ErpRejected(field="order") if missing or sent."""
+    found = await _find_order_row(page, erp_url, order_id)
+    if found is None:
+        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+    step = f"delete order {order_id}"
+    await grid.run_on_row(
+        page,
+        found[0],
+        sel.DELETE_TOOL,
+        step,
+        field="order",
+        before_commit=before_commit,
+        after_click=after_click,
+    )
+    rows = (await grid.read_grid(page))["rows"]
+    if any(_same_id(order_id)(row) for row in rows):
+        raise ErpUnavailable(f"{step}: the order is still listed after deleting it")
+
+
+async def send_to_verona(
+    page: Any,
+    erp_url: str,
+    order_id: str,
+    *,
+    before_commit: Hook | None = None,
+    after_click: Hook | None = None,
+) -> str:
+    """Tick the order, "invia ordine/i", confirm; returns its SALESID ("ORD/26000553").
+
+    Irreversible. ErpRejected(field="order") if the order is missing or already sent.
+    """
+    found = await _find_order_row(page, erp_url, order_id)
+    if found is None:
+        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+    step = f"send order {order_id} to Verona"
+    await grid.run_on_row(
+        page,
+        found[0],
+        sel.SEND_TOOL,
+        step,
+        field="order",
+        before_commit=before_commit,
+        after_click=after_click,
+    )
+    rows = (await grid.read_grid(page))["rows"]
+    row = next((r for r in rows if _same_id(order_id)(r)), None)
+    if row is None or not row.get("salesid"):
+        raise ErpUnavailable(f"{step}: no SALESID shown after sending")
+    return str(row["salesid"])

@@ -84,7 +84,8 @@ async def set_value(page: Any, selector: str, text: str, step: str) -> None:
             selector, {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
         )
         await page.evaluate(
-            "(s, v) => { const e = document.querySelector(s); e.focus(); e.value = v; }",
+            """(s, v) => { const e = document.querySelector(s); e.focus(); e.value = v;
+                if (e.setSelectionRange) e.setSelectionRange(v.length, v.length); }""",
             selector,
             text[:-1],
         )

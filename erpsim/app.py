@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from erpsim import urls, views_admin, views_auth, views_lists, views_order
+from erpsim import urls, views_admin, views_auth, views_customer, views_lists, views_order
 from erpsim.config import SimConfig
 from erpsim.middleware import archibald
 from erpsim.sim import SIM_KEY, Sim
@@ -34,6 +34,10 @@ def make_app(config: SimConfig) -> web.Application:
     router.add_get(urls.MASTER_DATA, _master_data)
     router.add_route("*", urls.ORDER_DETAIL, views_order.order_detail)
     router.add_route("*", urls.ORDER_DETAIL + r"{order_id:\d+}/", views_order.order_detail)
+    router.add_route("*", urls.CUSTOMER_DETAIL, views_customer.customer_detail)
+    router.add_route(
+        "*", urls.CUSTOMER_DETAIL + r"{customer_id:\d+}/", views_customer.customer_detail
+    )
     router.add_static(urls.STATIC, STATIC_DIR)
     router.add_get("/favicon.ico", _favicon)
     views_admin.add_routes(app)

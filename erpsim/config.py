@@ -32,6 +32,7 @@ class LatencyProfile:
     update_edit_ms: tuple[float, float]
     update_edit_slow_rate: float
     update_edit_slow_ms: float
+    vat_check_ms: tuple[float, float]
 
 
 PROFILES: dict[str, LatencyProfile] = {
@@ -41,6 +42,7 @@ PROFILES: dict[str, LatencyProfile] = {
         update_edit_ms=(15.0, 25.0),
         update_edit_slow_rate=0.0,
         update_edit_slow_ms=0.0,
+        vat_check_ms=(2.0, 8.0),
     ),
     "realistic": LatencyProfile(
         page_ms=(150.0, 600.0),
@@ -48,6 +50,7 @@ PROFILES: dict[str, LatencyProfile] = {
         update_edit_ms=(5000.0, 7000.0),
         update_edit_slow_rate=0.05,
         update_edit_slow_ms=20000.0,
+        vat_check_ms=(2400.0, 2800.0),
     ),
 }
 

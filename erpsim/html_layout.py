@@ -30,6 +30,7 @@ class ToolItem:
     command: str
     needs_selection: bool = False
     children: tuple[ToolItem, ...] = ()
+    href: str = ""
 
 
 def toolbar(items: tuple[ToolItem, ...]) -> str:
@@ -48,9 +49,10 @@ def toolbar(items: tuple[ToolItem, ...]) -> str:
                 for m, c in enumerate(item.children)
             )
             sub = f'<ul id="Vertical_mainMenu_Menu_DXM{n}_" class="dxm-popup" style="display:none">{sub_items}</ul>'
+        href = f' data-href="{escape(item.href)}"' if item.href else ""
         parts.append(
             f'<li id="Vertical_mainMenu_Menu_DXI{n}_" class="dxm-item{disabled}"{needs}>'
-            f'<a id="Vertical_mainMenu_Menu_DXI{n}_T" class="dxm-content" data-menu-cmd="{item.command}">'
+            f'<a id="Vertical_mainMenu_Menu_DXI{n}_T" class="dxm-content" data-menu-cmd="{item.command}"{href}>'
             f'<span class="dx-vam">{escape(item.text)}</span></a>{sub}</li>'
         )
     parts.append("</ul></div>")

@@ -7,7 +7,7 @@ from html import escape
 from erpsim.config import DEFAULT_LOOKUP_PAGE_SIZE
 from erpsim.fmt import fmt_datetime, fmt_int, fmt_iso_date, fmt_money, fmt_quantity
 from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
-from erpsim.model import Customer, Order, Product
+from erpsim.model import Customer, Order, OrderLine, Product
 from erpsim.state import SimState
 
 LAYOUT = "Vertical_v5_MainLayoutEdit"
@@ -15,9 +15,6 @@ CUSTOMER_EDITOR = f"{LAYOUT}_xaf_l12_xaf_dviCUSTACCOUNT_Edit_dropdown_DD"
 LOOKUP_GRID = f"{CUSTOMER_EDITOR}_DDD_gv"
 LINES_GRID = f"{LAYOUT}_xaf_l40_xaf_dviSALESLINEs_v6_LE_v7"
 ARTICLE_EDITOR = f"{LINES_GRID}_editnew_xaf_dviINVENTTABLE_Edit_dropdown_DD"
-QTY_INPUT = f"{LINES_GRID}_editnew_xaf_dviSALESQTY_Edit_I"
-DISC_INPUT = f"{LINES_GRID}_editnew_xaf_dviLINEDISC_Edit_I"
-EDIT_ROW = f"{LINES_GRID}_DXEditingRow_editnew"
 ERROR_ROW = f"{LINES_GRID}_DXEditingErrorRow"
 ADDRESS_VIEW = f"{LAYOUT}_xaf_l14_xaf_dviDLVADDRESS_View"
 ORDER_ID_VIEW = f"{LAYOUT}_xaf_l10_xaf_dviID_View"
@@ -80,13 +77,13 @@ def customer_editor(state: SimState, draft: Order) -> str:
     )
 
 
-def article_rows(products: list[Product], limit: int) -> str:
-    """Drop-down rows of the article editor: one per package variant."""
+def article_rows(products: list[Product], limit: int, editor: str = ARTICLE_EDITOR) -> str:
+    """Drop-down rows of an article editor: one per package variant."""
     rows: list[str] = []
     for product in products:
         for variant in product.variants:
             rows.append(
-                f'<tr id="{ARTICLE_EDITOR}_DDD_L_DXDataRow{len(rows)}" class="dxgvDataRow_XafTheme" '
+                f'<tr id="{editor}_DDD_L_DXDataRow{len(rows)}" class="dxgvDataRow_XafTheme" '
                 f'data-dx-article="{escape(product.item_id)}" data-variant="{variant.variant_id}" '
                 f'data-package="{variant.package_content}">'
                 f'<td class="dxgv">{escape(product.item_id)}</td><td class="dxgv">{variant.variant_id}</td>'
@@ -98,7 +95,7 @@ def article_rows(products: list[Product], limit: int) -> str:
             break
     if not rows:
         rows.append(
-            f'<tr id="{ARTICLE_EDITOR}_DDD_L_DXEmptyRow" class="dxgvEmptyData_XafTheme">'
+            f'<tr id="{editor}_DDD_L_DXEmptyRow" class="dxgvEmptyData_XafTheme">'
             '<td colspan="4">Nessun articolo corrispondente</td></tr>'
         )
     head = (
@@ -117,8 +114,9 @@ def lines_inner(
     read_only: bool = False,
     values: dict[str, str] | None = None,
     error: str = "",
+    edit_row: int | None = None,
 ) -> str:
-    """The lines grid content, with the `editnew` row while a line is being added."""
+    """The lines grid content: `editnew` row while a line is added, or row `edit_row` in edit."""
     values = values or {}
     add = (
         ""
@@ -135,6 +133,9 @@ def lines_inner(
         )
     ]
     for n, line in enumerate(draft.lines):
+        if n == edit_row:
+            out.append(_edit_row(values, f"edit{n}", str(n)))
+            continue
         product = state.products_by_id.get(line.article)
         package = (
             next((v.package_content for v in product.variants if v.variant_id == line.variant), 0)
@@ -150,14 +151,28 @@ def lines_inner(
             "" if line.discount is None else fmt_quantity(line.discount),
             fmt_money(line.amount_eur),
         )
+        commands = (
+            (
+                '<td class="dxgvCommandColumn_XafTheme"></td><td class="dxgvCommandColumn_XafTheme"></td>'
+            )
+            if read_only
+            else (
+                f'<td class="dxgvCommandColumn_XafTheme"><a id="{LINES_GRID}_DXCBtn{n}_StartEdit" '
+                f'class="dxbButton_XafTheme dxgvCommandColumnItem" title="Modifica" '
+                f"data-args=\"[['StartEdit',{n}],1]\">Modifica</a></td>"
+                f'<td class="dxgvCommandColumn_XafTheme"><a id="{LINES_GRID}_DXCBtn{n}_Delete" '
+                f'class="dxbButton_XafTheme dxgvCommandColumnItem" title="Elimina" '
+                f"data-args=\"[['DeleteRow',{n}],1]\">Elimina</a></td>"
+            )
+        )
         out.append(
             f'<tr id="{LINES_GRID}_DXDataRow{n}" class="dxgvDataRow_XafTheme" data-key="{n}">'
-            '<td class="dxgvCommandColumn_XafTheme"></td><td class="dxgvCommandColumn_XafTheme"></td>'
+            + commands
             + "".join(f'<td class="dxgv">{escape(c)}</td>' for c in cells)
             + "</tr>"
         )
     if editing:
-        out.append(_edit_row(values))
+        out.append(_edit_row(values, "editnew", "new"))
     if error:
         out.append(
             f'<tr id="{ERROR_ROW}" class="dxgvEditingErrorRow_XafTheme">'
@@ -175,11 +190,22 @@ def lines_inner(
     return "".join(out)
 
 
-def _edit_row(values: dict[str, str]) -> str:
-    ed = ARTICLE_EDITOR
+def line_values(line: OrderLine) -> dict[str, str]:
+    """The edit row's inputs for an existing line."""
+    return {
+        "article": line.article,
+        "variant": line.variant,
+        "qty": fmt_quantity(line.quantity),
+        "disc": "" if line.discount is None else fmt_quantity(line.discount),
+    }
+
+
+def _edit_row(values: dict[str, str], tag: str, row: str) -> str:
+    """An editing row; `tag` is "editnew" for a new line or "edit{n}" for line n."""
+    ed = f"{LINES_GRID}_{tag}_xaf_dviINVENTTABLE_Edit_dropdown_DD"
     article = escape(values.get("article", ""))
     return (
-        f'<tr id="{EDIT_ROW}" class="dxgvEditingRow_XafTheme">'
+        f'<tr id="{LINES_GRID}_DXEditingRow_{tag}" class="dxgvEditingRow_XafTheme" data-row="{row}">'
         '<td class="dxgvCommandColumn_XafTheme" colspan="2">'
         f'<a id="{LINES_GRID}_DXCBtn_UpdateEdit" class="dxbButton_XafTheme" data-args="[[\'UpdateEdit\'],1]">Aggiorna</a> '
         f'<a id="{LINES_GRID}_DXCBtn_CancelEdit" class="dxbButton_XafTheme" data-args="[[\'CancelEdit\'],1]">Annulla</a></td>'
@@ -189,9 +215,9 @@ def _edit_row(values: dict[str, str]) -> str:
         f'<input type="hidden" id="{ed}_VI" value="{escape(values.get("variant", ""))}">'
         f'<div id="{ed}_DDD_PW" class="dxpcDropDown_XafTheme" style="display:none"><div id="{ed}_DDD_L"></div></div>'
         f'<div id="{ed}_LPV" class="dxgvLoadingPanel_XafTheme" style="display:none">Caricamento…</div></div></td>'
-        f'<td><input id="{QTY_INPUT}" class="dxeEditArea_XafTheme" type="text" '
+        f'<td><input id="{LINES_GRID}_{tag}_xaf_dviSALESQTY_Edit_I" class="dxeEditArea_XafTheme" type="text" '
         f'value="{escape(values.get("qty", ""))}" autocomplete="off"></td><td></td>'
-        f'<td><input id="{DISC_INPUT}" class="dxeEditArea_XafTheme" type="text" '
+        f'<td><input id="{LINES_GRID}_{tag}_xaf_dviLINEDISC_Edit_I" class="dxeEditArea_XafTheme" type="text" '
         f'value="{escape(values.get("disc", ""))}" autocomplete="off"></td><td></td></tr>'
     )
 

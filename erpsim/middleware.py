@@ -8,6 +8,8 @@ from aiohttp import web
 
 from erpsim import urls
 from erpsim.callbacks import parse_callback, redirect_reply
+from erpsim.errors import InjectedFault
+from erpsim.html_customer import VAT_EDITOR
 from erpsim.html_layout import server_error_page
 from erpsim.html_order import LINES_GRID
 from erpsim.responses import found
@@ -41,6 +43,8 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
             counters.callbacks += 1
             is_update = callback.control == LINES_GRID and callback.command == "UpdateEdit"
             kind = RequestKind.UPDATE_EDIT if is_update else RequestKind.CALLBACK
+            if callback.control == VAT_EDITOR:
+                kind = RequestKind.VAT_CHECK
     request["callback"] = callback
     if request.path.lower() in PUBLIC_PATHS:
         await sim.engine.sleep(kind)
@@ -70,7 +74,10 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
         if request.method == "GET" and sim.engine.server_error():
             counters.server_errors += 1
             return web.Response(text=server_error_page(), content_type="text/html", status=500)
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except InjectedFault:
+            return web.Response(text=server_error_page(), content_type="text/html", status=500)
         return response
     finally:
         counters.in_flight[agent] -= 1

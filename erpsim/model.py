@@ -40,6 +40,8 @@ class Customer:
     zip_code: str
     city: str
     phone: str
+    created: float = 0.0
+    changed: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,7 +56,27 @@ class Customer:
             "zip": self.zip_code,
             "city": self.city,
             "phone": self.phone,
+            "created": self.created,
+            "changed": self.changed,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Customer:
+        return cls(
+            id=int(data["id"]),
+            agent=data["agent"],
+            account=data["account"],
+            name=data["name"],
+            vat_number=data["vat_number"],
+            fiscal_code=data.get("fiscal_code", ""),
+            email=data.get("email", ""),
+            street=data.get("street", ""),
+            zip_code=data.get("zip", ""),
+            city=data.get("city", ""),
+            phone=data.get("phone", ""),
+            created=float(data.get("created", 0.0)),
+            changed=float(data.get("changed", 0.0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -133,6 +155,7 @@ class Order:
     status: str = STATUS_OPEN
     transfer_status: str = TRANSFER_EDITABLE
     sales_id: str = ""
+    transfer_date: float = 0.0
     created: float = 0.0
     changed: float = 0.0
 
@@ -155,6 +178,7 @@ class Order:
             "status": self.status,
             "transfer_status": self.transfer_status,
             "sales_id": self.sales_id,
+            "transfer_date": self.transfer_date,
             "gross_amount": self.gross_amount_eur,
             "created": self.created,
             "changed": self.changed,
@@ -185,6 +209,7 @@ class Order:
             status=data.get("status", STATUS_OPEN),
             transfer_status=data.get("transfer_status", TRANSFER_EDITABLE),
             sales_id=data.get("sales_id", ""),
+            transfer_date=float(data.get("transfer_date", 0.0)),
             created=float(data.get("created", 0.0)),
             changed=float(data.get("changed", 0.0)),
         )

@@ -9,8 +9,23 @@ from typing import Any
 
 from erpsim.config import SimConfig
 from erpsim.errors import SimValidation, StateFileError
+from erpsim.fmt import fmt_int
 from erpsim.model import TRANSFER_EDITABLE, TRANSFER_SENT, Agent, Customer, Order, Product
 from erpsim.seeding import seed_data
+
+MISSING_OBJECT = "L'oggetto richiesto non esiste o è stato eliminato."
+#: Customer detail fields (FIELD -> Italian label), in form order: VATNUM first.
+CUSTOMER_FIELDS = {
+    "VATNUM": "Partita IVA",
+    "NAME": "Ragione sociale",
+    "LEGALEMAIL": "PEC",
+    "PHONE": "Telefono",
+    "STREET": "Indirizzo",
+    "ZIP": "CAP",
+    "CITY": "Città",
+    "FISCALCODE": "Codice fiscale",
+}
+REQUIRED_CUSTOMER_FIELDS = ("VATNUM", "NAME", "STREET", "ZIP", "CITY")
 
 
 class SimState:
@@ -36,6 +51,7 @@ class SimState:
         self.agents: dict[str, Agent] = {a.username: a for a in data.agents}
         self.customers: list[Customer] = data.customers
         self.customers_by_account: dict[str, Customer] = {c.account: c for c in data.customers}
+        self.customers_by_id: dict[int, Customer] = {c.id: c for c in data.customers}
         self.customers_by_agent: dict[str, list[Customer]] = {}
         for customer in data.customers:
             self.customers_by_agent.setdefault(customer.agent, []).append(customer)
@@ -44,6 +60,9 @@ class SimState:
         self.orders: dict[int, Order] = {o.id: o for o in data.orders}
         self.next_order_id = data.next_order_id
         self.next_sales_number = data.next_sales_number
+        self.next_account = max((int(c.account) for c in data.customers), default=1002000) + 1
+        #: Customers created or changed since seeding: the only ones the state file keeps.
+        self.touched_customers: set[int] = set()
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -64,6 +83,7 @@ class SimState:
             c
             for c in rows
             if needle in c.account
+            or needle == str(c.id)
             or needle in c.name.lower()
             or needle in c.vat_number
             or needle in c.city.lower()
@@ -92,8 +112,14 @@ class SimState:
         self.next_order_id += 1
         return order_id
 
-    def commit_order(self, draft: Order) -> Order:
-        """Validate and store a draft; raises SimValidation with the Italian banner text."""
+    def commit_order(self, draft: Order, *, editing: bool = False) -> Order:
+        """Validate and store a draft; raises SimValidation with the Italian banner text.
+
+        `editing`: the draft is a copy of a saved order, which must still exist and still be
+        editable (not yet sent to Verona).
+        """
+        if editing:
+            self.editable_order(draft.agent, draft.id)
         problems = []
         customer = self.agent_customer(draft.agent, draft.customer or "")
         if customer is None:
@@ -113,28 +139,116 @@ class SimState:
         self.persist()
         return draft
 
-    def delete_order(self, agent: str, order_id: int) -> None:
+    def agent_order(self, agent: str, order_id: int) -> Order:
         order = self.orders.get(order_id)
         if order is None or order.agent != agent:
-            raise SimValidation(f"Ordine {order_id} non trovato.")
+            raise SimValidation(MISSING_OBJECT)
+        return order
+
+    def editable_order(self, agent: str, order_id: int) -> Order:
+        """The agent's order if it can still be changed; else SimValidation in Italian."""
+        order = self.agent_order(agent, order_id)
         if order.transfer_status != TRANSFER_EDITABLE:
             raise SimValidation(
-                f"L'ordine {order_id} è già stato trasferito e non può essere cancellato."
+                f"L'ordine {fmt_int(order_id)} è già stato trasferito a Verona "
+                f"({order.sales_id}) e non può essere modificato o cancellato."
             )
+        return order
+
+    def delete_order(self, agent: str, order_id: int) -> None:
+        self.editable_order(agent, order_id)
         del self.orders[order_id]
         self.persist()
 
     def send_order(self, agent: str, order_id: int) -> Order:
-        order = self.orders.get(order_id)
-        if order is None or order.agent != agent:
-            raise SimValidation(f"Ordine {order_id} non trovato.")
-        if order.transfer_status == TRANSFER_EDITABLE:
-            order.sales_id = f"ORD/{self.next_sales_number}"
-            self.next_sales_number += 1
-            order.transfer_status = TRANSFER_SENT
-            order.changed = time.time()
-            self.persist()
+        """Transfer an order to Verona: irreversible; it gets its ORD/ number."""
+        order = self.agent_order(agent, order_id)
+        if order.transfer_status != TRANSFER_EDITABLE:
+            raise SimValidation(
+                f"L'ordine {fmt_int(order_id)} è già stato inviato a Verona ({order.sales_id})."
+            )
+        order.sales_id = f"ORD/{self.next_sales_number}"
+        self.next_sales_number += 1
+        order.transfer_status = TRANSFER_SENT
+        order.transfer_date = time.time()
+        order.changed = order.transfer_date
+        self.persist()
         return order
+
+    # -- customers -------------------------------------------------------------------------
+
+    def agent_customer_by_id(self, agent: str, customer_id: int) -> Customer | None:
+        customer = self.customers_by_id.get(customer_id)
+        return customer if customer is not None and customer.agent == agent else None
+
+    def save_customer(
+        self, agent: str, customer_id: int | None, fields: dict[str, str]
+    ) -> Customer:
+        """Create (customer_id None) or update a customer from FIELD -> text; SimValidation."""
+        values = {name: fields.get(name, "").strip() for name in CUSTOMER_FIELDS}
+        existing = None
+        if customer_id is not None:
+            existing = self.agent_customer_by_id(agent, customer_id)
+            if existing is None:
+                raise SimValidation(MISSING_OBJECT)
+            values["VATNUM"] = existing.vat_number  # read-only once created
+        missing = [
+            label
+            for name, label in CUSTOMER_FIELDS.items()
+            if name in REQUIRED_CUSTOMER_FIELDS and not values[name]
+        ]
+        if missing:
+            raise SimValidation(
+                "Data Validation Error: "
+                + " ".join(f"Il campo '{label}' deve essere compilato." for label in missing),
+                "required",
+            )
+        vat = values["VATNUM"]
+        if existing is None:
+            if not (len(vat) == 11 and vat.isdigit()):
+                raise SimValidation(
+                    "Data Validation Error: Il campo 'Partita IVA' deve contenere 11 cifre.",
+                    "VATNUM",
+                )
+            owner = next((c for c in self.customers if c.vat_number == vat), None)
+            if owner is not None:
+                raise SimValidation(
+                    f"Il numero IVA è già utilizzato dal cliente con ID: {owner.account}", "VATNUM"
+                )
+        now = time.time()
+        if existing is None:
+            customer = Customer(
+                id=len(self.customers) + 1,
+                agent=agent,
+                account=str(self.next_account),
+                name="",
+                vat_number=vat,
+                fiscal_code="",
+                email="",
+                street="",
+                zip_code="",
+                city="",
+                phone="",
+                created=now,
+            )
+            self.next_account += 1
+            self.customers.append(customer)
+            self.customers_by_id[customer.id] = customer
+            self.customers_by_account[customer.account] = customer
+            self.customers_by_agent.setdefault(agent, []).append(customer)
+        else:
+            customer = existing
+        customer.name = values["NAME"]
+        customer.fiscal_code = values["FISCALCODE"]
+        customer.email = values["LEGALEMAIL"]
+        customer.street = values["STREET"]
+        customer.zip_code = values["ZIP"]
+        customer.city = values["CITY"]
+        customer.phone = values["PHONE"]
+        customer.changed = now
+        self.touched_customers.add(customer.id)
+        self.persist()
+        return customer
 
     # -- export and persistence ------------------------------------------------------------
 
@@ -158,7 +272,11 @@ class SimState:
             "agents": len(self.agents),
             "next_order_id": self.next_order_id,
             "next_sales_number": self.next_sales_number,
+            "next_account": self.next_account,
             "orders": [o.to_json() for o in self.orders.values()],
+            "customers": [
+                self.customers_by_id[i].to_json() for i in sorted(self.touched_customers)
+            ],
         }
         tmp = f"{self.state_file}.tmp"
         try:
@@ -178,11 +296,28 @@ class SimState:
         self.orders = {int(o["id"]): Order.from_json(o) for o in payload.get("orders", [])}
         self.next_order_id = int(payload["next_order_id"])
         self.next_sales_number = int(payload["next_sales_number"])
+        self.next_account = int(payload.get("next_account", self.next_account))
+        for row in payload.get("customers", []):
+            self._restore_customer(Customer.from_json(row))
+
+    def _restore_customer(self, customer: Customer) -> None:
+        old = self.customers_by_id.get(customer.id)
+        if old is not None:
+            self.customers[self.customers.index(old)] = customer
+            mine = self.customers_by_agent[old.agent]
+            mine[mine.index(old)] = customer
+        else:
+            self.customers.append(customer)
+            self.customers_by_agent.setdefault(customer.agent, []).append(customer)
+        self.customers_by_id[customer.id] = customer
+        self.customers_by_account[customer.account] = customer
+        self.touched_customers.add(customer.id)
 
 
 def _order_haystack(order: Order) -> str:
     parts = (
         str(order.id),
+        fmt_int(order.id),
         order.sales_id,
         order.customer or "",
         order.customer_name,

@@ -15,6 +15,7 @@ class RequestKind(Enum):
     PAGE = "page"
     CALLBACK = "callback"
     UPDATE_EDIT = "update_edit"
+    VAT_CHECK = "vat_check"
 
 
 class FaultEngine:
@@ -36,6 +37,8 @@ class FaultEngine:
             base = self._rng.uniform(*self.profile.page_ms)
         elif kind is RequestKind.CALLBACK:
             base = self._rng.uniform(*self.profile.callback_ms)
+        elif kind is RequestKind.VAT_CHECK:
+            base = self._rng.uniform(*self.profile.vat_check_ms)
         else:
             base = self._rng.uniform(*self.profile.update_edit_ms)
             if self.profile.update_edit_slow_rate and self._chance(

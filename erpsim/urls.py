@@ -12,6 +12,9 @@ ANNOUNCEMENTS = BASE + "Announcements_ListView/"
 CUSTOMERS = BASE + "CUSTTABLE_ListView_Agent/"
 ORDERS = BASE + "SALESTABLE_ListView_Agent/"
 ORDER_DETAIL = BASE + "SALESTABLE_DetailViewAgent/"
+NEW_ORDER = ORDER_DETAIL + "?NewObject=true"
+CUSTOMER_DETAIL = BASE + "CUSTTABLE_DetailView/"
+NEW_CUSTOMER = CUSTOMER_DETAIL + "?NewObject=true"
 PRODUCTS = BASE + "INVENTTABLE_ListView/"
 PACKING_SLIPS = BASE + "CUSTPACKINGSLIPJOUR_ListView/"
 INVOICES = BASE + "CUSTINVOICEJOUR_ListView/"
@@ -27,3 +30,7 @@ def login_redirect(return_path: str) -> str:
 
 def order_detail(order_id: int) -> str:
     return f"{ORDER_DETAIL}{order_id}/"
+
+
+def customer_detail(customer_id: int) -> str:
+    return f"{CUSTOMER_DETAIL}{customer_id}/"

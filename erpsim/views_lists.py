@@ -18,6 +18,7 @@ from erpsim.html_layout import ToolItem, page
 from erpsim.model import Order
 from erpsim.sim import Sim, session_of, sim_of
 from erpsim.viewstate import ViewState
+from erpsim.writes import commit_write
 
 LIST_GRID = "Vertical_v1_LE_v2"
 SEARCH_INPUT = "Vertical_SearchAC_Menu_ITCNT0_xaf_a0_Ed_I"
@@ -83,7 +84,7 @@ def order_row(order: Order) -> GridRow:
         order.status,
         "",
         order.transfer_status,
-        "",
+        fmt_datetime(order.transfer_date),
         fmt_money(order.gross_amount_eur),
     )
     return GridRow(
@@ -99,6 +100,7 @@ def _customer_rows(sim: Sim, agent: str, search: str) -> list[GridRow]:
     return [
         GridRow(
             key=c.account,
+            edit_href=f"{urls.customer_detail(c.id)}?mode=Edit",
             cells=(
                 fmt_int(c.id),
                 c.account,
@@ -145,14 +147,18 @@ SPECS = {
         ORDER_COLUMNS,
         _order_rows,
         (
-            ToolItem("Nuovo", "New"),
+            ToolItem("Nuovo", "New", href=urls.NEW_ORDER),
             ToolItem("Cancellare", "Delete", needs_selection=True),
             ToolItem("invia ordine/i", "Send", needs_selection=True),
             REFRESH,
         ),
     ),
     urls.CUSTOMERS: ListSpec(
-        "Clienti", urls.CUSTOMERS, CUSTOMER_COLUMNS, _customer_rows, (REFRESH,)
+        "Clienti",
+        urls.CUSTOMERS,
+        CUSTOMER_COLUMNS,
+        _customer_rows,
+        (ToolItem("Nuovo", "New", href=urls.NEW_CUSTOMER), REFRESH),
     ),
     urls.PRODUCTS: ListSpec("Articoli", urls.PRODUCTS, PRODUCT_COLUMNS, _product_rows, (REFRESH,)),
     urls.PACKING_SLIPS: ListSpec(
@@ -227,14 +233,22 @@ def _list_callback(sim: Sim, spec: ListSpec, agent: str, callback: Callback) -> 
 
 
 def _order_action(sim: Sim, agent: str, command: str, keys: list[str]) -> str | None:
-    try:
+    """Cancellare / invia ordine/i on the selected rows: one write; an Italian error or None."""
+
+    def commit() -> None:
         for key in keys:
+            order_id = _int(key, -1)
             if command == "Delete":
-                sim.state.delete_order(agent, int(key))
+                sim.state.delete_order(agent, order_id)
             else:
-                sim.state.send_order(agent, int(key))
-    except (SimValidation, ValueError) as exc:
-        return str(exc)
+                sim.state.send_order(agent, order_id)
+
+    if not keys:
+        return "Selezionare almeno una riga."
+    try:
+        commit_write(sim, "order_delete" if command == "Delete" else "order_send", commit)
+    except SimValidation as exc:
+        return exc.message
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 from typing import Any
 
@@ -14,10 +15,11 @@ from erpsim.config import DEFAULT_ARTICLE_DROPDOWN_ROWS
 from erpsim.errors import SimValidation
 from erpsim.fmt import parse_decimal, parse_it_date
 from erpsim.html_layout import ToolItem, page, server_error_page
-from erpsim.model import Order, OrderLine
+from erpsim.model import TRANSFER_EDITABLE, Order, OrderLine
 from erpsim.sessions import Session
 from erpsim.sim import Sim, session_of, sim_of
 from erpsim.viewstate import ViewState, decode
+from erpsim.writes import commit_write
 
 MAX_DRAFTS_PER_SESSION = 8
 EDIT_TOOLS = (
@@ -45,21 +47,47 @@ async def order_detail(request: web.Request) -> web.StreamResponse:
             raise web.HTTPFound(urls.ORDERS)
         key = _new_draft(session)
         return _edit_page(sim, session, key, "", {})
+    order = sim.state.orders.get(int(order_id))
+    if order is not None and order.agent != session.agent:
+        order = None
+    if request.query.get("mode", "").lower() == "edit":
+        if order is None:
+            return _not_found(sim, session)
+        try:
+            sim.state.editable_order(session.agent, order.id)
+        except SimValidation as exc:
+            return _view_page(sim, session, order, exc.message)
+        return _edit_page(sim, session, _edit_draft(session, order), "", {})
     draft_key = _draft_key_for(session, int(order_id))
     if draft_key is not None:
         return _edit_page(sim, session, draft_key, "", {})
-    order = sim.state.orders.get(int(order_id))
-    if order is None or order.agent != session.agent:
+    if order is None:
         return _not_found(sim, session)
+    return _view_page(sim, session, order, "")
+
+
+def _view_page(sim: Sim, session: Session, order: Order, banner: str) -> web.Response:
+    """A saved order in view mode; a sent order offers no "Modifica"."""
+    editable = order.transfer_status == TRANSFER_EDITABLE
     html = page(
         title=f"Ordine {order.id}",
         agent_name=sim.state.agents[session.agent].full_name,
         view_state=ViewState(page="SalesView"),
         body=ho.view_body(sim.state, order),
-        tools=VIEW_TOOLS,
+        tools=VIEW_TOOLS if editable else VIEW_TOOLS[1:],
+        banner=banner,
         active=urls.ORDERS,
     )
     return web.Response(text=html, content_type="text/html")
+
+
+def _edit_draft(session: Session, order: Order) -> str:
+    """A fresh session copy of a saved order to edit; replaces older copies of it."""
+    for key in [k for k, d in session.drafts.items() if d.id == order.id]:
+        del session.drafts[key]
+    key = _new_draft(session)
+    session.drafts[key] = copy.deepcopy(order)
+    return key
 
 
 def _new_draft(session: Session) -> str:
@@ -123,19 +151,18 @@ async def _save(sim: Sim, session: Session, request: web.Request) -> web.StreamR
         session.drafts.pop(key, None)
         raise web.HTTPFound(urls.ORDERS)
     posted = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    if sim.engine.server_error():
-        sim.counters.server_errors += 1
-        return web.Response(text=server_error_page(), content_type="text/html", status=500)
-    try:
+    editing = bool(draft.created)
+
+    def commit() -> None:
         _apply_header(draft, posted)
-        sim.state.commit_order(draft)
+        sim.state.commit_order(copy.deepcopy(draft), editing=editing)
+        session.drafts.pop(key, None)
+        sim.counters.orders_saved += 1
+
+    try:
+        commit_write(sim, "order_edit" if editing else "order_save", commit)
     except SimValidation as exc:
         return _edit_page(sim, session, key, exc.message, posted)
-    session.drafts.pop(key, None)
-    sim.counters.orders_saved += 1
-    if sim.engine.lost_response():
-        sim.counters.lost_responses += 1
-        return web.Response(text=server_error_page(), content_type="text/html", status=500)
     raise web.HTTPFound(urls.ORDERS if argument == "SaveAndClose" else urls.order_detail(draft.id))
 
 
@@ -176,14 +203,11 @@ def _callback(sim: Sim, session: Session, request: web.Request, callback: Callba
         )
     if callback.control == ho.CUSTOMER_EDITOR:
         return _select_customer(sim, draft, str(param.get("key") or ""))
-    if callback.control == ho.ARTICLE_EDITOR:
+    if callback.control.startswith(ho.LINES_GRID) and "INVENTTABLE" in callback.control:
+        editor = callback.control
         products = sim.state.search_products(str(param.get("text") or ""))
-        rows = ho.article_rows(products, DEFAULT_ARTICLE_DROPDOWN_ROWS)
-        return reply(
-            control=ho.ARTICLE_EDITOR,
-            updates={f"{ho.ARTICLE_EDITOR}_DDD_L": rows},
-            show=[f"{ho.ARTICLE_EDITOR}_DDD_PW"],
-        )
+        rows = ho.article_rows(products, DEFAULT_ARTICLE_DROPDOWN_ROWS, editor)
+        return reply(control=editor, updates={f"{editor}_DDD_L": rows}, show=[f"{editor}_DDD_PW"])
     if callback.control == ho.LINES_GRID:
         return _lines_callback(sim, draft, callback)
     return reply(error=f"Controllo sconosciuto: {callback.control}")
@@ -206,23 +230,42 @@ def _select_customer(sim: Sim, draft: Order, account: str) -> web.Response:
 
 
 def _lines_callback(sim: Sim, draft: Order, callback: Callback) -> web.Response:
+    """AddNew / StartEdit / DeleteRow / UpdateEdit / CancelEdit on the draft's lines."""
     command = callback.command
+    row = _row_index(draft, callback.param.get("row"))
     url = None
     if command == "AddNew":
         inner = ho.lines_inner(sim.state, draft, editing=True)
+    elif command == "StartEdit" and row is not None:
+        values = ho.line_values(draft.lines[row])
+        inner = ho.lines_inner(sim.state, draft, editing=False, edit_row=row, values=values)
+    elif command == "DeleteRow" and row is not None:
+        del draft.lines[row]
+        inner = ho.lines_inner(sim.state, draft, editing=False)
     elif command == "UpdateEdit":
         values = {
             k: str(callback.param.get(k) or "") for k in ("article", "variant", "qty", "disc")
         }
         try:
-            draft.lines.append(_parse_line(sim, values))
+            line = _parse_line(sim, values)
         except SimValidation as exc:
-            inner = ho.lines_inner(sim.state, draft, editing=True, values=values, error=exc.message)
+            inner = ho.lines_inner(
+                sim.state,
+                draft,
+                editing=row is None,
+                edit_row=row,
+                values=values,
+                error=exc.message,
+            )
             return reply(
                 control=ho.LINES_GRID,
                 updates={f"{ho.LINES_GRID}_CC": inner},
                 state={"rows": len(draft.lines), "page": 0, "page_count": 1},
             )
+        if row is None:
+            draft.lines.append(line)
+        else:
+            draft.lines[row] = line
         if not draft.id:
             draft.id = sim.state.allocate_order_id()
             url = urls.order_detail(draft.id)
@@ -238,6 +281,15 @@ def _lines_callback(sim: Sim, draft: Order, callback: Callback) -> web.Response:
         url=url,
         state={"rows": len(draft.lines), "page": 0, "page_count": 1},
     )
+
+
+def _row_index(draft: Order, value: object) -> int | None:
+    """A posted line index ("new" or out of range -> None)."""
+    try:
+        index = int(str(value))
+    except ValueError:
+        return None
+    return index if 0 <= index < len(draft.lines) else None
 
 
 def _parse_line(sim: Sim, values: dict[str, str]) -> OrderLine:

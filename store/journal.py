@@ -33,6 +33,7 @@ class Operation:
     op_type: str
     is_write: bool
     payload: dict[str, Any]
+    progress: dict[str, Any] | None
     phase: str | None
     attempts: int
     fence: int
@@ -102,6 +103,22 @@ class Journal:
             rows = conn.execute(_FREE_AGENTS_SQL, {"limit": limit}).fetchall()
         return [str(r["agent"]) for r in rows]
 
+    def has_waiting_write(self, agent: str) -> bool:
+        """Whether a write of the agent is queued (a running sync should yield to it)."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM operations WHERE agent = %s AND is_write AND status = 'queued'"
+                " AND (not_before IS NULL OR not_before <= clock_timestamp()) LIMIT 1",
+                (agent,),
+            ).fetchone()
+        return row is not None
+
+    def requeue_preempted(self, op: Operation, progress: dict[str, Any]) -> None:
+        """Put a preempted sync back in the queue; it resumes from ``progress``."""
+        self._update(
+            op, "status = 'queued', progress = %(progress)s," + _EXEC_MS, progress=Jsonb(progress)
+        )
+
     def has_ready(self, agent: str) -> bool:
         """Whether the agent has an operation that could be claimed now."""
         return self._pick(agent) is not None
@@ -128,7 +145,7 @@ class Journal:
                 " run_started_at = clock_timestamp(), updated_at = clock_timestamp()"
                 " WHERE id = %(id)s AND status IN ('queued', 'running')"
                 " AND (fence IS NULL OR fence < %(fence)s)"
-                " RETURNING id, agent, op_type, is_write, payload, phase, attempts, fence, created_at",
+                " RETURNING id, agent, op_type, is_write, payload, progress, phase, attempts, fence, created_at",
                 {"id": op_id, "fence": fence, "worker": worker},
             ).fetchone()
         if row is None:
@@ -139,6 +156,7 @@ class Journal:
             op_type=row["op_type"],
             is_write=row["is_write"],
             payload=row["payload"],
+            progress=row["progress"],
             phase=row["phase"],
             attempts=row["attempts"],
             fence=row["fence"],
@@ -209,6 +227,15 @@ class Journal:
             conn.execute(
                 "UPDATE operations SET requeues = requeues + 1 WHERE id = %s", (op_id,)
             )
+
+    def agents_with_pending(self, op_type: str) -> set[str]:
+        """Agents that already have an operation of this type queued or running."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT agent FROM operations WHERE op_type = %s"
+                " AND status IN ('queued', 'running')", (op_type,),
+            ).fetchall()
+        return {str(r["agent"]) for r in rows}
 
     def stuck(self, older_than_s: float) -> list[dict[str, Any]]:
         """Pending operations untouched for a while: their message may be lost."""

@@ -85,7 +85,8 @@ def db(database: Database) -> Iterator[Database]:
 
 def _truncate(db: Database) -> None:
     with db.connection() as conn:
-        conn.execute("TRUNCATE operations, agent_sessions, agents RESTART IDENTITY CASCADE")
+        conn.execute("TRUNCATE operations, agent_sessions, agents, customers_cache, orders_cache,"
+                     " products_cache RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture()

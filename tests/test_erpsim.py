@@ -243,3 +243,135 @@ def test_admin_api_needs_token_without_test_mode() -> None:
         proc.wait(timeout=5)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def _hidden(html: str) -> dict[str, str]:
+    return dict(HIDDEN.findall(html))
+
+
+def test_customer_vat_check_save_and_state(erp: SimProcess, tmp_path: Any) -> None:
+    from erpsim.registry import registry_lookup
+
+    browser = Browser(erp)
+    browser.login("agent02", "pw-agent02")
+    status, _, html = browser.request("/Archibald/CUSTTABLE_DetailView/?NewObject=true")
+    assert status == 200 and "xaf_dviVATNUM_Edit_I" in html and "Salvare" in html
+    vat = "12345678903"  # a valid check digit
+    editor = "Vertical_v3_MainLayoutEdit_xaf_l10_xaf_dviVATNUM_Edit"
+    form = _hidden(html)
+    _, _, body = browser.request(
+        "/Archibald/CUSTTABLE_DetailView/?NewObject=true",
+        {
+            **form,
+            "__CALLBACKID": editor,
+            "__CALLBACKPARAM": json.dumps({"cmd": "VATCHECK", "value": vat}),
+        },
+    )
+    filled = json.loads(body).get("values", {})
+    known = registry_lookup(vat)
+    assert (known is None and not filled) or (
+        known is not None and any(v == known["NAME"] for v in filled.values())
+    )
+    fields = {
+        f"Vertical_v3_MainLayoutEdit_xaf_l{10 + 2 * n}_xaf_dvi{name}_Edit_I": value
+        for n, (name, value) in enumerate(
+            [
+                ("VATNUM", vat),
+                ("NAME", "Bar Sport"),
+                ("LEGALEMAIL", ""),
+                ("PHONE", ""),
+                ("STREET", "Via Verdi 2"),
+                ("ZIP", "40121"),
+                ("CITY", "Bologna (BO)"),
+                ("FISCALCODE", ""),
+            ]
+        )
+    }
+    status, headers, _ = browser.request(
+        "/Archibald/CUSTTABLE_DetailView/?NewObject=true",
+        {**form, **fields, "__EVENTTARGET": "Vertical$mainMenu", "__EVENTARGUMENT": "Save"},
+    )
+    assert status == 302 and "/CUSTTABLE_DetailView/" in headers["Location"]
+    mine = [c for c in erp.state("customers")["customers"] if c["vat_number"] == vat]
+    assert [(c["agent"], c["name"]) for c in mine] == [("agent02", "Bar Sport")]
+    # a second save of the same VAT is refused with the Italian message
+    _, _, html = browser.request("/Archibald/CUSTTABLE_DetailView/?NewObject=true")
+    status, _, html = browser.request(
+        "/Archibald/CUSTTABLE_DetailView/?NewObject=true",
+        {**_hidden(html), **fields, "__EVENTARGUMENT": "Save"},
+    )
+    assert status == 200 and f"già utilizzato dal cliente con ID: {mine[0]['account']}" in html
+
+
+def test_sent_order_opens_read_only(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    browser.login("agent01", "pw-agent01")
+    sent = next(o for o in erp.orders("agent01") if o["transfer_status"] == "Trasferito")
+    editable = next(o for o in erp.orders("agent01") if o["transfer_status"] == "Modifica")
+    _, _, html = browser.request(f"/Archibald/SALESTABLE_DetailViewAgent/{sent['id']}/?mode=Edit")
+    assert "già stato trasferito" in html and "xaf_dviNOTES_Edit_I" not in html
+    _, _, html = browser.request(
+        f"/Archibald/SALESTABLE_DetailViewAgent/{editable['id']}/?mode=Edit"
+    )
+    assert "xaf_dviNOTES_Edit_I" in html and "StartEdit" in html and "DeleteRow" in html
+
+
+def test_send_twice_is_refused_and_the_state_file_keeps_it(tmp_path: Any) -> None:
+    state_file = str(tmp_path / "sim.json")
+    sim = SimProcess(("--state-file", state_file, "--agents", "2", "--customers-per-agent", "5"))
+    try:
+        browser = Browser(sim)
+        browser.login("agent01", "pw-agent01")
+        editable = next(o for o in sim.orders("agent01") if o["transfer_status"] == "Modifica")
+        _, _, body = browser.request(
+            "/Archibald/SALESTABLE_ListView_Agent/",
+            {
+                "__CALLBACKID": "Vertical_v1_LE_v2",
+                "__CALLBACKPARAM": json.dumps({"cmd": "Send", "keys": [editable["id"]]}),
+            },
+        )
+        assert "error" not in json.loads(body)
+        _, _, body = browser.request(
+            "/Archibald/SALESTABLE_ListView_Agent/",
+            {
+                "__CALLBACKID": "Vertical_v1_LE_v2",
+                "__CALLBACKPARAM": json.dumps({"cmd": "Send", "keys": [editable["id"]]}),
+            },
+        )
+        assert "già stato inviato a Verona" in json.loads(body)["error"]
+        sent = next(o for o in sim.orders("agent01") if o["id"] == editable["id"])
+    finally:
+        sim.stop()
+    again = SimProcess(("--state-file", state_file))
+    try:
+        assert next(o for o in again.orders("agent01") if o["id"] == editable["id"]) == sent
+    finally:
+        again.stop()
+
+
+def test_state_file_keeps_created_and_updated_customers(tmp_path: Any) -> None:
+    from erpsim.config import SimConfig
+    from erpsim.state import SimState
+
+    config = SimConfig(
+        agents=2, customers_per_agent=3, products=20, state_file=str(tmp_path / "s.json")
+    )
+    state = SimState(config)
+    fields = {
+        "VATNUM": "12345678903",
+        "NAME": "Bar Sport",
+        "STREET": "Via Verdi 2",
+        "ZIP": "40121",
+        "CITY": "Bologna",
+    }
+    created = state.save_customer("agent02", None, fields)
+    first = state.customers_by_agent["agent01"][0]
+    state.save_customer(
+        "agent01",
+        first.id,
+        {"NAME": first.name, "STREET": "Via Nuova 1", "ZIP": first.zip_code, "CITY": first.city},
+    )
+    again = SimState(config)
+    assert again.customers_by_account[created.account].to_json() == created.to_json()
+    assert again.customers_by_id[first.id].street == "Via Nuova 1"
+    assert len(again.customers) == 7 and again.next_account == state.next_account

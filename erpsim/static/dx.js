@@ -50,16 +50,21 @@
   Control.prototype.AddNewRow = function () { this.PerformCallback({ cmd: "AddNew" }); };
   Control.prototype.CancelEdit = function () { this.PerformCallback({ cmd: "CancelEdit" }); };
   Control.prototype.UpdateEdit = function () {
-    var art = this.name + "_editnew_xaf_dviINVENTTABLE_Edit_dropdown_DD";
-    function val(id) { var e = byId(id); return e ? e.value : ""; }
+    // The editing row: `editnew` for a new line, or an existing line being edited.
+    var root = byId(this.name);
+    var row = root ? root.querySelector("tr.dxgvEditingRow_XafTheme") : null;
+    function val(sel) { var e = row ? row.querySelector(sel) : null; return e ? e.value : ""; }
     this.PerformCallback({
       cmd: "UpdateEdit",
-      article: val(art + "_I"),
-      variant: val(art + "_VI"),
-      qty: val(this.name + "_editnew_xaf_dviSALESQTY_Edit_I"),
-      disc: val(this.name + "_editnew_xaf_dviLINEDISC_Edit_I")
+      row: row ? row.getAttribute("data-row") : "new",
+      article: val('input[id*="INVENTTABLE"][id$="_I"]'),
+      variant: val('input[id*="INVENTTABLE"][id$="_VI"]'),
+      qty: val('input[id*="dviSALESQTY_Edit_I"]'),
+      disc: val('input[id*="dviLINEDISC_Edit_I"]')
     });
   };
+  Control.prototype.StartEditRow = function (i) { this.PerformCallback({ cmd: "StartEdit", row: i }); };
+  Control.prototype.DeleteRow = function (i) { this.PerformCallback({ cmd: "DeleteRow", row: i }); };
 
   function lpvOf(ctrl) { return ctrl.name + "_LPV"; }
 
@@ -159,9 +164,11 @@
   }
   window.__doPostBack = doPostBack;
 
-  function menuCommand(cmd, li) {
+  function menuCommand(cmd, li, a) {
     var grid = controls.Vertical_v1_LE_v2;
-    if (cmd === "New") { location.href = "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
+    var href = a.getAttribute("data-href");
+    if (cmd === "New") { location.href = href || "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
+    else if (cmd === "Edit") { location.href = location.pathname + "?mode=Edit"; }
     else if (cmd === "Refresh" && grid) { grid.Refresh(); }
     else if ((cmd === "Delete" || cmd === "Send") && grid) {
       var question = cmd === "Delete" ? "Cancellare gli oggetti selezionati?" : "Inviare gli ordini selezionati a Verona?";
@@ -172,7 +179,7 @@
       if (sub) { sub.style.display = sub.style.display === "none" ? "" : "none"; }
     }
     else if (cmd === "Save" || cmd === "SaveAndClose" || cmd === "Cancel") { doPostBack("Vertical$mainMenu", cmd); }
-    else if (cmd === "Close") { location.href = "/Archibald/SALESTABLE_ListView_Agent/"; }
+    else if (cmd === "Close") { location.href = href || "/Archibald/SALESTABLE_ListView_Agent/"; }
   }
 
   document.addEventListener("click", function (ev) {
@@ -183,7 +190,7 @@
       ev.stopPropagation();
       var li = el.closest("li");
       if (li && li.classList.contains("dxm-disabled")) { return; }
-      menuCommand(el.getAttribute("data-menu-cmd"), li);
+      menuCommand(el.getAttribute("data-menu-cmd"), li, el);
       return;
     }
     if ((el = t.closest("a[data-dx-page]"))) {
@@ -197,7 +204,10 @@
       ev.preventDefault();
       var grid = controls[el.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
       var args = el.getAttribute("data-args");
-      if (args.indexOf("AddNew") >= 0) { grid.AddNewRow(); }
+      var m = args.match(/'(StartEdit|DeleteRow)',\s*(\d+)/);
+      if (m && m[1] === "StartEdit") { grid.StartEditRow(parseInt(m[2], 10)); }
+      else if (m) { if (window.confirm("Confermare l'eliminazione?")) { grid.DeleteRow(parseInt(m[2], 10)); } }
+      else if (args.indexOf("AddNew") >= 0) { grid.AddNewRow(); }
       else if (args.indexOf("UpdateEdit") >= 0) { grid.UpdateEdit(); }
       else if (args.indexOf("CancelEdit") >= 0) { grid.CancelEdit(); }
       return;
@@ -241,6 +251,18 @@
       var name = t.getAttribute("data-dx-incremental");
       byId(name + "_VI").value = "";
       controls[name].PerformCallback({ cmd: "FILTER", text: t.value });
+    }
+  });
+
+  // Editors with a server-side check on leaving them (the customer's VAT number).
+  document.addEventListener("focusout", function (ev) {
+    var t = ev.target;
+    if (t.hasAttribute && t.hasAttribute("data-dx-blurcallback")) {
+      var name = t.getAttribute("data-dx-blurcallback");
+      if (t.value !== t.getAttribute("data-dx-checked")) {
+        t.setAttribute("data-dx-checked", t.value);
+        controls[name].PerformCallback({ cmd: "VATCHECK", value: t.value });
+      }
     }
   });
 

@@ -1,0 +1,66 @@
+"""What each operation type runs: an erp operation (writes) or a sync, behind one signature.
+
+Writes that reference an order accept the ERP order id or the op id of the
+``submit-order`` that created it; the reference is resolved here, when the
+operation runs (per-agent FIFO guarantees the submit ran first).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from actors.sync_runner import SYNC_VIEWS, run_sync
+from erp import operations as erp_ops
+from erp.errors import ErpRejected
+
+if TYPE_CHECKING:
+    from actors.runtime import Job
+
+Executor = Callable[["Job"], Awaitable[dict[str, Any]]]
+ErpOperation = Callable[..., Awaitable[dict[str, Any]]]
+
+_WRITES: dict[str, ErpOperation] = {
+    "submit-order": erp_ops.submit_order,
+    "edit-order": erp_ops.edit_order,
+    "delete-order": erp_ops.delete_order,
+    "send-to-verona": erp_ops.send_to_verona,
+    "create-customer": erp_ops.create_customer,
+    "update-customer": erp_ops.update_customer,
+}
+
+
+async def _resolve_order(job: Job, payload: dict[str, Any]) -> dict[str, Any]:
+    ref = str(payload.get("order", ""))
+    try:
+        uuid.UUID(ref)
+    except ValueError:
+        return payload  # an ERP order id
+    row = await job.ctx.db_call(job.ctx.journal.get, ref)
+    if row is None or row["status"] != "done" or not (row["result"] or {}).get("order_id"):
+        state = "unknown" if row is None else row["status"]
+        raise ErpRejected(
+            f"the order is the submit-order {ref}, which is {state}, not done: there is no ERP order",
+            field="order",
+        )
+    return {**payload, "order": str(row["result"]["order_id"])}
+
+
+def _write(erp_operation: ErpOperation) -> Executor:
+    async def run(job: Job) -> dict[str, Any]:
+        payload = job.op.payload
+        if "order" in payload:
+            payload = await _resolve_order(job, payload)
+        return await erp_operation(
+            job.page, job.ctx.settings.erp_base(), payload,
+            op_id=job.op.id, reconcile=job.reconcile, hooks=job,
+        )
+
+    return run
+
+
+EXECUTORS: dict[str, Executor] = {
+    **{op_type: _write(fn) for op_type, fn in _WRITES.items()},
+    **{op_type: run_sync for op_type in SYNC_VIEWS},
+}

@@ -1,0 +1,69 @@
+"""Paging through a whole list view for syncs, one page in memory at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from erp import grid
+from erp import selectors as sel
+from erp.errors import ErpUnavailable
+from erp.waits import boundary, set_value, wait_idle
+
+DEFAULT_PAGE_SIZE = 100
+VIEWS = {
+    "customers": sel.CUSTOMERS_LIST,
+    "orders": sel.ORDERS_LIST,
+    "products": sel.PRODUCTS_LIST,
+}
+View = Literal["customers", "orders", "products"]
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a list: rows keyed by lowercase column, values normalized."""
+
+    page_index: int
+    page_count: int
+    total_rows: int
+    rows: list[dict[str, str]]
+
+
+async def _goto_page(page: Any, index: int, step: str) -> None:
+    async with boundary(page, step):
+        await page.evaluate("(g, i) => window[g].GotoPage(i)", sel.LIST_GRID, index)
+    await wait_idle(page, step)
+
+
+async def iter_list(
+    page: Any,
+    erp_url: str,
+    view: View,
+    *,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    start_page: int = 0,
+) -> AsyncIterator[ListPage]:
+    """Yield every page of a list from `start_page` on (a preempted sync resumes there)."""
+    path = VIEWS[view]
+    step = f"list {view}"
+    await grid.open_list(page, erp_url, path, fresh=True)
+    await set_value(page, sel.PAGE_SIZE_INPUT, str(page_size), step)
+    async with boundary(page, step):
+        await page.keyboard.press("Enter")
+    await wait_idle(page, step)
+    index = start_page
+    while True:
+        data = await grid.read_grid(page)
+        if data["page_index"] != index:
+            if index >= data["page_count"]:
+                return
+            await _goto_page(page, index, f"{step}: page {index + 1}")
+            data = await grid.read_grid(page)
+            if data["page_index"] != index:
+                raise ErpUnavailable(f"{step}: asked for page {index}, got {data['page_index']}")
+        rows = [{k: grid.normalize(k, v) for k, v in row.items()} for row in data["rows"]]
+        yield ListPage(index, data["page_count"], data["total"], rows)
+        if index + 1 >= data["page_count"]:
+            return
+        index += 1
