@@ -46,24 +46,73 @@ def _progress(text: str) -> None:
 # -- the workload -----------------------------------------------------------------------
 
 
-def burst(state: dict[str, Any], agents: list[str], ops_per_agent: int, seed: int) -> list[tuple[str, str, dict[str, Any]]]:
-    """Every agent's operations, agents interleaved, each agent's in order: (agent, type, payload)."""
+def _order_payload(rng: random.Random, products: list[dict[str, Any]], customer: str) -> dict[str, Any]:
+    lines = []
+    for product in rng.sample(products, rng.randint(1, 3)):
+        package = rng.choice(product["variants"])["package_content"]
+        lines.append({"article": product["item_id"], "quantity": package * rng.randint(1, 5)})
+    return {"customer": customer, "lines": lines}
+
+
+def agent_plan(j: int, agent: str, count: int, rng: random.Random, products: list[dict[str, Any]],
+               customers: list[dict[str, Any]], mix: str) -> list[tuple[str, dict[str, Any] | str]]:
+    """One agent's operations in send order. A payload may name ``"@N"``: the op id of its
+    N-th operation (a submit-order), which the bench fills in once that one is sent."""
+    if mix == "orders":
+        return [("submit-order", _order_payload(rng, products, rng.choice(customers)["account"]))
+                for _ in range(count)]
+    first = _order_payload(rng, products, customers[0]["account"])
+    edited = _order_payload(rng, products, customers[0]["account"])["lines"]
+    second = _order_payload(rng, products, customers[1]["account"])
+    vat = f"{9 * 10**10 + j * 1000 + rng.randint(0, 999):011d}"
+    tails: list[list[tuple[str, dict[str, Any] | str]]] = [
+        [("submit-order", second), ("delete-order", {"order": "@3"}), ("send-to-verona", {"order": "@0"})],
+        [("update-customer", {"customer": customers[2]["account"], "fields": {"city": f"Padova {j}"}}),
+         ("send-to-verona", {"order": "@0"}), ("sync-customers", {})],
+        [("submit-order", second), ("sync-orders", {}), ("send-to-verona", {"order": "@0"})],
+    ]
+    tail = tails[j % 3]
+    if j == 0:
+        tail = [tail[0], tail[1], ("sync-products", {})]
+    plan: list[tuple[str, dict[str, Any] | str]] = [
+        ("submit-order", first),
+        ("edit-order", {"order": "@0", "lines": edited}),
+        ("create-customer", {"name": f"Bench Cliente {j} S.r.l.", "vat_number": vat, "street": "Via Bench 1",
+                             "zip": "35100", "city": "Padova"}),
+        *tail,
+    ]
+    while len(plan) < count:
+        plan.append(("submit-order", _order_payload(rng, products, rng.choice(customers)["account"])))
+    return plan[:count]
+
+
+def burst(state: dict[str, Any], agents: list[str], ops_per_agent: int, seed: int,
+          mix: str = "all") -> list[list[tuple[str, dict[str, Any] | str]]]:
+    """Every agent's plan (see :func:`agent_plan`), in agent order."""
     rng = random.Random(seed)
     products = state["products"]
     customers: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in state["customers"]:
         customers[c["agent"]].append(c)
-    per_agent: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for agent in agents:
-        ops = []
-        for _ in range(ops_per_agent):
-            lines = []
-            for product in rng.sample(products, rng.randint(1, 3)):
-                package = rng.choice(product["variants"])["package_content"]
-                lines.append({"article": product["item_id"], "quantity": package * rng.randint(1, 5)})
-            ops.append(("submit-order", {"customer": rng.choice(customers[agent])["account"], "lines": lines}))
-        per_agent[agent] = ops
-    return [(agent, *per_agent[agent][i]) for i in range(ops_per_agent) for agent in agents]
+    return [agent_plan(j, agent, ops_per_agent, rng, products, customers[agent], mix)
+            for j, agent in enumerate(agents)]
+
+
+def send_burst(client: Client, agents: list[str], plans: list[list[tuple[str, Any]]]) -> list[str]:
+    """Send the plans interleaved across agents, each agent's in order; resolve ``@N`` refs."""
+    sent: dict[str, list[str]] = {agent: [] for agent in agents}
+    op_ids = []
+    for i in range(max(len(p) for p in plans)):
+        for agent, plan in zip(agents, plans):
+            if i >= len(plan):
+                continue
+            op_type, payload = plan[i]
+            if isinstance(payload, dict) and str(payload.get("order", "")).startswith("@"):
+                payload = {**payload, "order": sent[agent][int(payload["order"][1:])]}
+            op_id = client.send(op_type, agent, payload)
+            sent[agent].append(op_id)
+            op_ids.append(op_id)
+    return op_ids
 
 
 # -- the private services ---------------------------------------------------------------
@@ -203,21 +252,59 @@ def journal_figures(rows: list[dict[str, Any]], slots: int) -> dict[str, Any]:
 
 
 def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Duplicates and lost writes, checked against the simulator's own state."""
-    orders = sim.state(include="orders")["orders"]
+    """Duplicates and lost writes, checked against the simulator's own state.
+
+    A done write whose effect is missing is lost; an effect present twice is a
+    duplicate; an operation never ended is lost too.
+    """
+    state = sim.state(include="orders,customers")
+    orders = {o["id"]: o for o in state["orders"]}
     by_reference: dict[str, int] = defaultdict(int)
-    for order in orders:
+    for order in state["orders"]:
         by_reference[order["reference"]] += 1
+    by_vat: dict[str, int] = defaultdict(int)
+    for customer in state["customers"]:
+        by_vat[customer["vat_number"]] += 1
+    customers = {(c["agent"], c["account"]): c for c in state["customers"]}
+    by_id = {str(r["id"]): r for r in rows}
+    deleted = {str(r["payload"]["order"]) for r in rows if r["op_type"] == "delete-order" and r["status"] == "done"}
+
+    def order_id(ref: str) -> str | None:
+        row = by_id.get(ref)
+        return str((row["result"] or {}).get("order_id")) if row is not None and row["result"] else ref
+
     duplicates = lost = 0
     for r in rows:
-        if r["op_type"] != "submit-order":
-            continue
-        count = by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
-        duplicates += max(0, count - 1)
-        if r["status"] == "done" and count == 0:
-            lost += 1
         if r["status"] in ("queued", "running"):
             lost += 1
+            continue
+        if r["status"] != "done":
+            continue
+        payload, kind = r["payload"], r["op_type"]
+        if kind == "submit-order":
+            count = by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
+            expected = 0 if str(r["id"]) in deleted else 1
+            duplicates += max(0, count - expected)
+            lost += int(count < expected)
+        elif kind == "edit-order":
+            order = orders.get(order_id(str(payload["order"])) or "")
+            wanted = sorted((l["article"], float(l["quantity"])) for l in payload["lines"])
+            have = sorted((l["article"], float(l["quantity"])) for l in (order or {}).get("lines", []))
+            if have != wanted:
+                duplicates += int(len(have) > len(wanted))
+                lost += int(len(have) <= len(wanted))
+        elif kind == "delete-order":
+            lost += int(order_id(str(payload["order"])) in orders)
+        elif kind == "send-to-verona":
+            order = orders.get(order_id(str(payload["order"])) or "")
+            lost += int(order is None or order["transfer_status"] == "Modifica" or not order["sales_id"])
+        elif kind == "create-customer":
+            count = by_vat.get(payload["vat_number"], 0)
+            duplicates += max(0, count - 1)
+            lost += int(count == 0)
+        elif kind == "update-customer":
+            customer = customers.get((r["agent"], payload["customer"]))
+            lost += int(customer is None or any(customer.get(k) != v for k, v in payload["fields"].items()))
     return {"duplicates": duplicates, "lost": lost}
 
 
@@ -245,7 +332,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         agents = [a["username"] for a in state["agents"]][: args.agents]
         for agent in state["agents"][: args.agents]:
             client.agents.add(agent["username"], agent["password"])
-        work = burst(state, agents, args.ops_per_agent, args.seed)
+        plans = burst(state, agents, args.ops_per_agent, args.seed, args.mix)
 
         _progress(f"starting {args.processes} worker processes × {args.threads} threads")
         workers = start_workers(settings.to_env(), processes=args.processes, threads=args.threads)
@@ -255,8 +342,8 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         cpu_before = cpu_of(workers)
         sampler.start()
 
-        _progress(f"sending {len(work)} operations")
-        op_ids = [client.send(op_type, agent, payload) for agent, op_type, payload in work]
+        _progress(f"sending {sum(len(p) for p in plans)} operations")
+        op_ids = send_burst(client, agents, plans)
         deadline = time.monotonic() + DEFAULT_BENCH_TIMEOUT_S
         last_report = 0.0
         while True:
@@ -300,7 +387,9 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         result["overlaps"] = int(counters.get("overlaps", 0))
         result["config"] = {"processes": args.processes, "threads": args.threads, "slots": slots,
                             "latency_ms": args.latency_ms, "ops_per_agent": args.ops_per_agent,
-                            "handoff": settings.handoff, "faults": faults, "seed": args.seed}
+                            "handoff": settings.handoff, "faults": faults, "seed": args.seed,
+                            "mix": args.mix}
+        result["by_type"] = {t: sum(1 for r in rows if r["op_type"] == t) for t in sorted({r["op_type"] for r in rows})}
         result["errors"] = sorted({str(r["error"]) for r in rows if r["status"] == "failed"})[:5]
         return result
     finally:

@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--faults", default=None, help="JSON as the simulator's /__sim/faults")
     bench.add_argument("--seed", type=int, default=1)
     bench.add_argument("--no-handoff", action="store_true", help="turn fast handoff off, to compare")
-    bench.add_argument("--mix", choices=("orders", "all"), default="orders")
+    bench.add_argument("--mix", choices=("all", "orders"), default="all",
+                       help="all: every operation type (default); orders: submit-order only")
     bench.set_defaults(func=cmd_bench)
     return parser
 

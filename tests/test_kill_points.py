@@ -1,0 +1,92 @@
+"""SIGKILL a worker at each point of each write: the ERP holds the effect exactly once.
+
+The worker kills itself (``ARCHIBOT_TEST_CRASH_AT``) right before the save click,
+right after it, and after the ERP committed but before the journal recorded it.
+A fresh worker then takes the agent once the dead holder's lease runs out,
+reconciles with the ERP and finishes the journal row with the ERP's id.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from archibot.client import Client
+from archibot.local import SimProcess
+from tests.fix_stack import erp_orders, marker
+from tests.test_operations import customers_of, new_customer, unsent_order
+from tests.test_submit_order import order_for
+
+POINTS = ("before_click", "after_click", "before_journal")
+WRITES = ("submit-order", "edit-order", "delete-order", "send-to-verona", "create-customer", "update-customer")
+#: A short lease keeps each case quick; renewal still runs every third of it.
+KILL_TEST_LOCK_TTL_MS = 2_000
+
+
+def _payload(op_type: str, sim: SimProcess, agent: str, n: int) -> dict[str, Any]:
+    if op_type == "submit-order":
+        return order_for(sim, agent, n, lines=2)
+    if op_type == "edit-order":
+        return {"order": unsent_order(sim, agent)["id"], "lines": order_for(sim, agent, n + 3, lines=2)["lines"]}
+    if op_type in ("delete-order", "send-to-verona"):
+        return {"order": unsent_order(sim, agent)["id"]}
+    if op_type == "create-customer":
+        return new_customer(100 + n)
+    return {"customer": customers_of(sim, agent)[2]["account"], "fields": {"city": f"Citta {n}", "phone": f"045 {n:06d}"}}
+
+
+def _effect(op_type: str, sim: SimProcess, agent: str, payload: dict[str, Any], op_id: str) -> int:
+    """How many times the ERP holds this write's effect (1 is the only right answer)."""
+    orders = erp_orders(sim)
+    if op_type == "submit-order":
+        return sum(1 for o in orders if o["reference"] == marker(op_id))
+    if op_type == "edit-order":
+        (order,) = [o for o in orders if o["id"] == payload["order"]]
+        wanted = [(l["article"], l["quantity"]) for l in payload["lines"]]
+        return int([(l["article"], l["quantity"]) for l in order["lines"]] == wanted)
+    if op_type == "delete-order":
+        return int(not [o for o in orders if o["id"] == payload["order"]])
+    if op_type == "send-to-verona":
+        (order,) = [o for o in orders if o["id"] == payload["order"]]
+        return int(order["transfer_status"] != "Modifica" and bool(order["sales_id"]))
+    if op_type == "create-customer":
+        return sum(1 for c in customers_of(sim) if c["vat_number"] == payload["vat_number"])
+    customer = next(c for c in customers_of(sim, agent) if c["account"] == payload["customer"])
+    return int((customer["city"], customer["phone"]) == (payload["fields"]["city"], payload["fields"]["phone"]))
+
+
+@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize("op_type", WRITES)
+def test_a_write_killed_at_any_point_lands_exactly_once(
+    op_type: str, point: str, client: Client, agents: list[str], sim: SimProcess, start_worker_processes, tmp_path
+) -> None:
+    agent = agents[WRITES.index(op_type)]
+    payload = _payload(op_type, sim, agent, POINTS.index(point))
+    flag = tmp_path / "crashed"
+    # Given a worker that will SIGKILL itself at this point of this write
+    doomed = start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS,
+                                    test_crash_at=f"{op_type}:{point}:{flag}")
+    op_id = client.send(op_type, agent, payload)
+    deadline = time.monotonic() + 60
+    while not flag.exists() or doomed.proc.poll() is None:
+        assert time.monotonic() < deadline, "the worker never reached the crash point"
+        time.sleep(0.05)
+    doomed.stop()
+    assert client.status(op_id)["status"] == "running"  # the journal never heard the end
+    # When a fresh worker starts and the operation's wake-up is re-sent (as the sweep does)
+    start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS)
+    assert client.resend_pending(older_than_s=0) == 1
+    status = client.wait(op_id, 90)
+    # Then the journal ends done, with the ERP's id, and the ERP holds the effect exactly once
+    assert status["status"] == "done", status["error"]
+    assert status["attempts"] == 2
+    effect = _effect(op_type, sim, agent, payload, op_id)
+    print(f"\nKILL {op_type:<16} {point:<15} erp_effects={effect} status={status['status']} "
+          f"attempts={status['attempts']} result={status['result']}")
+    assert effect == 1
+    if op_type in ("submit-order", "edit-order", "delete-order", "send-to-verona"):
+        assert status["result"]["order_id"]
+    if op_type in ("create-customer", "update-customer"):
+        assert status["result"]["customer_id"]
