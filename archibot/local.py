@@ -187,12 +187,13 @@ def _children(pid: int) -> list[int]:
 
 
 def _stop(proc: subprocess.Popen[str], timeout_s: float = DEFAULT_STOP_TIMEOUT_S) -> None:
-    """SIGTERM the child's process group, wait, then SIGKILL what is left of it."""
+    """SIGTERM the child, wait, then SIGKILL what is left of its process group.
+
+    Only the group's leader gets SIGTERM: the dramatiq CLI forwards it to its workers,
+    and a worker that gets a second SIGTERM gives up its graceful shutdown.
+    """
     if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
