@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -92,6 +93,35 @@ CHROMIUM_ARGS: tuple[str, ...] = (
 )
 
 _PR_SET_PDEATHSIG = 1
+#: A wrapper script whose only command runs a binary with the script's arguments.
+_PASS_THROUGH_RE = re.compile(r'^(?:exec\s+)?(/\S+)\s+"\$@"$')
+
+
+def resolve_wrapper(path: str) -> str:
+    """The binary a pass-through wrapper script runs, else ``path`` itself.
+
+    Debian's ``/usr/bin/chromium-headless-shell`` is ``#!/bin/sh`` running the real
+    binary as its child, without ``exec``: the parent-death signal would then reach
+    only the shell, and a ``kill -9``-ed worker would leave the browser orphaned.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return path
+    if not head.startswith(b"#!"):
+        return path
+    commands = [
+        line.strip()
+        for line in head.decode("utf-8", "replace").splitlines()[1:]
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    if len(commands) != 1:
+        return path
+    match = _PASS_THROUGH_RE.match(commands[0])
+    if match is None or not os.access(match.group(1), os.X_OK):
+        return path
+    return match.group(1)
 
 
 def _die_with_parent() -> None:
@@ -256,7 +286,7 @@ async def launch_chromium(
     user_data_dir = tempfile.mkdtemp(prefix="archibot-chromium-")
     try:
         process = await asyncio.create_subprocess_exec(
-            chromium_path,
+            resolve_wrapper(chromium_path),
             *CHROMIUM_ARGS,
             *extra_args,
             f"--user-data-dir={user_data_dir}",

@@ -371,3 +371,48 @@ def test_cookies_round_trip_into_a_fresh_context() -> None:
             assert await export_cookies(b) == []
 
     run(main)
+
+
+_OWNER_SCRIPT = """
+import asyncio, sys
+from pool import BrowserPool
+async def main():
+    pool = BrowserPool(chromium_path=sys.argv[1])
+    await pool.start()
+    print(" ".join(str(p) for p in pool.pids), flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("chromium_path", ["/usr/bin/chromium", "/usr/bin/chromium-headless-shell"])
+def test_a_worker_killed_with_sigkill_takes_its_chromium_with_it(chromium_path: str) -> None:
+    import subprocess
+    import sys
+
+    if not os.path.exists(chromium_path):
+        pytest.fail(f"{chromium_path} not found: run `apt-get install -y chromium chromium-headless-shell` (or ./dev test)")
+    # Given a process that owns a launched Chromium (even behind Debian's wrapper script)
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER_SCRIPT, chromium_path],
+                             stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert owner.stdout is not None
+    pids = [int(p) for p in owner.stdout.readline().split()]
+    assert pids, "the owner printed no Chromium pids"
+    # When the owner is killed with SIGKILL
+    owner.kill()
+    owner.wait(10)
+    # Then none of its Chromium processes survive it
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in pids if _running(p)]
+    assert not alive, f"Chromium processes outlived their killed owner: {alive}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
