@@ -322,8 +322,12 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             handoff=not args.no_handoff,
         )
         Database(settings.database_url).migrate()
-        _progress(f"simulator: {args.agents} agents, latency {args.latency_ms} ms")
-        sim = start_sim(profile="fast", latency_ms=args.latency_ms, agents=args.agents, seed=args.seed)
+        _progress(f"simulator: {args.agents} agents, "
+                  + (f"{args.profile} profile" if args.profile else f"latency {args.latency_ms} ms"))
+        if args.profile:
+            sim = start_sim(profile=args.profile, agents=args.agents, seed=args.seed)
+        else:
+            sim = start_sim(profile="fast", latency_ms=args.latency_ms, agents=args.agents, seed=args.seed)
         if faults:
             sim.set_faults(**faults)
         settings = dataclasses.replace(settings, erp_url=sim.url)
@@ -335,7 +339,9 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         plans = burst(state, agents, args.ops_per_agent, args.seed, args.mix)
 
         _progress(f"starting {args.processes} worker processes × {args.threads} threads")
+        boot_started = time.monotonic()
         workers = start_workers(settings.to_env(), processes=args.processes, threads=args.threads)
+        worker_boot_s = time.monotonic() - boot_started
         sampler = ProcSampler(workers)
         rclient = redis.Redis.from_url(redis_url)
         calls_before = redis_calls(rclient)
@@ -382,11 +388,16 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                               "median": round(statistics.median(sampler.samples) / 2**20, 1) if sampler.samples else 0},
             "worker_pss_mb": {"max": round(sampler.max_pss_bytes / 2**20, 1)},
             "cpu_s_per_op": round((cpu_after - cpu_before) / len(op_ids), 3),
+            "worker_boot_s": round(worker_boot_s, 2),
+            "op_exec_ms_by_type": {
+                t: round(statistics.median(r["exec_ms"] for r in rows if r["op_type"] == t and r["status"] == "done"))
+                for t in sorted({r["op_type"] for r in rows if r["status"] == "done"})
+            },
         })
         result.update(erp_figures(sim, rows))
         result["overlaps"] = int(counters.get("overlaps", 0))
         result["config"] = {"processes": args.processes, "threads": args.threads, "slots": slots,
-                            "latency_ms": args.latency_ms, "ops_per_agent": args.ops_per_agent,
+                            "latency_ms": None if args.profile else args.latency_ms, "profile": args.profile, "ops_per_agent": args.ops_per_agent,
                             "handoff": settings.handoff, "faults": faults, "seed": args.seed,
                             "mix": args.mix}
         result["by_type"] = {t: sum(1 for r in rows if r["op_type"] == t) for t in sorted({r["op_type"] for r in rows})}

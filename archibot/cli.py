@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--ops-per-agent", type=int, default=5)
     bench.add_argument("--processes", type=int, default=2)
     bench.add_argument("--threads", type=int, default=5)
-    bench.add_argument("--latency-ms", type=int, default=150)
+    bench.add_argument("--latency-ms", type=int, default=150, help="fixed ERP latency per request and callback")
+    bench.add_argument("--profile", choices=("fast", "realistic"),
+                       help="the simulator's latency profile instead of a fixed --latency-ms")
     bench.add_argument("--faults", default=None, help="JSON as the simulator's /__sim/faults")
     bench.add_argument("--seed", type=int, default=1)
     bench.add_argument("--no-handoff", action="store_true", help="turn fast handoff off, to compare")
