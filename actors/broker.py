@@ -34,9 +34,6 @@ DEFAULT_MAINTENANCE_CHANCE = 20_000
 #: periodiq drops a scheduled message that waited longer than this (a minute's tick).
 DEFAULT_PERIODIC_SKIP_DELAY_S = 50
 
-# One message per thread: a burst must not pile onto whichever process fetched first.
-os.environ.setdefault("dramatiq_queue_prefetch", "1")
-
 settings = Settings.from_env()
 logging.basicConfig(
     level=os.environ.get("ARCHIBOT_LOG_LEVEL", "INFO"),

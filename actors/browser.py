@@ -35,6 +35,15 @@ class BrowserPoolMiddleware(Middleware):
         log.info("worker_ready worker=%s chromium_pid=%s", context.name, context.pool.stats().get("chromium_pid"))
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker_: Any) -> None:
+        # Operations still running finish; nothing new is claimed.
+        try:
+            worker.current().stopping = True
+        except RuntimeError:
+            pass
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker_: Any) -> None:
+        # After-hooks run in reverse order: this runs before AsyncIO stops the event loop,
+        # and after the worker threads (and so the operations) have finished.
         loop_thread = get_event_loop_thread()
         try:
             context = worker.current()

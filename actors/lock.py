@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -63,12 +64,18 @@ class AgentLock:
     def _key(self, agent: str) -> str:
         return self._lock_prefix + agent
 
-    async def acquire(self, agent: str, token: str) -> Lease | None:
-        """Take the agent's lease, or None if another holder has it."""
+    async def acquire(self, agent: str, token: str, fence_floor: int = 0) -> Lease | None:
+        """Take the agent's lease, or None if another holder has it.
+
+        The lease's token is ``token`` (naming the message) plus a random suffix, so two
+        deliveries of one message never mistake each other's lease for their own. The
+        fence is above ``fence_floor`` (the journal's highest) even after Redis lost it.
+        """
+        unique = f"{token}:{uuid.uuid4().hex[:12]}"
         fence = await self._acquire(
-            keys=[self._key(agent), self._fence_prefix + agent], args=[token, self.ttl_ms]
+            keys=[self._key(agent), self._fence_prefix + agent], args=[unique, self.ttl_ms, fence_floor]
         )
-        return Lease(agent, token, int(fence)) if int(fence) > 0 else None
+        return Lease(agent, unique, int(fence)) if int(fence) > 0 else None
 
     async def release(self, lease: Lease) -> bool:
         """Give the lease back; False if it was no longer ours (expired, taken over)."""
@@ -87,21 +94,21 @@ class AgentLock:
         return extended
 
     async def check(self, lease: Lease) -> None:
-        """Raise LockLost unless ``lease`` is still held: call it before an irreversible step."""
-        if not lease.lost:
-            holder = await self._client.get(self._key(lease.agent))
-            if holder is not None and holder.decode() == lease.token:
-                return
-            lease.lost = True
+        """Raise LockLost unless ``lease`` is still held; call it right before an irreversible step.
+
+        It renews the lease as it checks, so the step starts with a whole lease ahead of it.
+        """
+        if not lease.lost and await self.extend(lease):
+            return
         raise LockLost(
             f"the lock of agent {lease.agent!r} (fence {lease.fence}) is no longer held by "
             f"this worker; the irreversible step was not taken"
         )
 
     @contextlib.asynccontextmanager
-    async def held(self, agent: str, token: str, op_id: str) -> AsyncIterator[Lease]:
+    async def held(self, agent: str, token: str, op_id: str, fence_floor: int = 0) -> AsyncIterator[Lease]:
         """Hold the agent's lease for the block, renewing it; AgentBusy if it is taken."""
-        lease = await self.acquire(agent, token)
+        lease = await self.acquire(agent, token, fence_floor)
         if lease is None:
             raise AgentBusy(agent, op_id)
         renewer = asyncio.create_task(self._keep(lease))
@@ -124,4 +131,5 @@ class AgentLock:
                 if not await self.extend(lease):
                     log.warning("lock_lost agent=%s fence=%d", lease.agent, lease.fence)
             except redis.RedisError:
+                # Unconfirmed is not held: the irreversible steps' check() will decide.
                 log.warning("lock_extend_failed agent=%s fence=%d", lease.agent, lease.fence)

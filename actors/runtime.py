@@ -87,12 +87,12 @@ async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
     """Wake up for operation ``op_id``: run free agents' queues while there are any.
 
     A message is a wake-up, not an assignment. The worker takes the free agent
-    with the most pending work (longest first keeps a burst's tail short) — the
-    message's own agent when nothing bigger waits — drains that agent's queue,
-    and goes on with the next free agent until none is left. Raises AgentBusy
-    when the message's own operation is still pending behind a busy agent and
-    this wake-up ran nothing: the requeue middleware backs it off (the safety
-    net should the holder die; normally the holder drains it first).
+    with the most pending work (longest first keeps a burst's tail short) —
+    the message's own agent when nothing bigger waits — drains that agent's
+    queue, and goes on with the next free agent until none is left. Raises
+    AgentBusy when the message's own operation is still pending behind a busy
+    agent: the requeue middleware backs it off (the safety net should the
+    holder die; normally the holder drains it first).
     """
     row = await ctx.db_call(ctx.journal.get, op_id)
     if row is None or row["status"] in TERMINAL:
@@ -102,52 +102,62 @@ async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
     if not ctx.settings.handoff:
         await _run_only(ctx, own_agent, op_id, token)
         return
-    ran_any = False
-    while True:
-        candidates = await ctx.db_call(ctx.journal.free_agents_by_work)
-        if not ran_any and own_agent not in candidates:
-            candidates.append(own_agent)  # its op may be orphaned 'running': only the lock tells
+    tried: set[str] = set()
+    own_busy = False
+    while not ctx.stopping:
+        candidates = [a for a in await ctx.db_call(ctx.journal.free_agents_by_work) if a not in tried]
+        if own_agent not in tried:
+            # Last: the picker calls an agent with an orphaned 'running' row busy; only its lock tells.
+            candidates.append(own_agent)
+        ran = False
         for agent in candidates:
+            tried.add(agent)
             try:
-                await drain(ctx, agent, token, op_id)
+                ran = await drain(ctx, agent, token, op_id)
             except AgentBusy:
+                own_busy = own_busy or agent == own_agent
                 continue
-            ran_any = True
+            if ran:
+                tried.discard(agent)  # it may have more work later in this wake-up
+                break
+        if not ran:
             break
-        else:
-            break
-    if not ran_any and not await ctx.db_call(ctx.journal.is_finished, op_id):
+    if own_busy and not await ctx.db_call(ctx.journal.is_finished, op_id):
         raise AgentBusy(own_agent, op_id)
 
 
-async def drain(ctx: WorkerContext, agent: str, token: str, op_id: str) -> None:
-    """Hold the agent's lease and run their operations until none is ready.
+async def drain(ctx: WorkerContext, agent: str, token: str, op_id: str) -> bool:
+    """Hold the agent's lease and run their operations until none is ready; whether any ran.
 
     Raises AgentBusy only if the lease could not be taken at all.
     """
     first = True
+    ran = False
     while True:
+        floor = await ctx.db_call(ctx.journal.max_fence, agent)
         try:
-            async with ctx.lock.held(agent, token, op_id) as lease:
-                while not lease.lost:
+            async with ctx.lock.held(agent, token, op_id, floor) as lease:
+                while not lease.lost and not ctx.stopping:
                     op = await ctx.db_call(ctx.journal.claim_next, agent, lease.fence, ctx.name)
                     if op is None:
                         break
+                    ran = True
                     await execute(ctx, op, lease)
         except AgentBusy:
             if first:
                 raise
-            return  # the new holder drains what is left
+            return ran  # the new holder drains what is left
         first = False
         # An operation sent while we held the lease saw "busy" and waits out a backoff;
         # take it now rather than after the rest of that backoff.
-        if not await ctx.db_call(ctx.journal.has_ready, agent):
-            return
+        if ctx.stopping or not ran or not await ctx.db_call(ctx.journal.has_ready, agent):
+            return ran
 
 
 async def _run_only(ctx: WorkerContext, agent: str, op_id: str, token: str) -> None:
     """Without fast handoff: run this message's operation only, when it is the agent's turn."""
-    async with ctx.lock.held(agent, token, op_id) as lease:
+    floor = await ctx.db_call(ctx.journal.max_fence, agent)
+    async with ctx.lock.held(agent, token, op_id, floor) as lease:
         op = await ctx.db_call(ctx.journal.claim_next, agent, lease.fence, ctx.name, op_id)
         if op is None:
             raise AgentBusy(agent, op_id)  # not its turn yet (FIFO): back off
@@ -174,12 +184,17 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
                  op.op_type, (time.monotonic() - started) * 1000, kind.is_write)
     except SyncPreempted as exc:
         log.info("sync_preempted op_id=%s agent=%s progress=%s", op.id, op.agent, exc.progress)
-        await ctx.db_call(journal.requeue_preempted, op, exc.progress)
+        try:
+            await ctx.db_call(journal.requeue_preempted, op, exc.progress)
+        except StaleFence as stale:
+            lease.lost = True
+            log.warning("op_abandoned op_id=%s reason=%s", op.id, stale)
     except (LockLost, StaleFence) as exc:
-        # The lease passed to another worker, which will reconcile; record nothing.
+        # The lease passed to another worker, which will reconcile; record nothing more.
+        lease.lost = True
         log.warning("op_abandoned op_id=%s agent=%s reason=%s", op.id, op.agent, exc)
     except LoginRejected as exc:
-        await ctx.db_call(ctx.agents.forget_cookies, op.agent)
+        await _quietly(ctx.db_call(ctx.agents.forget_cookies, op.agent))
         await _fail(ctx, op, f"the ERP refused the login of agent {op.agent!r}: {exc}. "
                     f"Store the right password with: archibot agents add {op.agent}")
     except (UnknownAgent, CredentialsUnreadable) as exc:
@@ -195,6 +210,14 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     except Exception as exc:  # a bug or an untranslated library error: bounded retries
         log.exception("op_error op_id=%s agent=%s", op.id, op.agent)
         await _retry_or_fail(ctx, op, f"unexpected error: {_describe(exc)}")
+
+
+async def _quietly(call: Any) -> None:
+    """Await a best-effort store call inside an error path: its failure is logged, not raised."""
+    try:
+        await call
+    except Exception:  # noqa: BLE001 - the original error is what the journal must get
+        log.warning("best_effort_call_failed", exc_info=True)
 
 
 async def _fail(ctx: WorkerContext, op: Operation, error: str) -> None:
@@ -225,6 +248,11 @@ async def _retry_or_fail(ctx: WorkerContext, op: Operation, error: str) -> None:
 
 async def _in_session(ctx: WorkerContext, op: Operation, lease: Lease, executor: Executor) -> dict[str, Any]:
     """Run the executor in the agent's browser context, logged in; re-login once if expired."""
+    if op.orphaned and op.phase == "about_to_commit" and op.last_update is not None:
+        # The dead holder clicked (or was about to click) the save; a slow ERP may still be
+        # committing it. Let it settle before looking for its effect.
+        settle_until = op.last_update.timestamp() + ctx.settings.commit_settle_s
+        await asyncio.sleep(max(0.0, settle_until - time.time()))
     async with ctx.pool.context(op.agent) as session:
         await _ensure_session(ctx, session)
         reconcile = op.needs_reconcile

@@ -10,6 +10,7 @@ see are deleted: they disappeared from the ERP.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ async def run_sync(job: Job) -> dict[str, Any]:
     view = SYNC_VIEWS[op.op_type]
     resume = op.progress or {}
     run_id = str(resume.get("run_id") or uuid.uuid4())
+    run_started_at = str(resume.get("run_started_at") or dt.datetime.now(dt.timezone.utc).isoformat())
     start_page = int(resume.get("next_page", 0))
     rows_written = int(resume.get("rows", 0))
     pages_total = int(resume.get("pages_total", 0))
@@ -40,10 +42,10 @@ async def run_sync(job: Job) -> dict[str, Any]:
         rows_written += await ctx.db_call(ctx.cache.upsert, view, op.agent, run_id, list_page.rows)
         pages_total = list_page.page_count
         next_page = list_page.page_index + 1
-        progress = {"run_id": run_id, "pages_done": next_page, "pages_total": pages_total,
+        progress = {"run_id": run_id, "run_started_at": run_started_at, "pages_done": next_page, "pages_total": pages_total,
                     "next_page": next_page, "rows": rows_written}
         await job.progress(progress)
         if next_page < pages_total and await ctx.db_call(ctx.journal.has_waiting_write, op.agent):
             raise SyncPreempted(progress)
-    removed = await ctx.db_call(ctx.cache.finish_run, view, op.agent, run_id)
+    removed = await ctx.db_call(ctx.cache.finish_run, view, op.agent, run_id, run_started_at)
     return {"rows": rows_written, "pages": pages_total, "removed": removed, "resumed_at_page": start_page}

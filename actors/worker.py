@@ -48,6 +48,8 @@ class WorkerContext:
             DEFAULT_DB_THREADS, thread_name_prefix="archibot-db"
         )
         self._sender: Client | None = None
+        #: Set when the worker begins to stop: no new operation is claimed after it.
+        self.stopping = False
         self.redis: aioredis.Redis | None = None
         self._lock: AgentLock | None = None
 

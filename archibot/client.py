@@ -22,7 +22,7 @@ from archibot.operations import operation_type
 from archibot.settings import Settings
 from store.agents import AgentStore
 from store.crypto import SecretBox
-from store.db import Database
+from store.db import Database, _redact
 from store.errors import DatabaseUnavailable
 from store.journal import TERMINAL, Journal
 
@@ -86,7 +86,7 @@ class Client:
         except redis.RedisError as exc:
             self.journal.fail_unclaimed(op_id, f"could not be queued: Redis failed: {exc}")
             raise ServiceUnavailable(
-                f"Redis did not answer at {self.settings.redis_url}: start it "
+                f"Redis did not answer at {_redact(self.settings.redis_url)}: start it "
                 "(redis-server --daemonize yes) or set ARCHIBOT_REDIS_URL"
             ) from exc
         return op_id

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_START_TIMEOUT_S = 60.0
+#: Dramatiq reads these when it is imported, so they must be in the workers' environment
+#: (the Procfile and supervisord.conf set them too): one message per thread, so a burst does
+#: not pile onto whichever process fetched first, and few delayed messages held in memory.
+WORKER_ENV = {"dramatiq_queue_prefetch": "1", "dramatiq_delay_queue_prefetch": "100"}
 DEFAULT_STOP_TIMEOUT_S = 20.0
 
 
@@ -124,7 +128,7 @@ def start_workers(
 ) -> Workers:
     """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted."""
     args = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads)]
-    full_env = {**os.environ, **env}
+    full_env = {**os.environ, **WORKER_ENV, **env}
     proc = subprocess.Popen(
         args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True
     )

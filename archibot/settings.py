@@ -32,6 +32,9 @@ DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_OP_TIMEOUT_S = 300
 #: Per-type limits that differ from DEFAULT_OP_TIMEOUT_S (a full products sync walks 30 pages).
 DEFAULT_OP_TIMEOUTS_S = {"sync-products": 1_800, "sync-customers": 900, "sync-orders": 900}
+#: How long after a dead holder's last word (its save click) a successor waits before
+#: looking in the ERP for the save's effect: a slow ERP may still be committing it.
+DEFAULT_COMMIT_SETTLE_S = 20
 #: The Dramatiq queue every Archibot actor uses (one queue keeps idle polling cheap).
 DEFAULT_QUEUE = "archibot"
 
@@ -57,6 +60,7 @@ class Settings:
     handoff: bool = True
     #: Per-type overrides of ``op_timeout_s``: ``"sync-products=1800,submit-order=240"``.
     op_timeouts: str = ""
+    commit_settle_s: int = DEFAULT_COMMIT_SETTLE_S
     #: Fault injection for crash tests only: ``"OP_TYPE:POINT:FLAG_FILE"`` makes the worker
     #: SIGKILL itself once (while FLAG_FILE does not exist) at POINT of an OP_TYPE write —
     #: ``before_click``, ``after_click`` or ``before_journal``. Empty in any real deployment.

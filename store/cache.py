@@ -58,11 +58,17 @@ class Cache:
             cur.executemany(sql, params)
         return len(keyed)
 
-    def finish_run(self, entity: str, agent: str, run_id: str) -> int:
-        """Delete the rows a complete run did not see; returns how many."""
+    def finish_run(self, entity: str, agent: str, run_id: str, started_at: str) -> int:
+        """Delete the rows a complete run did not see; returns how many.
+
+        Only rows last written before the run started: another run overlapping this
+        one (two agents syncing the shared products) keeps what it wrote meanwhile.
+        """
         spec = ENTITIES[entity]
-        where = "agent = %s AND sync_run <> %s" if spec.per_agent else "sync_run <> %s"
-        params = (agent, run_id) if spec.per_agent else (run_id,)
+        where = "sync_run <> %s AND synced_at < %s"
+        params: tuple[str, ...] = (run_id, started_at)
+        if spec.per_agent:
+            where, params = "agent = %s AND " + where, (agent, *params)
         with self._db.connection() as conn:
             cur = conn.execute(f"DELETE FROM {spec.table} WHERE {where}", params)
         return cur.rowcount

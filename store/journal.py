@@ -38,6 +38,10 @@ class Operation:
     attempts: int
     fence: int
     created_at: dt.datetime
+    #: The row was still ``running`` when claimed: its last holder died or lost its lease.
+    orphaned: bool = False
+    #: When the row last changed before this claim (for an orphan: its last holder's last word).
+    last_update: dt.datetime | None = None
 
     @property
     def needs_reconcile(self) -> bool:
@@ -138,16 +142,7 @@ class Journal:
         if op_id is None or (only is not None and op_id != only):
             return None
         with self._db.connection() as conn:
-            row = conn.execute(
-                "UPDATE operations SET status = 'running', attempts = attempts + 1,"
-                " fence = %(fence)s, worker = %(worker)s, not_before = NULL,"
-                " started_at = coalesce(started_at, clock_timestamp()),"
-                " run_started_at = clock_timestamp(), updated_at = clock_timestamp()"
-                " WHERE id = %(id)s AND status IN ('queued', 'running')"
-                " AND (fence IS NULL OR fence < %(fence)s)"
-                " RETURNING id, agent, op_type, is_write, payload, progress, phase, attempts, fence, created_at",
-                {"id": op_id, "fence": fence, "worker": worker},
-            ).fetchone()
+            row = conn.execute(_CLAIM_SQL, {"id": op_id, "fence": fence, "worker": worker, "agent": agent}).fetchone()
         if row is None:
             return None
         return Operation(
@@ -161,7 +156,17 @@ class Journal:
             attempts=row["attempts"],
             fence=row["fence"],
             created_at=row["created_at"],
+            orphaned=row["prev_status"] == "running",
+            last_update=row["prev_updated"],
         )
+
+    def max_fence(self, agent: str) -> int:
+        """The highest fence any of the agent's rows carries (a floor for the next lease)."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT coalesce(max(fence), 0) AS fence FROM operations WHERE agent = %s", (agent,)
+            ).fetchone()
+        return int(row["fence"]) if row else 0
 
     def _pick(self, agent: str) -> str | None:
         with self._db.connection() as conn:
@@ -272,14 +277,46 @@ WITH recent AS (
 ), pending AS (
     SELECT o.agent,
            bool_or(o.status = 'running') AS busy,
-           bool_or(o.not_before IS NULL OR o.not_before <= clock_timestamp()) AS has_ready,
            sum(coalesce(r.ms_per_unit, 1000) * {_UNITS.replace("payload", "o.payload")}) AS work_ms
     FROM operations o LEFT JOIN rates r USING (op_type)
     WHERE o.status IN ('queued', 'running')
     GROUP BY o.agent
+), head_writes AS (
+    SELECT DISTINCT ON (agent) agent,
+           (not_before IS NULL OR not_before <= clock_timestamp()) AS ready
+    FROM operations WHERE is_write AND status IN ('queued', 'running')
+    ORDER BY agent, seq
+), ready_syncs AS (
+    SELECT DISTINCT agent FROM operations
+    WHERE NOT is_write AND status IN ('queued', 'running')
+      AND (not_before IS NULL OR not_before <= clock_timestamp())
 )
-SELECT agent FROM pending WHERE NOT busy AND has_ready
-ORDER BY work_ms DESC, agent LIMIT %(limit)s
+-- The same rule as claim_next: the oldest pending write if it is ready, else a ready sync.
+SELECT p.agent FROM pending p
+LEFT JOIN head_writes h USING (agent)
+WHERE NOT p.busy
+  AND (coalesce(h.ready, false) OR p.agent IN (SELECT agent FROM ready_syncs))
+ORDER BY p.work_ms DESC, p.agent LIMIT %(limit)s
+"""
+
+# Claims a row under fence %(fence)s unless any row of the agent already carries a newer
+# fence (then the caller's lease is stale, whatever this row says), and reports what the
+# row was before: a row still 'running' is an orphan of a holder that died.
+_CLAIM_SQL = """
+WITH prev AS (
+    SELECT id, status AS prev_status, updated_at AS prev_updated FROM operations
+    WHERE id = %(id)s FOR UPDATE
+)
+UPDATE operations o SET status = 'running', attempts = o.attempts + 1,
+    fence = %(fence)s, worker = %(worker)s, not_before = NULL,
+    started_at = coalesce(o.started_at, clock_timestamp()),
+    run_started_at = clock_timestamp(), updated_at = clock_timestamp()
+FROM prev
+WHERE o.id = prev.id AND o.status IN ('queued', 'running')
+  AND (o.fence IS NULL OR o.fence < %(fence)s)
+  AND NOT EXISTS (SELECT 1 FROM operations x WHERE x.agent = %(agent)s AND x.fence > %(fence)s)
+RETURNING o.id, o.agent, o.op_type, o.is_write, o.payload, o.progress, o.phase, o.attempts,
+          o.fence, o.created_at, prev.prev_status, prev.prev_updated
 """
 
 _EXEC_MS = (

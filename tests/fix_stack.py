@@ -19,6 +19,8 @@ from store.db import Database
 SIM_AGENTS = 10
 #: A short lease, so a killed worker's agent is free again quickly in tests.
 TEST_LOCK_TTL_MS = 4_000
+#: The simulator commits a save within milliseconds: a dead holder's save settles at once.
+TEST_COMMIT_SETTLE_S = 1
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +43,8 @@ def sim(sim_process: SimProcess) -> SimProcess:
 @pytest.fixture()
 def stack_settings(settings: Settings, sim: SimProcess) -> Settings:
     """Settings for workers and clients that drive the simulator."""
-    return dataclasses.replace(settings, erp_url=sim.url, lock_ttl_ms=TEST_LOCK_TTL_MS)
+    return dataclasses.replace(settings, erp_url=sim.url, lock_ttl_ms=TEST_LOCK_TTL_MS,
+                               commit_settle_s=TEST_COMMIT_SETTLE_S)
 
 
 @pytest.fixture()

@@ -56,7 +56,8 @@ def test_a_paused_holder_cannot_release_or_extend_the_next_holders_lease(
             await lock.check(stale)
         # and the new holder still holds the lease
         await lock.check(fresh)
-        assert (await client.get("archibot:lock:agent01")) == b"msg-new"
+        assert (await client.get("archibot:lock:agent01")).decode() == fresh.token
+        assert fresh.token.startswith("msg-new:")
         await client.aclose()
 
     run(main())
@@ -86,6 +87,23 @@ def test_a_dead_holder_blocks_its_agent_no_longer_than_the_lease(
         assert await lock.acquire("agent01", "msg-next") is None
         await asyncio.sleep(0.35)
         assert await lock.acquire("agent01", "msg-next") is not None
+        await client.aclose()
+
+    run(main())
+
+
+def test_fences_stay_above_the_journals_after_redis_lost_them(settings: Settings, redis_client: redis.Redis) -> None:
+    async def main() -> None:
+        client, lock = await _lock(settings)
+        first = await lock.acquire("agent01", "msg-1", fence_floor=0)
+        assert first is not None and first.fence == 1
+        await lock.release(first)
+        # When Redis is flushed while the journal remembers fence 41
+        await client.flushdb()
+        after = await lock.acquire("agent01", "msg-2", fence_floor=41)
+        assert after is not None and after.fence == 42
+        await lock.release(after)
+        assert (again := await lock.acquire("agent01", "msg-3", fence_floor=41)) is not None and again.fence == 43
         await client.aclose()
 
     run(main())
