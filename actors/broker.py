@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Callable
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -45,7 +46,7 @@ logging.getLogger("websockets").setLevel(logging.WARNING)
 _db = Database(settings.database_url, max_size=2)
 requeue = RequeueBusy(Journal(_db), max_requeue_age_s=settings.max_requeue_age_s)
 
-broker = RedisBroker(
+broker = RedisBroker(  # type: ignore[no-untyped-call]
     url=settings.redis_url,
     heartbeat_timeout=DEFAULT_HEARTBEAT_TIMEOUT_MS,
     maintenance_chance=DEFAULT_MAINTENANCE_CHANCE,
@@ -60,5 +61,9 @@ broker = RedisBroker(
 )
 dramatiq.set_broker(broker)
 
-#: Every operation actor: one queue (cheap idle polling), AgentBusy expected (requeued).
-ACTOR_OPTIONS = {"queue_name": settings.queue, "throws": (AgentBusy,)}
+
+def operation_actor(fn: Callable[[str], Awaitable[None]]) -> dramatiq.Actor[[str], None]:
+    """Declare an operation actor: one queue for all (cheap idle polling), AgentBusy
+    expected (RequeueBusy re-enqueues it)."""
+    decorate = dramatiq.actor(queue_name=settings.queue, throws=(AgentBusy,))
+    return decorate(fn)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import dramatiq
-
-from actors.broker import ACTOR_OPTIONS
+from actors.broker import operation_actor
 from actors.runtime import run_message
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def create_customer(op_id: str) -> None:
     """Create a customer (``create-customer``)."""
     await run_message(op_id)
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def update_customer(op_id: str) -> None:
     """Change a customer's fields (``update-customer``)."""
     await run_message(op_id)

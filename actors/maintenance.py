@@ -24,7 +24,7 @@ log = logging.getLogger("archibot.maintenance")
 DEFAULT_STUCK_AFTER_S = 90
 
 
-@dramatiq.actor(queue_name=settings.queue, periodic=cron("* * * * *"))  # type: ignore[misc]
+@dramatiq.actor(queue_name=settings.queue, periodic=cron("* * * * *"))
 def resend_stuck() -> None:
     """Re-send a wake-up for every pending operation untouched for a while."""
     resent = worker.current().sender.resend_pending(DEFAULT_STUCK_AFTER_S)

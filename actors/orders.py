@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import dramatiq
-
-from actors.broker import ACTOR_OPTIONS
+from actors.broker import operation_actor
 from actors.runtime import run_message
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def submit_order(op_id: str) -> None:
     """Create an order in the ERP (``submit-order``)."""
     await run_message(op_id)
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def edit_order(op_id: str) -> None:
     """Make an order's lines what the payload says (``edit-order``)."""
     await run_message(op_id)
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def delete_order(op_id: str) -> None:
     """Delete an order not yet sent (``delete-order``)."""
     await run_message(op_id)
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def send_to_verona(op_id: str) -> None:
     """Send an order to Verona — irreversible (``send-to-verona``)."""
     await run_message(op_id)

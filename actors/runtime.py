@@ -22,10 +22,10 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from actors import worker
 from actors.errors import AgentBusy, LockLost, SyncPreempted
 from actors.executors import EXECUTORS, Executor
 from actors.lock import Lease
-from actors import worker
 from actors.worker import WorkerContext
 from archibot.backoff import compute_backoff_ms
 from archibot.client import make_message
@@ -202,7 +202,7 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     except ErpRejected as exc:
         where = f" (field {exc.field})" if exc.field else ""
         await _fail(ctx, op, f"the ERP rejected the operation{where}: {exc.erp_message}")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         limit_s = ctx.settings.timeout_s(op.op_type)
         await _retry_or_fail(ctx, op, f"timed out after {limit_s} s (ARCHIBOT_OP_TIMEOUTS)")
     except (ErpUnavailable, SessionExpired, PoolError) as exc:
@@ -216,7 +216,7 @@ async def _quietly(call: Any) -> None:
     """Await a best-effort store call inside an error path: its failure is logged, not raised."""
     try:
         await call
-    except Exception:  # noqa: BLE001 - the original error is what the journal must get
+    except Exception:
         log.warning("best_effort_call_failed", exc_info=True)
 
 

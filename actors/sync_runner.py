@@ -32,7 +32,7 @@ async def run_sync(job: Job) -> dict[str, Any]:
     view = SYNC_VIEWS[op.op_type]
     resume = op.progress or {}
     run_id = str(resume.get("run_id") or uuid.uuid4())
-    run_started_at = str(resume.get("run_started_at") or dt.datetime.now(dt.timezone.utc).isoformat())
+    run_started_at = str(resume.get("run_started_at") or dt.datetime.now(dt.UTC).isoformat())
     start_page = int(resume.get("next_page", 0))
     rows_written = int(resume.get("rows", 0))
     pages_total = int(resume.get("pages_total", 0))

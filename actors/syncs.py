@@ -13,25 +13,25 @@ import dramatiq
 from periodiq import cron
 
 from actors import worker
-from actors.broker import ACTOR_OPTIONS, settings
+from actors.broker import operation_actor, settings
 from actors.runtime import run_message
 
 log = logging.getLogger("archibot.syncs")
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def sync_customers(op_id: str) -> None:
     """Copy the agent's customers into the cache (``sync-customers``)."""
     await run_message(op_id)
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def sync_orders(op_id: str) -> None:
     """Copy the agent's orders into the cache (``sync-orders``)."""
     await run_message(op_id)
 
 
-@dramatiq.actor(**ACTOR_OPTIONS)  # type: ignore[misc]
+@operation_actor
 async def sync_products(op_id: str) -> None:
     """Copy the product catalogue into the cache (``sync-products``)."""
     await run_message(op_id)
@@ -44,14 +44,14 @@ def _fan_out(op_type: str, agents: list[str] | None = None) -> int:
     return sent
 
 
-@dramatiq.actor(queue_name=settings.queue, periodic=cron("*/15 * * * *"))  # type: ignore[misc]
+@dramatiq.actor(queue_name=settings.queue, periodic=cron("*/15 * * * *"))
 def schedule_order_and_customer_syncs() -> None:
     """Every 15 minutes: a customers and an orders sync for each agent without one pending."""
     _fan_out("sync-orders")
     _fan_out("sync-customers")
 
 
-@dramatiq.actor(queue_name=settings.queue, periodic=cron("30 2 * * *"))  # type: ignore[misc]
+@dramatiq.actor(queue_name=settings.queue, periodic=cron("30 2 * * *"))
 def schedule_products_sync() -> None:
     """Nightly: one products sync (the catalogue is the same for everyone)."""
     agents = worker.current().sender.agents_with_credentials()[:1]

@@ -26,8 +26,8 @@ def compute_backoff_ms(
     """
     if attempt < 0:
         raise ValueError("attempt must be 0 or more")
-    delay_ms = min(max_ms, base_ms * (2 ** min(attempt, 32)))
+    delay_ms: int = min(max_ms, base_ms * (2 ** min(attempt, 32)))
     if jitter <= 0:
         return delay_ms
-    draw = (rng or random).random()
+    draw: float = (rng or random).random()
     return int(delay_ms * (1 - jitter * draw))

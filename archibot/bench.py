@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import random
 import shutil
@@ -230,13 +231,13 @@ def journal_figures(rows: list[dict[str, Any]], slots: int) -> dict[str, Any]:
     fifo_violations = 0
     for chain in chains.values():
         by_start = sorted(chain, key=lambda r: r["started_at"])
-        for prev, nxt in zip(by_start, by_start[1:]):
+        for prev, nxt in itertools.pairwise(by_start):
             # It was waiting when the previous one ended: a handoff. (A preempted sync's
             # first start precedes the writes that interrupted it: not a handoff.)
             if nxt["created_at"] < prev["finished_at"] <= nxt["started_at"]:
                 gaps_ms.append((nxt["started_at"] - prev["finished_at"]).total_seconds() * 1000)
         writes = sorted((r for r in chain if r["is_write"]), key=lambda r: r["seq"])
-        fifo_violations += sum(1 for a, b in zip(writes, writes[1:]) if b["started_at"] < a["finished_at"])
+        fifo_violations += sum(1 for a, b in itertools.pairwise(writes) if b["started_at"] < a["finished_at"])
     latencies_ms = [(r["finished_at"] - r["created_at"]).total_seconds() * 1000 for r in done]
     return {
         "makespan_s": round(makespan_s, 2),

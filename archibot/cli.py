@@ -45,7 +45,7 @@ def cmd_agents(args: argparse.Namespace, settings: Settings) -> int:
             client.agents.add(args.agent, password, username=args.username)
             print(f"stored the ERP credentials of {args.agent}")
         else:
-            for agent in client.agents.list():
+            for agent in client.agents.names():
                 print(agent)
     finally:
         client.close()

@@ -47,7 +47,7 @@ class Client:
         self.db = Database(self.settings.database_url)
         self.journal = Journal(self.db)
         self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key))
-        self.broker = RedisBroker(url=self.settings.redis_url, middleware=[])
+        self.broker = RedisBroker(url=self.settings.redis_url, middleware=[])  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         """Close the database pool and the Redis connections."""
@@ -93,12 +93,12 @@ class Client:
 
     def agents_with_credentials(self) -> list[str]:
         """Every agent whose ERP credentials are stored."""
-        return self.agents.list()
+        return self.agents.names()
 
     def send_to_idle_agents(self, op_type: str, agents: list[str] | None = None) -> int:
         """Send ``op_type`` (a sync) to each agent that has none pending; returns how many."""
         pending = self.journal.agents_with_pending(op_type)
-        targets = [a for a in (agents if agents is not None else self.agents.list()) if a not in pending]
+        targets = [a for a in (agents if agents is not None else self.agents.names()) if a not in pending]
         for agent in targets:
             self.send(op_type, agent, {})
         return len(targets)

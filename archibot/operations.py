@@ -170,7 +170,7 @@ def validate_update_customer(payload: Payload) -> Payload:
 
 def validate_sync(payload: Payload) -> Payload:
     if payload:
-        field = sorted(payload)[0]
+        field = min(payload)
         raise InvalidOperation(f"payload field {field!r} is not expected: a sync takes {{}}", field=field)
     return {}
 

@@ -48,7 +48,7 @@ class AgentStore:
             row = conn.execute("SELECT 1 FROM agents WHERE agent = %s", (agent,)).fetchone()
         return row is not None
 
-    def list(self) -> list[str]:
+    def names(self) -> list[str]:
         """Every agent with stored credentials, sorted."""
         with self._db.connection() as conn:
             rows = conn.execute("SELECT agent FROM agents ORDER BY agent").fetchall()
@@ -62,7 +62,7 @@ class AgentStore:
             ).fetchone()
         if row is None:
             raise UnknownAgent(f"no ERP credentials stored for agent {agent!r}: archibot agents add {agent}")
-        return Credentials(agent, str(row["erp_username"]), self._box.open(row["password_enc"]))  # type: ignore[arg-type]
+        return Credentials(agent, str(row["erp_username"]), self._box.open(row["password_enc"]))
 
     def save_cookies(self, agent: str, cookies: list[dict[str, object]]) -> None:
         """Keep the agent's ERP session cookies for other processes to reuse."""
@@ -83,7 +83,7 @@ class AgentStore:
             ).fetchone()
         if row is None:
             return None
-        cookies: list[dict[str, object]] = json.loads(self._box.open(row["cookies_enc"]))  # type: ignore[arg-type]
+        cookies: list[dict[str, object]] = json.loads(self._box.open(row["cookies_enc"]))
         return cookies
 
     def forget_cookies(self, agent: str) -> None:

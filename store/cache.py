@@ -48,7 +48,7 @@ class Cache:
             sql = (f"INSERT INTO {spec.table} (agent, {spec.key_column}, data, sync_run)"
                    f" VALUES (%s, %s, %s, %s) ON CONFLICT (agent, {spec.key_column}) DO UPDATE"
                    " SET data = EXCLUDED.data, sync_run = EXCLUDED.sync_run, synced_at = now()")
-            params = [(agent, key, Jsonb(row), run_id) for key, row in keyed]
+            params: list[tuple[Any, ...]] = [(agent, key, Jsonb(row), run_id) for key, row in keyed]
         else:
             sql = (f"INSERT INTO {spec.table} ({spec.key_column}, data, sync_run)"
                    f" VALUES (%s, %s, %s) ON CONFLICT ({spec.key_column}) DO UPDATE"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.resources
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -61,7 +62,7 @@ class Database:
         self._opened = False
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[dict[str, object]]]:
+    def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         """Lend a pooled connection (autocommit; use ``conn.transaction()`` for more)."""
         self.open()
         try:
