@@ -18,9 +18,10 @@ from typing import Any
 
 DEFAULT_START_TIMEOUT_S = 60.0
 #: Dramatiq reads these when it is imported, so they must be in the workers' environment
-#: (the Procfile and supervisord.conf set them too): one message per thread, so a burst does
-#: not pile onto whichever process fetched first, and few delayed messages held in memory.
-WORKER_ENV = {"dramatiq_queue_prefetch": "1", "dramatiq_delay_queue_prefetch": "100"}
+#: (the Procfile and supervisord.conf set them too). The queue prefetch is per process:
+#: one message per thread (set from --threads), so a burst does not pile onto whichever
+#: process fetched first; and few delayed messages held in memory.
+WORKER_ENV = {"dramatiq_delay_queue_prefetch": "100"}
 DEFAULT_STOP_TIMEOUT_S = 20.0
 
 
@@ -128,7 +129,7 @@ def start_workers(
 ) -> Workers:
     """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted."""
     args = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads)]
-    full_env = {**os.environ, **WORKER_ENV, **env}
+    full_env = {**os.environ, **WORKER_ENV, "dramatiq_queue_prefetch": str(threads), **env}
     proc = subprocess.Popen(
         args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True
     )
