@@ -254,7 +254,7 @@ def journal_figures(rows: list[dict[str, Any]], slots: int) -> dict[str, Any]:
     }
 
 
-def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, int]:
+def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Duplicates and lost writes, checked against the simulator's own state.
 
     A done write whose effect is missing is lost; an effect present twice is a
@@ -277,43 +277,56 @@ def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, int]:
         return str((row["result"] or {}).get("order_id")) if row is not None and row["result"] else ref
 
     duplicates = lost = 0
+    details: list[str] = []
+
+    def bad(kind: str, r: dict[str, Any], why: str) -> None:
+        if len(details) < 10:
+            details.append(f"{kind} {r['op_type']} {r['id']}: {why}")
+
     for r in rows:
         if r["status"] in ("queued", "running"):
             lost += 1
+            bad("lost", r, f"still {r['status']}")
             continue
         payload, kind = r["payload"], r["op_type"]
         if r["status"] == "failed":
             # A failed write must have left nothing behind: an effect of it is a duplicate.
+            extra = 0
             if kind == "submit-order":
-                duplicates += by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
+                extra = by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
             elif kind == "create-customer":  # a VAT number may have existed before: 1 is fine
-                duplicates += max(0, by_vat.get(payload["vat_number"], 0) - 1)
+                extra = max(0, by_vat.get(payload["vat_number"], 0) - 1)
+            if extra:
+                duplicates += extra
+                bad("duplicate", r, "failed, yet its effect is in the ERP")
             continue
+        missing = extra = 0
         if kind == "submit-order":
             count = by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
             expected = 0 if str(r["id"]) in deleted else 1
-            duplicates += max(0, count - expected)
-            lost += int(count < expected)
+            extra, missing = max(0, count - expected), int(count < expected)
         elif kind == "edit-order":
             order = orders.get(order_id(str(payload["order"])) or "")
             wanted = sorted((l["article"], float(l["quantity"])) for l in payload["lines"])
             have = sorted((l["article"], float(l["quantity"])) for l in (order or {}).get("lines", []))
             if have != wanted:
-                duplicates += int(len(have) > len(wanted))
-                lost += int(len(have) <= len(wanted))
+                extra, missing = int(len(have) > len(wanted)), int(len(have) <= len(wanted))
         elif kind == "delete-order":
-            lost += int(order_id(str(payload["order"])) in orders)
+            missing = int(order_id(str(payload["order"])) in orders)
         elif kind == "send-to-verona":
             order = orders.get(order_id(str(payload["order"])) or "")
-            lost += int(order is None or order["transfer_status"] == "Modifica" or not order["sales_id"])
+            missing = int(order is None or order["transfer_status"] == "Modifica" or not order["sales_id"])
         elif kind == "create-customer":
             count = by_vat.get(payload["vat_number"], 0)
-            duplicates += max(0, count - 1)
-            lost += int(count == 0)
+            extra, missing = max(0, count - 1), int(count == 0)
         elif kind == "update-customer":
             customer = customers.get((r["agent"], payload["customer"]))
-            lost += int(customer is None or any(customer.get(k) != v for k, v in payload["fields"].items()))
-    return {"duplicates": duplicates, "lost": lost}
+            missing = int(customer is None or any(customer.get(k) != v for k, v in payload["fields"].items()))
+        duplicates += extra
+        lost += missing
+        if extra or missing:
+            bad("duplicate" if extra else "lost", r, f"result {r['result']}")
+    return {"duplicates": duplicates, "lost": lost, "integrity_problems": details}
 
 
 # -- the run ---------------------------------------------------------------------------------

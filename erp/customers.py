@@ -62,6 +62,8 @@ def _from_row(row: dict[str, str]) -> CustomerSnapshot:
 async def _from_detail(page: Any) -> CustomerSnapshot:
     """The customer shown by a detail view in view mode."""
     keys = await read_fields(page, ["ID", "ACCOUNTNUM", *sel.CUSTOMER_FIELDS.values()], edit=False)
+    if not keys["ACCOUNTNUM"]:
+        raise ErpUnavailable(f"the customer's detail view showed no ACCOUNTNUM ({page.url})")
     values = {attr: keys[field] for attr, field in sel.CUSTOMER_FIELDS.items()}
     return CustomerSnapshot(
         id=grid.normalize("id", keys["ID"]), account=keys["ACCOUNTNUM"], **values

@@ -34,8 +34,12 @@ def parse_it_number(text: str) -> float | None:
 
 
 async def open_list(page: Any, erp_url: str, path: str, *, fresh: bool = False) -> None:
-    """Go to a list view unless the page already shows it."""
-    if fresh or path not in page.url:
+    """Go to a list view unless the page already shows it.
+
+    The URL alone does not tell: after a failed load the page sits at the list's URL
+    showing the server's error page, so the list's search box must be there too.
+    """
+    if fresh or path not in page.url or await page.querySelector(sel.SEARCH_INPUT) is None:
         await goto(page, urljoin(erp_url, path), f"open {path}")
     await wait_idle(page, f"open {path}")
 

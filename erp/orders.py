@@ -176,6 +176,10 @@ async def read_order(page: Any, erp_url: str, order_id: str) -> OrderSnapshot | 
     fields = await read_fields(page, _VIEW_FIELDS, edit=False)
     lines = await _read_lines(page)
     status = fields["TRANSFERSTATUS"]
+    if not status or not fields["CUSTACCOUNT"]:
+        # Not the order's detail (an error page, a half-rendered view): never guess "sent"
+        # from a blank — a reconcile would report a send that did not happen.
+        raise ErpUnavailable(f"open order {order_id}: the detail view showed no transfer status ({page.url})")
     return OrderSnapshot(
         id=order_id,
         customer=fields["CUSTACCOUNT"],

@@ -59,7 +59,9 @@ async def order_detail(request: web.Request) -> web.StreamResponse:
             return _view_page(sim, session, order, exc.message)
         return _edit_page(sim, session, _edit_draft(session, order), "", {})
     draft_key = _draft_key_for(session, int(order_id))
-    if draft_key is not None:
+    if draft_key is not None and order is None:
+        # A new order being entered (its URL carries the id after the first line). A saved
+        # order opens in view mode, as in XAF: an edit left unsaved is not resumed by a GET.
         return _edit_page(sim, session, draft_key, "", {})
     if order is None:
         return _not_found(sim, session)

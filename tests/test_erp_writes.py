@@ -268,3 +268,19 @@ def test_error_rate_fails_a_delete_without_committing(erp: Any, aio: Any, page: 
         aio.run(delete_order(page, erp.url, order["id"], before_commit=failing_server))
     assert order["id"] in {o["id"] for o in erp.orders()}
     assert erp.counters()["writes"] == {} and erp.counters()["server_errors"] == 1
+
+
+def test_a_saved_order_whose_edit_failed_opens_in_view_mode_again(erp: Any, aio: Any, page: Any) -> None:
+    # Given an edit whose save the ERP failed (the session keeps its unsaved edit)
+    _, order = _orders(erp)
+    aio.run(login(page, erp.url, AGENT, PASSWORD))
+    erp.set_faults(error_rate=1.0)
+    wanted = (OrderLine(order["lines"][0]["article"], order["lines"][0]["quantity"] + 3),)
+    with pytest.raises(ErpUnavailable):
+        aio.run(edit_order(page, erp.url, order["id"], wanted))
+    erp.set_faults(error_rate=0.0)
+    # When the order is opened again, then it shows as saved: unchanged and not sent
+    snapshot = aio.run(read_order(page, erp.url, order["id"]))
+    assert snapshot is not None
+    assert snapshot.transfer_status == "Modifica" and not snapshot.sent
+    assert [ln.quantity for ln in snapshot.lines] == [ln["quantity"] for ln in order["lines"]]
