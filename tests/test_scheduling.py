@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
@@ -38,7 +39,7 @@ def test_twenty_agents_across_two_processes_never_overlap_and_keep_send_order(
     rows = {str(r["id"]): r for r in client.journal.recent(1000)}
     for agent, op_ids in sent.items():
         runs = [(rows[o]["started_at"], rows[o]["finished_at"]) for o in op_ids]
-        for (_, prev_end), (next_start, _) in zip(runs, runs[1:]):
+        for (_, prev_end), (next_start, _) in itertools.pairwise(runs):
             assert next_start >= prev_end, f"{agent}'s writes ran out of send order"
     # and each order exists exactly once.
     references = [o["reference"] for o in erp_orders(sim)]

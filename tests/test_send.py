@@ -10,6 +10,7 @@ import redis
 from archibot.client import Client
 from archibot.errors import InvalidOperation
 
+
 @pytest.fixture()
 def agents(client: Client) -> list[str]:
     """Two agents with stored credentials (no ERP needed: nothing here reaches it)."""
