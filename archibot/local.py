@@ -37,15 +37,24 @@ class SimProcess:
     url: str  # the /Archibald/ base
     admin_token: str | None = None
 
-    def _request(self, method: str, path: str, body: Any = None) -> Any:
+    @property
+    def root(self) -> str:
+        """The server's origin (``http://host:port``), where ``/__sim/`` lives."""
+        return self.url.split("/Archibald/", 1)[0]
+
+    def call(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
+        """A JSON request to the server (``path`` from the origin, e.g. ``/__sim/state``)."""
         data = None if body is None else json.dumps(body).encode()
-        origin = self.url.split("/Archibald/", 1)[0]
-        request = urllib.request.Request(f"{origin}/__sim/{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
+        request = urllib.request.Request(self.root + path, data=data, method=method, headers=dict(headers or {}))
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
         if self.admin_token:
             request.add_header("X-Sim-Token", self.admin_token)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
+
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        return self.call(method, "/__sim/" + path, body)
 
     def reset(self, **options: Any) -> Any:
         """Re-seed the simulator (``seed``, ``agents``)."""
@@ -54,6 +63,11 @@ class SimProcess:
     def state(self, include: str | None = None) -> Any:
         """The simulator's state (agents, customers, orders, products)."""
         return self._request("GET", "state" + (f"?include={include}" if include else ""))
+
+    def orders(self, agent: str | None = None) -> list[dict[str, Any]]:
+        """The simulator's orders, of one agent or all."""
+        rows: list[dict[str, Any]] = self.state(include="orders")["orders"]
+        return [o for o in rows if agent is None or o["agent"] == agent]
 
     def counters(self) -> Any:
         """Logins per agent, requests, overlaps."""

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from erp import selectors as sel
+from erp.detail import write_fields
 from erp.errors import ErpRejected, ErpUnavailable
 from erp.waits import (
     DEFAULT_CALLBACK_TIMEOUT_MS,
@@ -130,24 +131,12 @@ async def add_line(page: Any, line: Any, number: int) -> str | None:
 
 async def fill_header(page: Any, order: Any, marker: str) -> None:
     """Write the marker, notes, delivery date and order discount in one go."""
-    values = {sel.field_input("CUSTOMERREF"): marker}
+    values = {"CUSTOMERREF": marker}
     if order.notes:
-        values[sel.field_input("NOTES")] = order.notes
+        values["NOTES"] = order.notes
     if order.delivery_date:
         year, month, day = order.delivery_date.split("-")
-        values[sel.field_input("DELIVERYDATE")] = f"{day}/{month}/{year}"
+        values["DELIVERYDATE"] = f"{day}/{month}/{year}"
     if order.discount is not None:
-        values[sel.field_input("DISCPERCENT")] = italian_number(order.discount)
-    async with boundary(page, "fill the order header"):
-        missing = await page.evaluate(
-            """(values) => Object.entries(values).filter(([s, v]) => {
-                const e = document.querySelector(s);
-                if (!e) return true;
-                e.value = v;
-                e.dispatchEvent(new Event('change', {bubbles: true}));
-                return false;
-            }).map(([s]) => s)""",
-            values,
-        )
-    if missing:
-        raise ErpUnavailable(f"the order form has no field for {missing}")
+        values["DISCPERCENT"] = italian_number(order.discount)
+    await write_fields(page, values, "fill the order header")

@@ -11,108 +11,34 @@ Fixtures:
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from archibot import local
+from archibot.settings import Settings
+from pool.browser import launch_chromium
+
 T = TypeVar("T")
 
-CHROMIUM_PATH = os.environ.get("ARCHIBOT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-SIM_START_TIMEOUT_S = 15.0
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class SimProcess:
-    """A running `python -m erpsim` and a small sync client for its /__sim/ API."""
+class SimProcess(local.SimProcess):
+    """A running `python -m erpsim` (archibot.local's), reading agents, customers and orders."""
 
-    def __init__(self, extra_args: tuple[str, ...] = ()) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "erpsim",
-                "--port",
-                "0",
-                "--test-mode",
-                "--profile",
-                "fast",
-                *extra_args,
-            ],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            self.proc.kill()
-            err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise RuntimeError(f"erpsim did not start: {line!r} {err}")
-        self.url = line.rsplit(" ", 1)[1].strip()
-        self.root = self.url.split("/Archibald/")[0]
+    def state(self, include: str | None = "agents,customers,orders") -> Any:
+        return super().state(include)
 
-    def call(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.root + path, data=data, method=method, headers=headers or {}
-        )
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read())
 
-    def reset(self, **kw: Any) -> Any:
-        return self.call("POST", "/__sim/reset", kw)
-
-    def state(self, include: str = "agents,customers,orders") -> Any:
-        return self.call("GET", f"/__sim/state?include={include}")
-
-    def orders(self, agent: str | None = None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.state("orders")["orders"]
-        return [o for o in rows if agent is None or o["agent"] == agent]
-
-    def counters(self) -> Any:
-        return self.call("GET", "/__sim/counters")
-
-    def faults(self) -> Any:
-        return self.call("GET", "/__sim/faults")
-
-    def set_faults(self, **kw: Any) -> Any:
-        return self.call("PUT", "/__sim/faults", kw)
-
-    def expire(self, agent: str) -> Any:
-        return self.call("POST", "/__sim/expire", {"agent": agent})
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+def start_erpsim(extra_args: tuple[str, ...] = (), *, test_mode: bool = True) -> SimProcess:
+    """Start a simulator (fast profile) with extra command-line arguments."""
+    started = local.start_sim(profile="fast", test_mode=test_mode, extra_args=list(extra_args))
+    return SimProcess(started.proc, started.url)
 
 
 class LoopRunner:
@@ -131,7 +57,7 @@ class LoopRunner:
 
 @pytest.fixture(scope="session")
 def erpsim() -> Iterator[SimProcess]:
-    sim = SimProcess()
+    sim = start_erpsim()
     try:
         yield sim
     finally:
@@ -156,23 +82,12 @@ def aio() -> Iterator[LoopRunner]:
 
 @pytest.fixture(scope="session")
 def browser(aio: LoopRunner) -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM_PATH):
-        pytest.fail("Chromium not found: run `apt-get install -y chromium` (or ./dev test)")
-    from pyppeteer import launch
-
-    chromium = aio.run(
-        launch(
-            executablePath=CHROMIUM_PATH,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            handleSIGINT=False,
-            handleSIGTERM=False,
-            handleSIGHUP=False,
-            autoClose=False,
-        )
-    )
+    chromium_path = Settings.from_env().chromium
+    if not os.path.exists(chromium_path):
+        pytest.fail(f"Chromium not found at {chromium_path}: run `apt-get install -y chromium` (or ./dev test)")
+    chromium = aio.run(launch_chromium(chromium_path))
     try:
-        yield chromium
+        yield chromium.browser
     finally:
         aio.run(chromium.close())
 

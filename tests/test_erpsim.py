@@ -5,8 +5,6 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -16,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fix_erpsim import REPO_ROOT, SimProcess
+from tests.fix_erpsim import SimProcess, start_erpsim
 
 USER_FIELD = "Logon_v0_MainLayoutEdit_xaf_l30_xaf_dviUserName_Edit_I"
 PASSWORD_FIELD = "Logon_v0_MainLayoutEdit_xaf_l35_xaf_dviPassword_Edit_I"
@@ -220,29 +218,15 @@ def test_counters_see_overlapping_requests_of_one_agent(erp: SimProcess) -> None
 
 
 def test_admin_api_needs_token_without_test_mode() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "erpsim", "--port", "0", "--admin-token", "s3cret", "--agents", "2"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    sim = start_erpsim(("--admin-token", "s3cret", "--agents", "2"), test_mode=False)
     try:
-        assert proc.stdout is not None
-        root = proc.stdout.readline().rsplit(" ", 1)[1].strip().split("/Archibald/")[0]
         with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(root + "/__sim/counters", timeout=5)
+            urllib.request.urlopen(sim.root + "/__sim/counters", timeout=5)
         assert info.value.code == 403
-        req = urllib.request.Request(
-            root + "/__sim/state?include=agents", headers={"X-Sim-Token": "s3cret"}
-        )
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            agents = json.loads(resp.read())["agents"]
+        agents = sim.call("GET", "/__sim/state?include=agents", headers={"X-Sim-Token": "s3cret"})["agents"]
         assert agents[0] == {"username": "agent01", "name": agents[0]["name"]}  # no password
     finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        sim.stop()
 
 
 def _hidden(html: str) -> dict[str, str]:
@@ -318,7 +302,7 @@ def test_sent_order_opens_read_only(erp: SimProcess) -> None:
 
 def test_send_twice_is_refused_and_the_state_file_keeps_it(tmp_path: Any) -> None:
     state_file = str(tmp_path / "sim.json")
-    sim = SimProcess(("--state-file", state_file, "--agents", "2", "--customers-per-agent", "5"))
+    sim = start_erpsim(("--state-file", state_file, "--agents", "2", "--customers-per-agent", "5"))
     try:
         browser = Browser(sim)
         browser.login("agent01", "pw-agent01")
@@ -342,7 +326,7 @@ def test_send_twice_is_refused_and_the_state_file_keeps_it(tmp_path: Any) -> Non
         sent = next(o for o in sim.orders("agent01") if o["id"] == editable["id"])
     finally:
         sim.stop()
-    again = SimProcess(("--state-file", state_file))
+    again = start_erpsim(("--state-file", state_file))
     try:
         assert next(o for o in again.orders("agent01") if o["id"] == editable["id"]) == sent
     finally:
