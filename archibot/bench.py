@@ -32,6 +32,7 @@ import redis
 from archibot.client import Client
 from archibot.local import SimProcess, Workers, start_sim, start_workers
 from archibot.settings import Settings
+from erp.operations import marker_for
 from pool.procstat import cpu_seconds, process_tree, pss_bytes, rss_bytes
 from store.db import Database
 
@@ -293,7 +294,7 @@ def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, Any]:
             # A failed write must have left nothing behind: an effect of it is a duplicate.
             extra = 0
             if kind == "submit-order":
-                extra = by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
+                extra = by_reference.get(marker_for(str(r["id"])), 0)
             elif kind == "create-customer":  # a VAT number may have existed before: 1 is fine
                 extra = max(0, by_vat.get(payload["vat_number"], 0) - 1)
             if extra:
@@ -302,7 +303,7 @@ def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         missing = extra = 0
         if kind == "submit-order":
-            count = by_reference.get("AB-" + str(r["id"]).replace("-", ""), 0)
+            count = by_reference.get(marker_for(str(r["id"])), 0)
             expected = 0 if str(r["id"]) in deleted else 1
             extra, missing = max(0, count - expected), int(count < expected)
         elif kind == "edit-order":

@@ -16,6 +16,7 @@ from typing import Any
 from archibot.client import Client
 from archibot.local import start_sim, start_workers
 from archibot.settings import Settings
+from erp.operations import marker_for
 from store.journal import TERMINAL
 
 DEMO_TIMEOUT_S = 900.0
@@ -81,8 +82,7 @@ def run_demo(settings: Settings, *, agents: int, orders_per_agent: int, profile:
         ok = True
         for op_id in op_ids:
             st = statuses[op_id]
-            marker = "AB-" + op_id.replace("-", "")
-            order = erp_orders.get(marker)
+            order = erp_orders.get(marker_for(op_id))
             if st["status"] == "done" and order is not None:
                 lines = ", ".join(f"{l['article']}×{l['quantity']:g}" for l in order["lines"])
                 _say(f"  {st['agent']}: order {order['id']} for customer {order['customer']} [{lines}]")

@@ -38,16 +38,8 @@ def marker_for(op_id: str) -> str:
 
 def order_from_payload(payload: dict[str, Any]) -> NewOrder:
     """The `submit-order` payload as a NewOrder; ErpRejected names a malformed field."""
+    lines = lines_from_payload(payload)
     try:
-        lines = tuple(
-            OrderLine(
-                article=str(line["article"]),
-                quantity=float(line["quantity"]),
-                discount=None if line.get("discount") is None else float(line["discount"]),
-                variant=line.get("variant"),
-            )
-            for line in payload["lines"]
-        )
         return NewOrder(
             customer=str(payload["customer"]),
             lines=lines,

@@ -179,7 +179,9 @@ async def read_order(page: Any, erp_url: str, order_id: str) -> OrderSnapshot | 
     if not status or not fields["CUSTACCOUNT"]:
         # Not the order's detail (an error page, a half-rendered view): never guess "sent"
         # from a blank — a reconcile would report a send that did not happen.
-        raise ErpUnavailable(f"open order {order_id}: the detail view showed no transfer status ({page.url})")
+        raise ErpUnavailable(
+            f"open order {order_id}: the detail view showed no transfer status ({page.url})"
+        )
     return OrderSnapshot(
         id=order_id,
         customer=fields["CUSTACCOUNT"],
@@ -342,6 +344,32 @@ async def edit_order(
     )
 
 
+async def _run_order_tool(
+    page: Any,
+    erp_url: str,
+    order_id: str,
+    tool: str,
+    step: str,
+    before_commit: Hook | None,
+    after_click: Hook | None,
+) -> list[dict[str, str]]:
+    """Find the order in the list, tick it, run a toolbar action on it; the list's rows after."""
+    found = await _find_order_row(page, erp_url, order_id)
+    if found is None:
+        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+    await grid.run_on_row(
+        page,
+        found[0],
+        tool,
+        step,
+        field="order",
+        before_commit=before_commit,
+        after_click=after_click,
+    )
+    rows: list[dict[str, str]] = (await grid.read_grid(page))["rows"]
+    return rows
+
+
 async def delete_order(
     page: Any,
     erp_url: str,
@@ -351,20 +379,10 @@ async def delete_order(
     after_click: Hook | None = None,
 ) -> None:
     """Tick the order, "Cancellare", confirm. ErpRejected(field="order") if missing or sent."""
-    found = await _find_order_row(page, erp_url, order_id)
-    if found is None:
-        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
     step = f"delete order {order_id}"
-    await grid.run_on_row(
-        page,
-        found[0],
-        sel.DELETE_TOOL,
-        step,
-        field="order",
-        before_commit=before_commit,
-        after_click=after_click,
+    rows = await _run_order_tool(
+        page, erp_url, order_id, sel.DELETE_TOOL, step, before_commit, after_click
     )
-    rows = (await grid.read_grid(page))["rows"]
     if any(_same_id(order_id)(row) for row in rows):
         raise ErpUnavailable(f"{step}: the order is still listed after deleting it")
 
@@ -381,20 +399,10 @@ async def send_to_verona(
 
     Irreversible. ErpRejected(field="order") if the order is missing or already sent.
     """
-    found = await _find_order_row(page, erp_url, order_id)
-    if found is None:
-        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
     step = f"send order {order_id} to Verona"
-    await grid.run_on_row(
-        page,
-        found[0],
-        sel.SEND_TOOL,
-        step,
-        field="order",
-        before_commit=before_commit,
-        after_click=after_click,
+    rows = await _run_order_tool(
+        page, erp_url, order_id, sel.SEND_TOOL, step, before_commit, after_click
     )
-    rows = (await grid.read_grid(page))["rows"]
     row = next((r for r in rows if _same_id(order_id)(r)), None)
     if row is None or not row.get("salesid"):
         raise ErpUnavailable(f"{step}: no SALESID shown after sending")

@@ -14,6 +14,7 @@ import redis
 from archibot.client import Client
 from archibot.local import SimProcess, Workers, start_sim, start_workers
 from archibot.settings import Settings
+from erp.operations import marker_for
 from store.db import Database
 
 SIM_AGENTS = 10
@@ -98,4 +99,4 @@ def erp_orders(sim: SimProcess) -> list[dict[str, Any]]:
 
 def marker(op_id: str) -> str:
     """The marker an operation writes into its ERP record."""
-    return "AB-" + op_id.replace("-", "")
+    return marker_for(op_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from archibot.client import Client
@@ -128,8 +129,10 @@ def test_a_write_preempts_the_agents_running_sync_which_resumes_and_completes(
     start_worker_processes(processes=1, threads=2)
     agent = agents[4]
     sync = client.send("sync-products", agent, {})
+    deadline = time.monotonic() + 120
     while (client.status(sync)["progress"] or {}).get("pages_done", 0) < 3:
-        pass
+        assert time.monotonic() < deadline, "the products sync never got past page 3"
+        time.sleep(0.05)
     # When the agent's write is sent
     write = client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))
     write_status = client.wait(write, 120)
