@@ -16,8 +16,9 @@ import redis
 from archibot.settings import Settings
 from store.db import Database
 
-TEST_DATABASE = "archibot_test"
-TEST_REDIS_DB = 13
+#: Overridable so two checkouts can run their suites at once without sharing state.
+TEST_DATABASE = os.environ.get("ARCHIBOT_TEST_DATABASE", "archibot_test")
+TEST_REDIS_DB = int(os.environ.get("ARCHIBOT_TEST_REDIS_DB", "13"))
 HOW_TO_START = "run the tests with ./dev test, which starts private services when none answer"
 
 
