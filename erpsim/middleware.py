@@ -9,9 +9,9 @@ from aiohttp import web
 from erpsim import urls
 from erpsim.callbacks import parse_callback, redirect_reply
 from erpsim.errors import InjectedFault
-from erpsim.html_customer import VAT_EDITOR
+from erpsim.html_customer import is_vat_editor
 from erpsim.html_layout import server_error_page
-from erpsim.html_order import LINES_GRID
+from erpsim.html_order import is_lines_grid
 from erpsim.responses import found
 from erpsim.sessions import AUTH_COOKIE, SESSION_COOKIE
 from erpsim.sim import sim_of
@@ -41,9 +41,9 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
         callback = parse_callback(form)
         if callback is not None:
             counters.callbacks += 1
-            is_update = callback.control == LINES_GRID and callback.command == "UpdateEdit"
+            is_update = is_lines_grid(callback.control) and callback.command == "UpdateEdit"
             kind = RequestKind.UPDATE_EDIT if is_update else RequestKind.CALLBACK
-            if callback.control == VAT_EDITOR:
+            if is_vat_editor(callback.control):
                 kind = RequestKind.VAT_CHECK
     request["callback"] = callback
     if request.path.lower() in PUBLIC_PATHS:

@@ -50,25 +50,67 @@
   Control.prototype.AddNewRow = function () { this.PerformCallback({ cmd: "AddNew" }); };
   Control.prototype.CancelEdit = function () { this.PerformCallback({ cmd: "CancelEdit" }); };
   Control.prototype.UpdateEdit = function () {
-    // The editing row: `editnew` for a new line, or an existing line being edited.
+    // The editing row: `editnew` for a new line, or an existing line being edited. Numbers go
+    // to the server invariant, parsed in the browser's culture as the real spin editors do.
     var root = byId(this.name);
     var row = root ? root.querySelector("tr.dxgvEditingRow_XafTheme") : null;
-    function val(sel) { var e = row ? row.querySelector(sel) : null; return e ? e.value : ""; }
+    function input(sel) { return row ? row.querySelector(sel) : null; }
+    function val(sel) { var e = input(sel); return e ? e.value : ""; }
+    function num(sel) { var e = input(sel); return e ? parseCulture(e.value) : ""; }
     this.PerformCallback({
       cmd: "UpdateEdit",
       row: row ? row.getAttribute("data-row") : "new",
       article: val('input[id*="INVENTTABLE"][id$="_I"]'),
       variant: val('input[id*="INVENTTABLE"][id$="_VI"]'),
-      qty: val('input[id*="dviSALESQTY_Edit_I"]'),
-      disc: val('input[id*="dviLINEDISC_Edit_I"]')
+      qty: num('input[id*="dviQTYORDERED_Edit_I"]'),
+      disc: num('input[id*="dviMANUALDISCOUNT_Edit_I"]')
     });
+  };
+  Control.prototype.IsEditing = function () {
+    var root = byId(this.name);
+    return !!(root && root.querySelector("tr.dxgvEditingRow_XafTheme"));
+  };
+  Control.prototype.GetColumnCount = function () { return (this.state.columns || []).length; };
+  Control.prototype.GetColumn = function (i) {
+    var c = (this.state.columns || [])[i];
+    if (!c) { return null; }
+    return { index: i, fieldName: c.fieldName, visibleIndex: c.visibleIndex, visible: c.visible, caption: null };
+  };
+  // Values of (hidden) columns for every row on the page: one server callback, as the real grid.
+  Control.prototype.GetPageRowValues = function (fieldNames, onCallback) {
+    var fields = typeof fieldNames === "string" ? fieldNames.split(";") : fieldNames;
+    send(this, { cmd: "ROWVALUES", fields: fields }, function (res) { onCallback(res.rowValues || []); });
   };
   Control.prototype.StartEditRow = function (i) { this.PerformCallback({ cmd: "StartEdit", row: i }); };
   Control.prototype.DeleteRow = function (i) { this.PerformCallback({ cmd: "DeleteRow", row: i }); };
 
   function lpvOf(ctrl) { return ctrl.name + "_LPV"; }
 
-  function send(ctrl, param) {
+  // Culture of the browser (navigator.language), as the real editors: "1.234,5" it, "1,234.5" en.
+  function italianBrowser() { return (navigator.language || "").toLowerCase().indexOf("it") === 0; }
+  function parseCulture(text) {
+    var t = String(text || "").replace(/[%\s€$]|EUR/g, "");
+    if (!t) { return ""; }
+    t = italianBrowser() ? t.replace(/\./g, "").replace(",", ".") : t.replace(/,/g, "");
+    return t;
+  }
+  function parseCultureDate(text) {
+    var m = String(text || "").trim().match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})/);
+    if (!m) { return String(text || "").trim(); }
+    var day = italianBrowser() ? m[1] : m[2], month = italianBrowser() ? m[2] : m[1];
+    return m[3] + "-" + ("0" + month).slice(-2) + "-" + ("0" + day).slice(-2);
+  }
+  function formatValues(root) {
+    if (!window.ASPxFormat) { return; }
+    root.querySelectorAll("[data-dx-fmt][data-dx-raw]").forEach(function (e) {
+      var raw = e.getAttribute("data-dx-raw");
+      if (!raw) { return; }
+      var text = window.ASPxFormat(e.getAttribute("data-dx-fmt"), raw);
+      if (e.tagName === "INPUT" || e.tagName === "TEXTAREA") { e.value = text; } else { e.textContent = text; }
+    });
+  }
+
+  function send(ctrl, param, onDone) {
     ctrl.pending += 1;
     show(lpvOf(ctrl), true);
     // Incremental filters coalesce: a queued, not yet sent filter of the same editor is replaced.
@@ -81,7 +123,7 @@
         }
       }
     }
-    queue.push({ ctrl: ctrl, param: param });
+    queue.push({ ctrl: ctrl, param: param, onDone: onDone });
     pump();
   }
 
@@ -134,6 +176,7 @@
     job.ctrl.pending -= 1;
     if (job.ctrl.pending <= 0) { job.ctrl.pending = 0; show(lpvOf(job.ctrl), false); }
     running = null;
+    if (job.onDone) { job.onDone(res); }
     refreshToolbar();
     pump();
   }
@@ -145,6 +188,7 @@
       try { state = JSON.parse(e.getAttribute("data-dx-state") || "{}"); } catch (x) { state = {}; }
       if (controls[name]) { controls[name].state = state; } else { new Control(name, state); }
     });
+    formatValues(root);
   }
 
   function refreshToolbar() {
@@ -169,22 +213,37 @@
     var href = a.getAttribute("data-href");
     if (cmd === "New") { location.href = href || "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
     else if (cmd === "Edit") { location.href = location.pathname + "?mode=Edit"; }
+    else if (cmd === "Reload") { location.reload(); }
     else if (cmd === "Refresh" && grid) { grid.Refresh(); }
     else if ((cmd === "Delete" || cmd === "Send") && grid) {
       var question = cmd === "Delete" ? "Cancellare gli oggetti selezionati?" : "Inviare gli ordini selezionati a Verona?";
       if (window.confirm(question)) { grid.PerformCallback({ cmd: cmd, keys: grid.GetSelectedKeysOnPage() }); }
     }
-    else if (cmd === "SaveMenu") {
-      var sub = li.querySelector("ul.dxm-popup");
-      if (sub) { sub.style.display = sub.style.display === "none" ? "" : "none"; }
-    }
-    else if (cmd === "Save" || cmd === "SaveAndClose" || cmd === "Cancel") { doPostBack("Vertical$mainMenu", cmd); }
+    else if (cmd === "Save" || cmd === "SaveAndNew" || cmd === "SaveAndClose") { doPostBack("Vertical$mainMenu", cmd); }
+    else if (cmd === "Cancel") { if (href) { location.href = href; } else { doPostBack("Vertical$mainMenu", cmd); } }
     else if (cmd === "Close") { location.href = href || "/Archibald/SALESTABLE_ListView_Agent/"; }
   }
 
   document.addEventListener("click", function (ev) {
     var t = ev.target;
     var el;
+    if ((el = t.closest("[data-menu-popout]"))) {
+      ev.preventDefault();
+      var popup = el.parentNode.querySelector("ul.dxm-popup");
+      if (popup) { popup.style.display = popup.style.display === "none" ? "" : "none"; }
+      return;
+    }
+    if ((el = t.closest("li[data-dx-tab]"))) {
+      ev.preventDefault();
+      var tabs = el.getAttribute("data-dx-tab"), index = el.getAttribute("data-dx-tab-index");
+      document.querySelectorAll('li[data-dx-tab="' + tabs + '"]').forEach(function (li) {
+        var on = li.getAttribute("data-dx-tab-index") === index;
+        li.classList.toggle("dxtc-activeTab", on);
+        li.classList.toggle("dxtc-psi", on);
+        show(tabs + "_C" + li.getAttribute("data-dx-tab-index"), on);
+      });
+      return;
+    }
     if ((el = t.closest("[data-menu-cmd]"))) {
       ev.preventDefault();
       ev.stopPropagation();
@@ -215,15 +274,15 @@
     if (t.matches("input.dxgvSelectCheck")) { refreshToolbar(); return; }
     if (t.matches("img[title=Modifica]") && t.getAttribute("data-href")) { location.href = t.getAttribute("data-href"); return; }
     if ((el = t.closest("[data-dx-dropdown]"))) {
-      var pw = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW");
+      var pw = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW-1");
       if (pw) { pw.style.display = pw.style.display === "none" ? "" : "none"; }
       return;
     }
     if ((el = t.closest("tr[data-dx-article]"))) {
-      var ed = el.closest("[data-dx-control]").getAttribute("data-dx-control");
+      var ed = el.closest("[data-dx-control]").getAttribute("data-dx-control").replace(/_DDD_gv$/, "");
       byId(ed + "_I").value = el.getAttribute("data-dx-article");
       byId(ed + "_VI").value = el.getAttribute("data-variant");
-      show(ed + "_DDD_PW", false);
+      show(ed + "_DDD_PW-1", false);
       return;
     }
     if ((el = t.closest("tr.dxgvDataRow_XafTheme")) && el.closest("[data-dx-lookup]")) {
@@ -254,6 +313,16 @@
     }
   });
 
+  // Typed numbers and dates keep their invariant value in the editor's `_Raw` input.
+  document.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (!t.id || !/_I$/.test(t.id) || !t.hasAttribute("data-dx-fmt")) { return; }
+    var raw = byId(t.id.replace(/_I$/, "_Raw"));
+    if (!raw) { return; }
+    var kind = t.getAttribute("data-dx-fmt");
+    raw.value = kind === "date" || kind === "datetime" ? parseCultureDate(t.value) : parseCulture(t.value);
+  });
+
   // Editors with a server-side check on leaving them (the customer's VAT number).
   document.addEventListener("focusout", function (ev) {
     var t = ev.target;
@@ -276,7 +345,11 @@
   };
   window.ASPxClientControl = {
     GetControlCollection: function () {
-      return { elements: controls, GetByName: function (n) { return controls[n] || null; } };
+      return {
+        elements: controls,
+        GetByName: function (n) { return controls[n] || null; },
+        ForEachControl: function (fn) { for (var n in controls) { fn(controls[n]); } }
+      };
     }
   };
   document.addEventListener("DOMContentLoaded", function () { scan(document); refreshToolbar(); });
