@@ -6,7 +6,15 @@ from html import escape
 
 from erpsim.config import DEFAULT_LOOKUP_PAGE_SIZE
 from erpsim.fmt import fmt_datetime, fmt_int, fmt_iso_date, fmt_money, fmt_quantity
-from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
+from erpsim.html_grid import (
+    GridPage,
+    GridRow,
+    columns_state,
+    grid_control,
+    grid_inner,
+    list_columns,
+    paginate,
+)
 from erpsim.model import Customer, Order, OrderLine, Product
 from erpsim.state import SimState
 
@@ -224,7 +232,13 @@ def _edit_row(values: dict[str, str], tag: str, row: str) -> str:
 
 def lines_control(state: SimState, draft: Order, read_only: bool = False) -> str:
     inner = lines_inner(state, draft, editing=False, read_only=read_only)
-    return grid_control(LINES_GRID, inner, {"rows": len(draft.lines), "page": 0, "page_count": 1})
+    client_state = {
+        "rows": len(draft.lines),
+        "page": 0,
+        "page_count": 1,
+        "columns": columns_state(list_columns(LINE_COLUMNS)),
+    }
+    return grid_control(LINES_GRID, inner, client_state)
 
 
 def edit_body(state: SimState, draft: Order, posted: dict[str, str]) -> str:

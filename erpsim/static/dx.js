@@ -1,11 +1,13 @@
-/* A tiny DevExpress-like client for erpsim: grid/editor controls, serialized callbacks,
-   loading panels, toolbar and postbacks. Every control is also window[clientName]. */
+/* A small DevExpress-like client for erpsim, limited to the API the real Archibald pages have
+   (../shared/erp-real/FACTS.md §9): the control collection (ForEachControl / GetByName), grid
+   methods, ASPx.POnPageSizeBlur / ASPx.BEClick. Only list grids (`…_LE_vN`) are also globals.
+   Callbacks are serialized per page; a control InCallback() until its answer is applied. */
 (function () {
   "use strict";
   var controls = {};
   var queue = [];
   var running = null;
-  var redirecting = false;
+  var LIST_GRID_RE = /^Vertical_v\d+_\d+_LE_v\d+$/;
 
   function byId(id) { return document.getElementById(id); }
   function show(id, on) { var e = byId(id); if (e) { e.style.display = on ? "" : "none"; } }
@@ -15,19 +17,28 @@
     this.state = state || {};
     this.pending = 0;
     controls[name] = this;
-    window[name] = this;
+    if (LIST_GRID_RE.test(name)) { window[name] = this; }
   }
-  Control.prototype.InCallback = function () { return this.pending > 0 || redirecting; };
-  Control.prototype.GetPageIndex = function () { return this.state.page || 0; };
-  Control.prototype.GetPageCount = function () { return this.state.page_count || 1; };
-  Control.prototype.GetVisibleRowsOnPage = function () { return this.state.rows || 0; };
-  Control.prototype.GetRowCount = function () { return this.state.total || 0; };
+  Control.prototype.GetMainElement = function () { return byId(this.name); };
+  Control.prototype.InCallback = function () { return this.pending > 0; };
   Control.prototype.PerformCallback = function (param) {
     var p = {};
     var k;
-    for (k in this.state) { p[k] = this.state[k]; }
+    for (k in this.state) { if (k !== "columns" && k !== "items") { p[k] = this.state[k]; } }
     for (k in param) { p[k] = param[k]; }
     send(this, p);
+  };
+  // Grid view.
+  Control.prototype.GetPageIndex = function () { return this.state.page || 0; };
+  Control.prototype.GetPageCount = function () { return this.state.page_count || 1; };
+  Control.prototype.GetVisibleRowsOnPage = function () { return this.rowElements().length; };
+  Control.prototype.GetRowCount = function () { return this.state.total || 0; };
+  Control.prototype.GetColumnCount = function () { return (this.state.columns || []).length; };
+  Control.prototype.GetColumn = function (i) {
+    var c = (this.state.columns || [])[i];
+    if (!c) { return null; }
+    return { index: i, fieldName: c.fieldName, name: c.fieldName, visible: !!c.visible,
+             visibleIndex: c.visibleIndex, caption: null };
   };
   Control.prototype.GotoPage = function (i) {
     if (i < 0 || i >= this.GetPageCount()) { return; }
@@ -35,15 +46,31 @@
   };
   Control.prototype.NextPage = function () { this.GotoPage(this.GetPageIndex() + 1); };
   Control.prototype.PrevPage = function () { this.GotoPage(this.GetPageIndex() - 1); };
-  Control.prototype.SetPageSize = function (n) { this.PerformCallback({ cmd: "PAGESIZE", page: 0, page_size: n }); };
-  Control.prototype.ApplySearchFilter = function (text) { this.PerformCallback({ cmd: "SEARCH", search: text, page: 0 }); };
   Control.prototype.Refresh = function () { this.PerformCallback({ cmd: "REFRESH" }); };
+  Control.prototype.rowElements = function () {
+    var root = byId(this.name);
+    if (!root) { return []; }
+    var own = this.name;
+    return Array.prototype.filter.call(root.querySelectorAll("tr.dxgvDataRow_XafTheme"), function (tr) {
+      return tr.id.indexOf(own + "_DXDataRow") === 0;
+    });
+  };
+  Control.prototype.IsEditing = function () {
+    var root = byId(this.name);
+    return !!(root && root.querySelector("tr.dxgvEditingRow_XafTheme, tr[id*='editnew']"));
+  };
+  Control.prototype.SelectRowOnPage = function (i, select) {
+    var row = this.rowElements()[i];
+    var box = row ? row.querySelector("input.dxgvSelectCheck") : null;
+    if (box) { box.checked = select !== false; }
+    refreshToolbar();
+  };
+  Control.prototype.UnselectRowOnPage = function (i) { this.SelectRowOnPage(i, false); };
   Control.prototype.GetSelectedKeysOnPage = function () {
     var keys = [];
-    var root = byId(this.name);
-    if (!root) { return keys; }
-    root.querySelectorAll("input.dxgvSelectCheck:checked").forEach(function (c) {
-      keys.push(c.closest("tr").getAttribute("data-key"));
+    this.rowElements().forEach(function (tr) {
+      var c = tr.querySelector("input.dxgvSelectCheck");
+      if (c && c.checked) { keys.push(tr.getAttribute("data-key")); }
     });
     return keys;
   };
@@ -65,6 +92,29 @@
   };
   Control.prototype.StartEditRow = function (i) { this.PerformCallback({ cmd: "StartEdit", row: i }); };
   Control.prototype.DeleteRow = function (i) { this.PerformCallback({ cmd: "DeleteRow", row: i }); };
+  // Combo box (the list filter): SetValue posts the choice, and the server re-renders the page.
+  Control.prototype.GetValue = function () { return this.state.value; };
+  Control.prototype.GetText = function () {
+    var item = this.FindItemByValue(this.state.value);
+    return item ? item.text : "";
+  };
+  Control.prototype.GetItemCount = function () { return (this.state.items || []).length; };
+  Control.prototype.GetItem = function (i) {
+    var it = (this.state.items || [])[i];
+    return it ? { index: i, text: it.text, value: it.value } : null;
+  };
+  Control.prototype.FindItemByValue = function (v) {
+    var items = this.state.items || [];
+    for (var i = 0; i < items.length; i++) { if (items[i].value === v) { return this.GetItem(i); } }
+    return null;
+  };
+  Control.prototype.SetValue = function (v) {
+    if (this.state.items && this.FindItemByValue(v) && v !== this.state.value) {
+      this.PerformCallback({ cmd: "SETFILTER", value: v });
+    }
+  };
+  Control.prototype.ShowDropDown = function () { show(this.name + "_DDD_PW", true); };
+  Control.prototype.HideDropDown = function () { show(this.name + "_DDD_PW", false); };
 
   function lpvOf(ctrl) { return ctrl.name + "_LPV"; }
 
@@ -86,7 +136,7 @@
   }
 
   function pump() {
-    if (running || !queue.length || redirecting) { return; }
+    if (running || !queue.length) { return; }
     var job = queue.shift();
     running = job;
     var body = new URLSearchParams();
@@ -100,16 +150,23 @@
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-Requested-With": "XMLHttpRequest" }
     }).then(function (r) {
-      if (!r.ok) { return { error: "Errore del server (HTTP " + r.status + "). Riprovare." }; }
+      // As DevExpress does, a failed callback's error is shown in the page, not thrown.
+      if (!r.ok) { return { callbackError: "Server Error in '/Archibald' Application. (HTTP " + r.status + ")" }; }
       return r.json();
     }).then(function (res) { done(job, res); }, function (err) {
-      done(job, { error: "Errore di comunicazione: " + err });
+      done(job, { callbackError: String(err) });
     });
+  }
+
+  function showError(text) {
+    var panel = byId("Vertical_ErrorInfo");
+    var cell = byId("Vertical_ErrorInfo_Text");
+    if (panel && cell) { cell.textContent = text; panel.style.display = ""; }
   }
 
   function done(job, res) {
     if (res.redirect) {
-      redirecting = true;
+      // The page is leaving: the control stays in its callback until the new page replaces it.
       window.location.href = res.redirect;
       return;
     }
@@ -125,17 +182,26 @@
     }
     (res.show || []).forEach(function (i) { show(i, true); });
     (res.hide || []).forEach(function (i) { show(i, false); });
-    if (res.state && res.control && controls[res.control]) { controls[res.control].state = res.state; }
-    if (res.url) { history.replaceState(null, "", res.url); }
-    if (res.error) {
-      var pop = byId("Vertical_CallbackErrorPopup");
-      if (pop) { pop.textContent = res.error; pop.style.display = ""; }
+    if (res.state && res.control && controls[res.control]) {
+      var old = controls[res.control].state;
+      if (!res.state.columns && old.columns) { res.state.columns = old.columns; }
+      controls[res.control].state = res.state;
     }
+    if (res.url) { history.replaceState(null, "", res.url); }
+    if (res.error) { showError(res.error); }
+    if (res.callbackError) { showError(res.callbackError); }
     job.ctrl.pending -= 1;
     if (job.ctrl.pending <= 0) { job.ctrl.pending = 0; show(lpvOf(job.ctrl), false); }
     running = null;
     refreshToolbar();
     pump();
+  }
+
+  function formatCells(root) {
+    if (!window.ASPxFormat) { return; }
+    root.querySelectorAll("td[data-dxfmt]").forEach(function (td) {
+      td.textContent = window.ASPxFormat(td.getAttribute("data-dxfmt"), td.getAttribute("data-v") || "");
+    });
   }
 
   function scan(root) {
@@ -145,10 +211,16 @@
       try { state = JSON.parse(e.getAttribute("data-dx-state") || "{}"); } catch (x) { state = {}; }
       if (controls[name]) { controls[name].state = state; } else { new Control(name, state); }
     });
+    formatCells(root);
+  }
+
+  function listGrid() {
+    for (var n in controls) { if (LIST_GRID_RE.test(n)) { return controls[n]; } }
+    return null;
   }
 
   function refreshToolbar() {
-    var grid = controls.Vertical_v1_LE_v2;
+    var grid = listGrid();
     var selected = grid ? grid.GetSelectedKeysOnPage().length : 0;
     document.querySelectorAll("li[data-needs-selection]").forEach(function (li) {
       li.classList.toggle("dxm-disabled", selected === 0);
@@ -165,13 +237,13 @@
   window.__doPostBack = doPostBack;
 
   function menuCommand(cmd, li, a) {
-    var grid = controls.Vertical_v1_LE_v2;
+    var grid = listGrid();
     var href = a.getAttribute("data-href");
     if (cmd === "New") { location.href = href || "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
     else if (cmd === "Edit") { location.href = location.pathname + "?mode=Edit"; }
     else if (cmd === "Refresh" && grid) { grid.Refresh(); }
     else if ((cmd === "Delete" || cmd === "Send") && grid) {
-      var question = cmd === "Delete" ? "Cancellare gli oggetti selezionati?" : "Inviare gli ordini selezionati a Verona?";
+      var question = a.getAttribute("data-confirm") || "";
       if (window.confirm(question)) { grid.PerformCallback({ cmd: cmd, keys: grid.GetSelectedKeysOnPage() }); }
     }
     else if (cmd === "SaveMenu") {
@@ -197,13 +269,16 @@
       ev.preventDefault();
       if (el.classList.contains("dxp-disabled")) { return; }
       var g = controls[el.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
-      if (el.getAttribute("data-dx-page") === "next") { g.NextPage(); } else { g.PrevPage(); }
+      var to = el.getAttribute("data-dx-page");
+      if (to === "next") { g.NextPage(); } else if (to === "prev") { g.PrevPage(); } else { g.GotoPage(parseInt(to, 10)); }
       return;
     }
     if ((el = t.closest("a[data-args]"))) {
       ev.preventDefault();
       var grid = controls[el.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
       var args = el.getAttribute("data-args");
+      var open = el.querySelector("img[data-href]");
+      if (/^\[\['Edit'\]/.test(args) && open) { location.href = open.getAttribute("data-href"); return; }
       var m = args.match(/'(StartEdit|DeleteRow)',\s*(\d+)/);
       if (m && m[1] === "StartEdit") { grid.StartEditRow(parseInt(m[2], 10)); }
       else if (m) { if (window.confirm("Confermare l'eliminazione?")) { grid.DeleteRow(parseInt(m[2], 10)); } }
@@ -213,10 +288,21 @@
       return;
     }
     if (t.matches("input.dxgvSelectCheck")) { refreshToolbar(); return; }
-    if (t.matches("img[title=Modifica]") && t.getAttribute("data-href")) { location.href = t.getAttribute("data-href"); return; }
+    if ((el = t.closest("[data-dx-combo-item]"))) {
+      var combo = controls[el.getAttribute("data-dx-combo")];
+      combo.HideDropDown();
+      combo.SetValue(el.getAttribute("data-dx-combo-item"));
+      return;
+    }
+    if ((el = t.closest("[data-dx-combo-button]"))) {
+      var c = controls[el.getAttribute("data-dx-combo-button")];
+      var pw = byId(c.name + "_DDD_PW");
+      if (pw && pw.style.display !== "none") { c.HideDropDown(); } else { c.ShowDropDown(); }
+      return;
+    }
     if ((el = t.closest("[data-dx-dropdown]"))) {
-      var pw = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW");
-      if (pw) { pw.style.display = pw.style.display === "none" ? "" : "none"; }
+      var dd = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW");
+      if (dd) { dd.style.display = dd.style.display === "none" ? "" : "none"; }
       return;
     }
     if ((el = t.closest("tr[data-dx-article]"))) {
@@ -238,11 +324,11 @@
     if (t.closest && t.closest(".LogonTemplate")) { return; }
     if (t.tagName === "TEXTAREA") { return; }
     if (t.tagName === "INPUT") { ev.preventDefault(); }
-    if (t.hasAttribute("data-dx-search")) { controls[t.getAttribute("data-dx-search")].ApplySearchFilter(t.value); }
-    else if (t.hasAttribute("data-dx-pagesize")) {
-      var g = controls[t.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
-      g.SetPageSize(parseInt(t.value, 10) || 20);
+    if (t.hasAttribute("data-dx-search")) {
+      var grid = listGrid();
+      if (grid) { grid.PerformCallback({ cmd: "SEARCH", search: t.value, page: 0 }); }
     }
+    else if (t.hasAttribute("data-dx-pagesize")) { window.ASPx.POnPageSizeBlur(t.id.replace(/_PSI$/, ""), ev); }
   });
 
   document.addEventListener("input", function (ev) {
@@ -264,19 +350,35 @@
         controls[name].PerformCallback({ cmd: "VATCHECK", value: t.value });
       }
     }
+    if (t.hasAttribute && t.hasAttribute("data-dx-pagesize")) { window.ASPx.POnPageSizeBlur(t.id.replace(/_PSI$/, ""), ev); }
   });
 
+  var PAGE_SIZES = [10, 20, 50, 100, 200];
   window.ASPx = {
-    controls: controls,
-    anyInCallback: function () {
-      if (running || queue.length || redirecting) { return true; }
-      for (var n in controls) { if (controls[n].pending > 0) { return true; } }
-      return false;
+    /* The pager's page-size editor lost focus: apply its value (one of the pager's sizes). */
+    POnPageSizeBlur: function (pagerId, evt) {
+      var input = byId(pagerId + "_PSI");
+      var grid = controls[pagerId.replace(/_DXPagerBottom$/, "")];
+      if (!input || !grid) { return; }
+      var size = parseInt(input.value, 10);
+      if (PAGE_SIZES.indexOf(size) < 0) { input.value = String(grid.state.page_size || 20); return; }
+      if (size !== grid.state.page_size) { grid.PerformCallback({ cmd: "PAGESIZE", page: 0, page_size: size }); }
+    },
+    /* A button of a button editor (a lookup's drop-down or clear button). */
+    BEClick: function (name, number) {
+      var b = byId(name + "_B" + number);
+      if (b) { b.click(); }
     }
   };
   window.ASPxClientControl = {
     GetControlCollection: function () {
-      return { elements: controls, GetByName: function (n) { return controls[n] || null; } };
+      return {
+        elements: controls,
+        GetByName: function (n) { return controls[n] || null; },
+        ForEachControl: function (fn, ctx) {
+          for (var n in controls) { if (fn.call(ctx, controls[n]) === true) { return; } }
+        }
+      };
     }
   };
   document.addEventListener("DOMContentLoaded", function () { scan(document); refreshToolbar(); });
