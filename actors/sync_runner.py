@@ -10,6 +10,7 @@ see are deleted: they disappeared from the ERP.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -37,15 +38,18 @@ async def run_sync(job: Job) -> dict[str, Any]:
     rows_written = int(resume.get("rows", 0))
     pages_total = int(resume.get("pages_total", 0))
     next_page = start_page
-    async for list_page in iter_list(job.page, ctx.settings.erp_base(), view,  # type: ignore[arg-type]
-                                     page_size=DEFAULT_SYNC_PAGE_SIZE, start_page=start_page):
-        rows_written += await ctx.db_call(ctx.cache.upsert, view, op.agent, run_id, list_page.rows)
-        pages_total = list_page.page_count
-        next_page = list_page.page_index + 1
-        progress = {"run_id": run_id, "run_started_at": run_started_at, "pages_done": next_page, "pages_total": pages_total,
-                    "next_page": next_page, "rows": rows_written}
-        await job.progress(progress)
-        if next_page < pages_total and await ctx.db_call(ctx.journal.has_waiting_write, op.agent):
-            raise SyncPreempted(progress)
+    pages = iter_list(job.page, ctx.settings.erp_base(), view,  # type: ignore[arg-type]
+                      page_size=DEFAULT_SYNC_PAGE_SIZE, start_page=start_page)
+    # aclosing: a preempted sync puts the agent's list state back before the write runs.
+    async with contextlib.aclosing(pages):
+        async for list_page in pages:
+            rows_written += await ctx.db_call(ctx.cache.upsert, view, op.agent, run_id, list_page.rows)
+            pages_total = list_page.page_count
+            next_page = list_page.page_index + 1
+            progress = {"run_id": run_id, "run_started_at": run_started_at, "pages_done": next_page, "pages_total": pages_total,
+                        "next_page": next_page, "rows": rows_written}
+            await job.progress(progress)
+            if next_page < pages_total and await ctx.db_call(ctx.journal.has_waiting_write, op.agent):
+                raise SyncPreempted(progress)
     removed = await ctx.db_call(ctx.cache.finish_run, view, op.agent, run_id, run_started_at)
     return {"rows": rows_written, "pages": pages_total, "removed": removed, "resumed_at_page": start_page}

@@ -81,6 +81,16 @@ class SimProcess:
         """Change fault settings at run time."""
         return self._request("PUT", "faults", faults)
 
+    def list_state(self, agent: str, view: str) -> dict[str, Any]:
+        """What the server remembers of an agent's list view (page size, page index, filter)."""
+        rows = self._request("GET", "list-state")["list_state"]
+        found = [r for r in rows if r["agent"] == agent and r["view"] == view]
+        return found[0] if found else {"page_size": 20, "page_index": 0, "filter": ""}
+
+    def set_list_state(self, agent: str, view: str, **prefs: Any) -> Any:
+        """Set an agent's remembered list state (page_size, page_index, filter)."""
+        return self._request("PUT", "list-state", {"agent": agent, "view": view, **prefs})
+
     def expire(self, agent: str) -> Any:
         """Expire the agent's ERP sessions now."""
         return self._request("POST", "expire", {"agent": agent})

@@ -18,16 +18,7 @@ Hook = Callable[[], Awaitable[None]]
 _CUSTOMER_URL = re.compile(sel.CUSTOMER_URL_PATTERN)
 _QUOTED = re.compile(r"'([^']+)'")
 #: list column (lowercase) of each CustomerSnapshot attribute
-_LIST_COLUMNS = {
-    "vat_number": "vatnum",
-    "name": "name",
-    "email": "legalemail",
-    "phone": "phone",
-    "street": "street",
-    "zip": "zip",
-    "city": "city",
-    "fiscal_code": "fiscalcode",
-}
+_LIST_COLUMNS = sel.CUSTOMER_LIST_COLUMNS
 UPDATABLE = ("name", "street", "zip", "city", "email", "phone", "fiscal_code")
 
 
@@ -83,7 +74,12 @@ async def find_customer_by_vat(page: Any, erp_url: str, vat_number: str) -> Cust
     """Search the agent's customers for this VAT number (exact match); None if absent."""
     vat = vat_number.strip()
     found = await grid.find_row(
-        page, erp_url, sel.CUSTOMERS_LIST, vat, lambda row: row.get("vatnum") == vat
+        page,
+        erp_url,
+        sel.CUSTOMERS_LIST,
+        vat,
+        lambda row: row.get("vatnum") == vat,
+        need=("id", "accountnum", "vatnum"),
     )
     return None if found is None else _from_row(found[1])
 
@@ -91,14 +87,15 @@ async def find_customer_by_vat(page: Any, erp_url: str, vat_number: str) -> Cust
 async def _find_customer_row(
     page: Any, erp_url: str, customer: str
 ) -> tuple[int, dict[str, str]] | None:
-    key = customer.strip()
     return await grid.find_row(
-        page,
-        erp_url,
-        sel.CUSTOMERS_LIST,
-        key,
-        lambda row: row.get("accountnum") == key or grid.normalize("id", row.get("id", "")) == key,
+        page, erp_url, sel.CUSTOMERS_LIST, customer.strip(), _is_customer(customer)
     )
+
+
+def _is_customer(customer: str) -> Callable[[dict[str, str]], bool]:
+    """A row of this customer, named by ACCOUNTNUM or by row id."""
+    key = customer.strip()
+    return lambda row: row.get("accountnum") == key or grid.normalize("id", row.get("id", "")) == key
 
 
 async def read_customer(page: Any, erp_url: str, customer: str) -> CustomerSnapshot | None:
@@ -174,17 +171,20 @@ async def update_customer_changes(
             f"cannot update {unknown}; updatable: {list(UPDATABLE)}", field=unknown[0]
         )
     step = f"update customer {customer}"
-    found = await _find_customer_row(page, erp_url, customer)
-    if found is None:
-        raise ErpRejected(f"cliente {customer} non trovato", field="customer")
-    _, row = found
-    wanted = {sel.CUSTOMER_FIELDS[attr]: value.strip() for attr, value in fields.items()}
-    current = {sel.CUSTOMER_FIELDS[attr]: row.get(col, "") for attr, col in _LIST_COLUMNS.items()}
-    changes = {field: value for field, value in wanted.items() if current[field] != value}
-    if not changes:
-        return _from_row(row), False
-    customer_id = _from_row(row).id
-    await open_for_edit(page, urljoin(erp_url, sel.customer_view_url(customer_id)), step)
+    async with grid.prepared_list(page, erp_url, sel.CUSTOMERS_LIST) as name:
+        found = await grid.find_in_list(page, name, customer.strip(), _is_customer(customer))
+        if found is None:
+            raise ErpRejected(f"cliente {customer} non trovato", field="customer")
+        _, row = found
+        wanted = {sel.CUSTOMER_FIELDS[attr]: value.strip() for attr, value in fields.items()}
+        current = {
+            sel.CUSTOMER_FIELDS[attr]: row.get(col, "") for attr, col in _LIST_COLUMNS.items()
+        }
+        changes = {field: value for field, value in wanted.items() if current[field] != value}
+        if not changes:
+            return _from_row(row), False
+        customer_id = _from_row(row).id
+        await open_for_edit(page, urljoin(erp_url, sel.customer_view_url(customer_id)), step)
     await write_fields(page, changes, step)
     if before_commit is not None:
         await before_commit()

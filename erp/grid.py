@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
 from erp import selectors as sel
-from erp.errors import ErpRejected, ErpUnavailable
+from erp.errors import ErpError, ErpRejected, ErpUnavailable
 from erp.waits import boundary, goto, set_value, wait_idle
 
 Hook = Callable[[], Awaitable[None]]
+log = logging.getLogger(__name__)
+_FILTER_PREFIX = re.compile(r"^xaf_xaf_a\d+")
 
 _MONEY = re.compile(r"^-?[\d.]+(,\d+)?\s*€$")
 
@@ -31,6 +35,25 @@ def parse_it_number(text: str) -> float | None:
     """Italian "1.234,5" -> 1234.5; empty -> None."""
     cleaned = text.replace("€", "").strip().replace(".", "").replace(",", ".")
     return float(cleaned) if cleaned else None
+
+
+async def find_control(page: Any, pattern: str, step: str, method: str | None = None) -> str:
+    """The client name of the control matching `pattern` (and having `method`).
+
+    Found through `ASPxClientControl.GetControlCollection()`, never by a fixed id: the real
+    page draws part of every name anew on each visit.
+    """
+    async with boundary(page, step):
+        name: str | None = await page.evaluate(sel.FIND_CONTROL_JS, pattern, method)
+    if not name:
+        raise ErpUnavailable(f"{step}: the page {page.url} has no control matching {pattern}")
+    return name
+
+
+async def list_grid(page: Any, step: str, suffix: str = "") -> str:
+    """The list view's grid (`Vertical_v{N}_{number}_LE_v{N}`), by its stable suffix."""
+    pattern = rf"^Vertical_v\d+_\d+{re.escape(suffix)}$" if suffix else sel.LIST_GRID_PATTERN
+    return await find_control(page, pattern, step, "GetColumn")
 
 
 async def open_list(page: Any, erp_url: str, path: str, *, fresh: bool = False) -> None:
@@ -53,31 +76,213 @@ async def search(page: Any, text: str) -> None:
     await wait_idle(page, step)
 
 
-async def read_grid(page: Any, grid: str = sel.LIST_GRID) -> dict[str, Any]:
-    """{rows: [{lowercase column: text}], total, page_index, page_count} of a grid as shown."""
-    async with boundary(page, f"read grid {grid}"):
-        data: dict[str, Any] | None = await page.evaluate(sel.READ_GRID_JS, grid, sel.DATA_ROW)
+async def read_grid(page: Any, name: str | None = None) -> dict[str, Any]:
+    """{rows: [{lowercase field: text}], fields, total, page_index, page_count} of a grid.
+
+    Columns come from the grid's API by field name (captions are null on the real grid).
+    `name` defaults to the page's list grid.
+    """
+    step = f"read grid {name or 'of the list'}"
+    name = name or await list_grid(page, step)
+    async with boundary(page, step):
+        data: dict[str, Any] | None = await page.evaluate(sel.READ_GRID_JS, name, sel.DATA_ROW)
     if data is None:
-        raise ErpUnavailable(f"the page {page.url} has no grid {grid}")
+        raise ErpUnavailable(f"the page {page.url} has no grid {name}")
+    data["name"] = name
     return data
 
 
+def require_fields(data: dict[str, Any], fields: tuple[str, ...], step: str) -> None:
+    """Fail closed: a lookup that cannot see a column it needs is a transient error."""
+    missing = [f for f in fields if f not in data["fields"]]
+    if missing:
+        raise ErpUnavailable(
+            f"{step}: the list does not show the column(s) {missing} (shown: {data['fields']});"
+            " cannot tell whether the record exists"
+        )
+
+
+@dataclass
+class ListState:
+    """What the server remembers of a list for this user: page, page size and filter."""
+
+    page_index: int
+    page_size: int | None
+    combo: str | None
+    filter: str | None
+    items: list[dict[str, str]]
+
+    def all_value(self) -> str | None:
+        """The value of the filter item that shows everything, if the list has a filter."""
+        for item in self.items:
+            value, text = item["value"], item["text"].strip().lower()
+            if value.endswith(sel.FILTER_ALL_VALUES) or text in sel.FILTER_ALL_TEXTS:
+                return value
+        return None
+
+
+async def list_state(page: Any, name: str, step: str) -> ListState:
+    async with boundary(page, step):
+        raw = await page.evaluate(sel.LIST_STATE_JS, name, sel.FILTER_COMBO_PATTERN)
+    return ListState(
+        page_index=int(raw["page_index"]),
+        page_size=raw["page_size"],
+        combo=raw["combo"],
+        filter=raw["filter"],
+        items=raw["items"],
+    )
+
+
+async def _set_filter(page: Any, combo: str, value: str, step: str) -> None:
+    """Choose a filter item: the real page then reloads the whole view."""
+    async with boundary(page, step):
+        navigation = asyncio.ensure_future(
+            page.waitForNavigation({"waitUntil": "domcontentloaded"})
+        )
+        await page.evaluate(
+            "(c, v) => ASPxClientControl.GetControlCollection().GetByName(c).SetValue(v)",
+            combo,
+            value,
+        )
+        await navigation
+    await wait_idle(page, step)
+
+
+async def _set_page_size(page: Any, name: str, size: int, step: str) -> None:
+    """Type the size into the pager's `_PSI` editor and apply it as its blur handler does."""
+    async with boundary(page, step):
+        await page.evaluate(
+            """(g, size) => { const pager = g + '_DXPagerBottom';
+                document.getElementById(pager + '_PSI').value = String(size);
+                ASPx.POnPageSizeBlur(pager, null); }""",
+            name,
+            size,
+        )
+    await wait_idle(page, step)
+
+
+async def goto_page(page: Any, name: str, index: int, step: str) -> None:
+    async with boundary(page, step):
+        await page.evaluate(
+            "(g, i) => ASPxClientControl.GetControlCollection().GetByName(g).GotoPage(i)",
+            name,
+            index,
+        )
+    await wait_idle(page, step)
+
+
+@asynccontextmanager
+async def prepared_list(
+    page: Any, erp_url: str, path: str, *, page_size: int | None = None, fresh: bool = False
+) -> AsyncIterator[str]:
+    """Open a list and show everything from its first page; yields the grid's name.
+
+    The ERP remembers each user's filter, page size and page index across sessions, and the
+    agent's own browser shares them: a list left on page 3 of "Orders from today" must be
+    reset before anything is looked up, or "not found" would be a lie. When the state cannot
+    be reset, ErpUnavailable (retry later). On the way out the agent's filter and page size
+    are put back (when the page still shows the list).
+    """
+    step = f"prepare {path}"
+    await open_list(page, erp_url, path, fresh=fresh)
+    suffix = sel.LIST_SUFFIXES.get(path, "")
+    name = await list_grid(page, step, suffix)
+    before = await list_state(page, name, step)
+    all_value = before.all_value()
+    if before.combo and all_value is None:
+        raise ErpUnavailable(f"{step}: the list filter offers no 'all' item: {before.items}")
+    if before.combo and all_value and before.filter != all_value:
+        await _set_filter(page, before.combo, all_value, f"{step}: show all")
+        name = await list_grid(page, step, suffix)
+    if page_size is not None and before.page_size != page_size:
+        await _set_page_size(page, name, page_size, f"{step}: page size {page_size}")
+    now = await list_state(page, name, step)
+    if now.page_index != 0:
+        await goto_page(page, name, 0, f"{step}: first page")
+        now = await list_state(page, name, step)
+    if now.page_index != 0 or (now.combo and now.filter != now.all_value()) or (
+        page_size is not None and now.page_size != page_size
+    ):
+        raise ErpUnavailable(f"{step}: could not reset the list (state now {now})")
+    try:
+        yield name
+    finally:
+        await _restore(page, path, suffix, before, step)
+
+
+def _item(value: str) -> str:
+    """A filter value without its `xaf_xaf_a{k}` prefix, whose k drifts between visits."""
+    return _FILTER_PREFIX.sub("", value)
+
+
+async def _restore(page: Any, path: str, suffix: str, before: ListState, step: str) -> None:
+    """Put back the agent's filter and page size; best effort, never masks the real outcome."""
+    if path not in page.url:
+        return
+    try:
+        name = await list_grid(page, step, suffix)
+        now = await list_state(page, name, step)
+        if before.page_size and now.page_size != before.page_size:
+            await _set_page_size(page, name, before.page_size, f"{step}: restore page size")
+        if before.filter and now.combo and now.filter and _item(now.filter) != _item(before.filter):
+            value = next(
+                (i["value"] for i in now.items if _item(i["value"]) == _item(before.filter)), None
+            )
+            if value is not None:
+                await _set_filter(page, now.combo, value, f"{step}: restore filter")
+    except ErpError as exc:
+        log.warning("could not put back the list state of %s: %s", path, exc)
+
+
 async def find_row(
-    page: Any, erp_url: str, path: str, text: str, match: Callable[[dict[str, str]], bool]
+    page: Any,
+    erp_url: str,
+    path: str,
+    text: str,
+    match: Callable[[dict[str, str]], bool],
+    *,
+    need: tuple[str, ...] = ("id",),
 ) -> tuple[int, dict[str, str]] | None:
-    """Search a list for `text`; the (row index, row) that `match` accepts, or None."""
-    await open_list(page, erp_url, path)
+    """Search a list for `text`; the (row index, row) that `match` accepts, or None.
+
+    The list's remembered state is reset first and every page of the result is read, so
+    None means the ERP does not show the row — never that it was hidden (fail closed).
+    The agent's list state is put back afterwards: to act on the row, use `prepared_list`
+    and `find_in_list` instead.
+    """
+    async with prepared_list(page, erp_url, path) as name:
+        return await find_in_list(page, name, text, match, need=need)
+
+
+async def find_in_list(
+    page: Any,
+    name: str,
+    text: str,
+    match: Callable[[dict[str, str]], bool],
+    *,
+    need: tuple[str, ...] = ("id",),
+) -> tuple[int, dict[str, str]] | None:
+    """In a prepared list: search `text` and read every result page; the matching row or None.
+
+    The list is left on the page holding the row, for an action on it.
+    """
+    step = f"find {text!r} in the list"
     await search(page, text)
-    rows = (await read_grid(page))["rows"]
-    for index, row in enumerate(rows):
-        if match(row):
-            return index, row
-    return None
+    while True:
+        data = await read_grid(page, name)
+        require_fields(data, need, step)
+        for index, row in enumerate(data["rows"]):
+            if match(row):
+                return index, row
+        if data["page_index"] + 1 >= data["page_count"]:
+            return None
+        await goto_page(page, name, data["page_index"] + 1, f"{step}: next page")
 
 
 async def row_element(page: Any, index: int, selector: str) -> Any:
     """An element inside the `index`-th data row of the list grid."""
-    rows = await page.querySelectorAll(sel.LIST_ROWS)
+    name = await list_grid(page, f"row {index}")
+    rows = [r for r in await page.querySelectorAll(f"#{name} {sel.DATA_ROW}")]
     if index >= len(rows):
         raise ErpUnavailable(f"the list changed under us: no row {index}")
     element = await rows[index].querySelector(selector)
@@ -89,7 +294,7 @@ async def row_element(page: Any, index: int, selector: str) -> Any:
 async def open_row(page: Any, index: int, step: str) -> None:
     """Click a row's pencil ("Modifica") and wait for its detail view."""
     async with boundary(page, step):
-        pencil = await row_element(page, index, sel.EDIT_PENCIL)
+        pencil = await row_element(page, index, sel.EDIT_ROW_LINK)
         navigation = asyncio.ensure_future(
             page.waitForNavigation({"waitUntil": "domcontentloaded"})
         )
@@ -117,19 +322,26 @@ async def accepting_dialogs(page: Any) -> AsyncIterator[list[str]]:
 
 
 async def clear_popup(page: Any) -> None:
-    async with boundary(page, "clear the error popup"):
+    """Hide the XAF error panel, so that a message seen later is new."""
+    async with boundary(page, "clear the error panel"):
         await page.evaluate(
-            "(s) => { const e = document.querySelector(s); if (e) { e.textContent = ''; e.style.display = 'none'; } }",
-            sel.CALLBACK_ERROR,
+            """(panelSel, textSel) => { const p = document.querySelector(panelSel);
+                if (p) p.style.display = 'none';
+                const t = document.querySelector(textSel); if (t) t.textContent = ''; }""",
+            sel.ERROR_PANEL,
+            sel.ERROR_TEXT,
         )
 
 
 async def popup_text(page: Any) -> str:
-    async with boundary(page, "read the error popup"):
+    """The text of the XAF error panel when it shows; '' otherwise."""
+    async with boundary(page, "read the error panel"):
         text: str = await page.evaluate(
-            """(s) => { const e = document.querySelector(s);
-                return e && e.getClientRects().length > 0 ? e.textContent.trim() : ''; }""",
-            sel.CALLBACK_ERROR,
+            """(panelSel, textSel) => { const p = document.querySelector(panelSel);
+                if (!p || p.getClientRects().length === 0) return '';
+                const t = document.querySelector(textSel); return t ? t.textContent.trim() : ''; }""",
+            sel.ERROR_PANEL,
+            sel.ERROR_TEXT,
         )
     return text
 
@@ -146,14 +358,14 @@ def raise_popup(text: str, step: str, field: str) -> None:
 async def run_on_row(
     page: Any,
     index: int,
-    tool_text: str,
+    tool_texts: tuple[str, ...],
     step: str,
     *,
     field: str,
     before_commit: Hook | None,
     after_click: Hook | None,
 ) -> None:
-    """Tick row `index`, click the toolbar item `tool_text`, accept its confirm(), wait.
+    """Tick row `index`, click the toolbar item named by one of `tool_texts`, accept, wait.
 
     The toolbar click is the irreversible step: `before_commit` runs right before it,
     `after_click` right after it was dispatched, before the callback's answer is awaited.
@@ -163,19 +375,21 @@ async def run_on_row(
         checkbox = await row_element(page, index, sel.SELECT_CHECK)
         await checkbox.click()
         tool_id = await page.evaluate(
-            """(linkSel, text, disabled) => {
-                const a = [...document.querySelectorAll(linkSel)].find(e => e.textContent.trim() === text);
+            """(linkSel, texts, disabled) => {
+                const wanted = texts.map(t => t.toLowerCase());
+                const a = [...document.querySelectorAll(linkSel)]
+                    .find(e => wanted.includes(e.textContent.trim().toLowerCase()));
                 if (!a) return null;
                 return a.closest('li').classList.contains(disabled) ? '' : a.id;
             }""",
             sel.TOOLBAR_LINKS,
-            tool_text,
+            list(tool_texts),
             sel.DISABLED_TOOL,
         )
     if tool_id is None:
-        raise ErpUnavailable(f"{step}: the toolbar has no {tool_text!r}")
+        raise ErpUnavailable(f"{step}: the toolbar has none of {tool_texts}")
     if not tool_id:
-        raise ErpUnavailable(f"{step}: {tool_text!r} stayed disabled after selecting the row")
+        raise ErpUnavailable(f"{step}: {tool_texts[0]!r} stayed disabled after selecting the row")
     if before_commit is not None:
         await before_commit()
     async with accepting_dialogs(page) as dialogs:
@@ -185,5 +399,5 @@ async def run_on_row(
             await after_click()
         await wait_idle(page, step)
     if not dialogs:
-        raise ErpUnavailable(f"{step}: {tool_text!r} asked no confirmation")
+        raise ErpUnavailable(f"{step}: {tool_texts[0]!r} asked no confirmation")
     raise_popup(await popup_text(page), step, field)

@@ -9,9 +9,9 @@ from typing import Any, Literal
 from erp import grid
 from erp import selectors as sel
 from erp.errors import ErpUnavailable
-from erp.waits import boundary, set_value, wait_idle
 
-DEFAULT_PAGE_SIZE = 100
+#: The real pager's largest size: fewest callbacks per list (FACTS §8).
+DEFAULT_PAGE_SIZE = 200
 VIEWS = {
     "customers": sel.CUSTOMERS_LIST,
     "orders": sel.ORDERS_LIST,
@@ -30,12 +30,6 @@ class ListPage:
     rows: list[dict[str, str]]
 
 
-async def _goto_page(page: Any, index: int, step: str) -> None:
-    async with boundary(page, step):
-        await page.evaluate("(g, i) => window[g].GotoPage(i)", sel.LIST_GRID, index)
-    await wait_idle(page, step)
-
-
 async def iter_list(
     page: Any,
     erp_url: str,
@@ -44,26 +38,29 @@ async def iter_list(
     page_size: int = DEFAULT_PAGE_SIZE,
     start_page: int = 0,
 ) -> AsyncIterator[ListPage]:
-    """Yield every page of a list from `start_page` on (a preempted sync resumes there)."""
+    """Yield every page of a list from `start_page` on (a preempted sync resumes there).
+
+    The list is reset first (filter "all", first page, `page_size` rows a page) and the
+    agent's filter and page size are put back when the iteration ends or is closed — use
+    `contextlib.aclosing` when breaking out early.
+    """
     path = VIEWS[view]
     step = f"list {view}"
-    await grid.open_list(page, erp_url, path, fresh=True)
-    await set_value(page, sel.PAGE_SIZE_INPUT, str(page_size), step)
-    async with boundary(page, step):
-        await page.keyboard.press("Enter")
-    await wait_idle(page, step)
-    index = start_page
-    while True:
-        data = await grid.read_grid(page)
-        if data["page_index"] != index:
-            if index >= data["page_count"]:
-                return
-            await _goto_page(page, index, f"{step}: page {index + 1}")
-            data = await grid.read_grid(page)
+    async with grid.prepared_list(page, erp_url, path, page_size=page_size, fresh=True) as name:
+        index = start_page
+        while True:
+            data = await grid.read_grid(page, name)
             if data["page_index"] != index:
-                raise ErpUnavailable(f"{step}: asked for page {index}, got {data['page_index']}")
-        rows = [{k: grid.normalize(k, v) for k, v in row.items()} for row in data["rows"]]
-        yield ListPage(index, data["page_count"], data["total"], rows)
-        if index + 1 >= data["page_count"]:
-            return
-        index += 1
+                if index >= data["page_count"]:
+                    return
+                await grid.goto_page(page, name, index, f"{step}: page {index + 1}")
+                data = await grid.read_grid(page, name)
+                if data["page_index"] != index:
+                    raise ErpUnavailable(
+                        f"{step}: asked for page {index}, got {data['page_index']}"
+                    )
+            rows = [{k: grid.normalize(k, v) for k, v in row.items()} for row in data["rows"]]
+            yield ListPage(index, data["page_count"], data["total"], rows)
+            if index + 1 >= data["page_count"]:
+                return
+            index += 1

@@ -18,7 +18,7 @@ from erp.detail import (
     write_fields,
 )
 from erp.errors import ErpRejected, ErpUnavailable
-from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, boundary, goto, set_value, wait_idle
+from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, boundary, goto, wait_idle
 
 MAX_MARKER_CHARS = 40
 
@@ -103,34 +103,21 @@ async def _save_and_close(page: Any, order_id: str, after_click: Hook | None = N
 
 
 async def find_order_by_marker(page: Any, erp_url: str, marker: str) -> str | None:
-    """Search the orders list for `marker` in the PURCHORDERFORMNUM column; the order id or None."""
-    if sel.ORDERS_LIST not in page.url:
-        await goto(page, urljoin(erp_url, sel.ORDERS_LIST), "open the orders list")
-    step = f"search orders for {marker}"
-    await wait_idle(page, step)
-    await set_value(page, sel.SEARCH_INPUT, marker, step)
-    async with boundary(page, step):
-        await page.keyboard.press("Enter")
-    await wait_idle(page, step)
-    async with boundary(page, step):
-        found = await page.evaluate(
-            """(grid, rowSel, marker) => {
-                const root = document.getElementById(grid);
-                const heads = [...root.querySelectorAll('tr[id$="DXHeadersRow0"] td')]
-                    .map(td => td.textContent.trim());
-                const idCol = heads.indexOf('ID'), refCol = heads.indexOf('PURCHORDERFORMNUM');
-                for (const tr of root.querySelectorAll(rowSel)) {
-                    const cells = tr.cells;
-                    if (cells[refCol] && cells[refCol].textContent.trim() === marker)
-                        return cells[idCol].textContent.trim();
-                }
-                return null;
-            }""",
-            sel.LIST_GRID,
-            sel.DATA_ROW,
-            marker,
-        )
-    return re.sub(r"\D", "", found) if found else None
+    """Search the orders list for `marker` in the PURCHORDERFORMNUM column; the order id or None.
+
+    None only when the list, reset to all orders from the first page and showing both the id
+    and the PURCHORDERFORMNUM columns, has no such row; otherwise ErpUnavailable (fail closed).
+    """
+    column = sel.ORDER_MARKER_COLUMN
+    found = await grid.find_row(
+        page,
+        erp_url,
+        sel.ORDERS_LIST,
+        marker,
+        lambda row: row.get(column, "").strip() == marker,
+        need=("id", column),
+    )
+    return re.sub(r"\D", "", found[1]["id"]) if found else None
 
 
 @dataclass(frozen=True)
@@ -249,10 +236,11 @@ def plan_line_edit(
 
 async def _open_order_for_edit(page: Any, erp_url: str, order_id: str) -> None:
     """The order's pencil on the list → its detail in edit mode; ErpRejected if not editable."""
-    found = await _find_order_row(page, erp_url, order_id)
-    if found is None:
-        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
-    await grid.open_row(page, found[0], f"open order {order_id} for editing")
+    async with grid.prepared_list(page, erp_url, sel.ORDERS_LIST) as name:
+        found = await grid.find_in_list(page, name, order_id, _same_id(order_id))
+        if found is None:
+            raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+        await grid.open_row(page, found[0], f"open order {order_id} for editing")
     async with boundary(page, f"open order {order_id} for editing"):
         editable = await page.querySelector(sel.field_input("TEXTEXTERNAL"))
     if editable is None:
@@ -371,25 +359,26 @@ async def _run_order_tool(
     page: Any,
     erp_url: str,
     order_id: str,
-    tool: str,
+    tool: tuple[str, ...],
     step: str,
     before_commit: Hook | None,
     after_click: Hook | None,
 ) -> list[dict[str, str]]:
     """Find the order in the list, tick it, run a toolbar action on it; the list's rows after."""
-    found = await _find_order_row(page, erp_url, order_id)
-    if found is None:
-        raise ErpRejected(f"ordine {order_id} non trovato", field="order")
-    await grid.run_on_row(
-        page,
-        found[0],
-        tool,
-        step,
-        field="order",
-        before_commit=before_commit,
-        after_click=after_click,
-    )
-    rows: list[dict[str, str]] = (await grid.read_grid(page))["rows"]
+    async with grid.prepared_list(page, erp_url, sel.ORDERS_LIST) as name:
+        found = await grid.find_in_list(page, name, order_id, _same_id(order_id))
+        if found is None:
+            raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+        await grid.run_on_row(
+            page,
+            found[0],
+            tool,
+            step,
+            field="order",
+            before_commit=before_commit,
+            after_click=after_click,
+        )
+        rows: list[dict[str, str]] = (await grid.read_grid(page, name))["rows"]
     return rows
 
 

@@ -29,20 +29,42 @@ PASSWORD_INPUT = 'input[type="password"]'
 LOGIN_BUTTON = "#Logon_PopupActions_Menu_DXI0_T"
 LOGIN_ERROR = ".ErrorMessage, .dxeErrorCell"
 
-# Lists
-LIST_GRID = "Vertical_v1_LE_v2"
+# Lists. Grids and controls are found through the DevExpress control collection by the
+# stable part of their name: the number in the middle changes on every visit (FACTS §0).
+LIST_GRID_PATTERN = r"^Vertical_v\d+_\d+_LE_v\d+$"
+#: The grid suffix of each list view (FACTS §8).
+LIST_SUFFIXES = {ORDERS_LIST: "_LE_v3", CUSTOMERS_LIST: "_LE_v2", PRODUCTS_LIST: "_LE_v4"}
+FILTER_COMBO_PATTERN = r"^Vertical_mainMenu_Menu_ITCNT\d+_xaf_a\d+_Cb$"
+#: How the "show everything" item of a list filter is recognised (value suffix or text).
+FILTER_ALL_VALUES = ("OrdersAll", "All_Customers")
+FILTER_ALL_TEXTS = ("all orders", "tutti gli ordini", "all customers", "tutti i clienti")
 SEARCH_INPUT = 'input[id*="SearchAC"][id*="Ed_I"]'
+#: The orders list column holding our marker (AB-<op id>), lowercase field name.
+ORDER_MARKER_COLUMN = "purchorderformnum"
+#: Customers list columns (lowercase field names) of each CustomerSnapshot attribute.
+CUSTOMER_LIST_COLUMNS = {
+    "vat_number": "vatnum",
+    "name": "name",
+    "email": "legalemail",
+    "phone": "phone",
+    "street": "street",
+    "zip": "logisticsaddresszipcode.zipcode",
+    "city": "city",
+    "fiscal_code": "fiscalcode",
+}
 DATA_ROW = "tr.dxgvDataRow_XafTheme"
-LIST_ROWS = f"#{LIST_GRID} {DATA_ROW}"
-EDIT_PENCIL = 'img[title="Modifica"]'
+EDIT_ROW_LINK = 'a[data-args*="Edit"]'
 SELECT_CHECK = "input.dxgvSelectCheck"
 TOOLBAR_LINKS = 'a[id^="Vertical_mainMenu_Menu_DXI"][id$="_T"]'
-DELETE_TOOL = "Cancellare"
-SEND_TOOL = "invia ordine/i"
+#: Toolbar texts in both cultures (labels follow Accept-Language).
+DELETE_TOOL = ("Cancellare", "Elimina", "Delete")
+SEND_TOOL = ("Invia ordine/i", "Send Order(s)")
 DISABLED_TOOL = "dxm-disabled"
-PAGE_SIZE_INPUT = f'#{LIST_GRID} input[id*="DXPagerBottom_PSI"]'
-#: Popup texts that mean the server failed (not a business rejection).
-SERVER_FAILURE_TEXTS = ("Errore del server", "Errore di comunicazione")
+#: The XAF error panel: validation banners and failed callbacks.
+ERROR_PANEL = "#Vertical_ErrorInfo"
+ERROR_TEXT = '[id*="ErrorInfo"] .ErrorMessage, [id*="ErrorInfo"].ErrorMessage'
+#: Error texts that mean the server failed (not a business rejection).
+SERVER_FAILURE_TEXTS = ("Server Error in", "TypeError", "Failed to fetch", "NetworkError")
 
 # Order detail: controls are found through the client control collection by name and role
 # (FACTS §2.3), never by a fixed id; every id below is built from a control's client name.
@@ -57,7 +79,6 @@ ADD_LINE = 'a[data-args*="AddNew"]'
 UPDATE_LINE = 'a[data-args*="UpdateEdit"]'
 LINE_START_EDIT = 'a[data-args*="StartEdit"]'
 LINE_DELETE = 'a[data-args*="DeleteRow"]'
-DATA_ROW_IN_GRID = 'tr[id*="_DXDataRow"]'
 EDITING_ROW = 'tr[id*="DXEditingRow"]'
 NEW_LINE_ROW = 'tr[id*="editnew"]'
 QUANTITY_INPUT = 'input[id$="_xaf_dviQTYORDERED_Edit_I"]'
@@ -72,7 +93,7 @@ LINE_VARIANT = "ITEMID"
 ARTICLE_NAME = "NAME"
 ARTICLE_VARIANT = "ITEMID"
 ARTICLE_PACKAGE = "BRASPACKAGEQTY"
-CALLBACK_ERROR = "#Vertical_CallbackErrorPopup"
+CALLBACK_ERROR = ERROR_TEXT
 VALIDATION_BANNER = '[id*="ErrorInfo"]'
 TOOLBAR_ITEM_LINKS = 'a[id^="Vertical_mainMenu_Menu_DXI"][id$="_T"]'
 #: Toolbar texts in Italian and English (FACTS §0: match both everywhere).
@@ -168,29 +189,69 @@ ELEMENT_TEXT_JS = """(e) => {
 }"""
 
 
-#: Reads a DevExpress grid: rows as {lowercase header: text}, footer Count=N, pager state.
-READ_GRID_JS = """(gridId, rowSel) => {
-  const root = document.getElementById(gridId);
-  if (!root) return null;
-  const heads = [...root.querySelectorAll('tr[id$="DXHeadersRow0"] td')]
-      .map(td => (td.getAttribute('data-field') || td.textContent).trim().toLowerCase());
-  const rows = [...root.querySelectorAll(rowSel)].filter(tr => tr.closest('[id]') && !tr.closest('[id*="_DDD"]'))
-      .map(tr => { const o = {}; [...tr.cells].forEach((td, i) => { if (heads[i]) o[heads[i]] = td.textContent.trim(); }); return o; });
-  const foot = root.querySelector('tr[class*="dxgvFooter"]');
-  const m = foot ? foot.textContent.match(/Count=(\\d+)/) : null;
-  const c = window[gridId];
-  return {rows: rows, total: m ? parseInt(m[1], 10) : rows.length,
-          page_index: c && c.GetPageIndex ? c.GetPageIndex() : 0,
-          page_count: c && c.GetPageCount ? c.GetPageCount() : 1};
+#: The name of the first control whose name matches `pattern` (and has `method`), or null.
+FIND_CONTROL_JS = """(pattern, method) => {
+  if (!window.ASPxClientControl) return null;
+  const re = new RegExp(pattern);
+  let found = null;
+  ASPxClientControl.GetControlCollection().ForEachControl(c => {
+    if (found === null && c && c.name && re.test(c.name) && (!method || typeof c[method] === 'function'))
+      found = c.name;
+  });
+  return found;
 }"""
 
+#: Reads a grid through its client API: columns by field name (GetColumn: the captions are
+#: null on the real grid), cells placed by visibleIndex, rows {lowercase field: text}.
+READ_GRID_JS = """(name, rowSel) => {
+  const c = ASPxClientControl.GetControlCollection().GetByName(name);
+  const root = document.getElementById(name);
+  if (!c || !root) return null;
+  const byIndex = {};
+  const fields = [];
+  for (let i = 0; i < c.GetColumnCount(); i++) {
+    const col = c.GetColumn(i);
+    if (col && col.visible && col.fieldName) { byIndex[col.visibleIndex] = col.fieldName.toLowerCase(); fields.push(col.fieldName.toLowerCase()); }
+  }
+  const rows = [...root.querySelectorAll(rowSel)]
+      .filter(tr => tr.id.indexOf(name + '_DXDataRow') === 0)
+      .map(tr => { const o = {}; [...tr.cells].forEach((td, i) => { if (byIndex[i]) o[byIndex[i]] = td.textContent.trim(); }); return o; });
+  return {rows: rows, fields: fields, total: c.GetRowCount ? c.GetRowCount() : rows.length,
+          page_index: c.GetPageIndex(), page_count: c.GetPageCount()};
+}"""
+
+#: A list's remembered state: page index, page size and the filter combo's value and items.
+LIST_STATE_JS = """(name, comboPattern) => {
+  const coll = ASPxClientControl.GetControlCollection();
+  const c = coll.GetByName(name);
+  const psi = document.getElementById(name + '_DXPagerBottom_PSI');
+  const re = new RegExp(comboPattern);
+  let combo = null;
+  coll.ForEachControl(x => { if (combo === null && x && re.test(x.name) && x.GetItemCount) combo = x; });
+  const items = [];
+  if (combo) for (let i = 0; i < combo.GetItemCount(); i++) { const it = combo.GetItem(i); items.push({text: it.text, value: it.value}); }
+  return {page_index: c.GetPageIndex(), page_count: c.GetPageCount(),
+          page_size: psi ? parseInt(psi.value, 10) : null,
+          combo: combo ? combo.name : null, filter: combo ? combo.GetValue() : null, items: items};
+}"""
 
 #: Idle: no visible loading panel and no control in a callback (or we are on Login.aspx).
-IDLE_JS = """() => {
-  if (/\\/Login\\.aspx/i.test(location.pathname)) return true;
-  if (document.readyState === 'loading') return false;
-  for (const e of document.querySelectorAll('.dxgvLoadingPanel_XafTheme, [id*="LPV"]')) {
-    if (e.getClientRects().length > 0) return false;
-  }
-  return !(window.ASPx && window.ASPx.anyInCallback());
+#: Counted over consecutive polls by the caller's waitForFunction (FACTS §9: 2-3 polls).
+IDLE_JS = """(polls, token) => {
+  const idle = (() => {
+    if (/\\/Login\\.aspx/i.test(location.pathname)) return true;
+    if (document.readyState === 'loading') return false;
+    for (const e of document.querySelectorAll('[id*="LPV"], .dxlp, .dxlpLoadingPanel, .dxlpLoadingPanel_XafTheme')) {
+      if (e.getClientRects().length > 0) return false;
+    }
+    if (!window.ASPxClientControl) return true;
+    let busy = false;
+    ASPxClientControl.GetControlCollection().ForEachControl(c => {
+      if (!busy && c && typeof c.InCallback === 'function' && c.InCallback()) busy = true;
+    });
+    return !busy;
+  })();
+  const seen = window.__archibotIdle && window.__archibotIdle.token === token ? window.__archibotIdle.n : 0;
+  window.__archibotIdle = {token: token, n: idle ? seen + 1 : 0};
+  return window.__archibotIdle.n >= polls;
 }"""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pyppeteer.errors import NetworkError, PageError
+from pyppeteer.errors import ElementHandleError, NetworkError, PageError
 from pyppeteer.errors import TimeoutError as PyppeteerTimeout
 
 from erp import selectors as sel
@@ -17,6 +18,9 @@ DEFAULT_NAV_TIMEOUT_MS = 30_000
 DEFAULT_CALLBACK_TIMEOUT_MS = 30_000
 DEFAULT_UPDATE_EDIT_TIMEOUT_MS = 90_000
 DEFAULT_POLL_MS = 25
+#: Idle polls: this often, and this many in a row (a callback may start right after one).
+DEFAULT_IDLE_POLL_MS = 40
+DEFAULT_IDLE_POLLS = 2
 DEFAULT_SETTLE_TIMEOUT_MS = 5_000
 SERVER_ERROR_STATUS = 500
 
@@ -44,7 +48,7 @@ async def boundary(page: Any, step: str) -> AsyncIterator[None]:
         await _settle(page)
         check_not_login(page, step)
         raise ErpUnavailable(f"{step}: timed out ({exc})") from exc
-    except (NetworkError, PageError) as exc:
+    except (NetworkError, PageError, ElementHandleError) as exc:
         await _settle(page)
         check_not_login(page, step)
         raise ErpUnavailable(f"{step}: browser error ({exc})") from exc
@@ -62,9 +66,19 @@ async def _settle(page: Any) -> None:
 
 
 async def wait_idle(page: Any, step: str, timeout_ms: int = DEFAULT_CALLBACK_TIMEOUT_MS) -> None:
-    """Wait until no callback runs and no loading panel shows; SessionExpired on Login.aspx."""
+    """Wait until no loading panel shows and no control is InCallback() over two polls.
+
+    SessionExpired on Login.aspx; a JavaScript error inside the check fails at once with its
+    message (pyppeteer rejects the wait), not after the timeout.
+    """
+    token = secrets.token_hex(4)
     async with boundary(page, step):
-        await page.waitForFunction(sel.IDLE_JS, {"polling": "mutation", "timeout": timeout_ms})
+        await page.waitForFunction(
+            sel.IDLE_JS,
+            {"polling": DEFAULT_IDLE_POLL_MS, "timeout": timeout_ms},
+            DEFAULT_IDLE_POLLS,
+            token,
+        )
     check_not_login(page, step)
 
 

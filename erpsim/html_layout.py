@@ -31,13 +31,23 @@ class ToolItem:
     needs_selection: bool = False
     children: tuple[ToolItem, ...] = ()
     href: str = ""
+    #: The item's fixed slot `DXI{index}` (the real toolbars skip numbers); -1: its position.
+    index: int = -1
+    #: The question of the native confirm() the command asks first.
+    confirm: str = ""
+    #: Markup of a template item (`ITCNT{index}`, e.g. a filter combo) instead of a link.
+    template: str = ""
 
 
 def toolbar(items: tuple[ToolItem, ...]) -> str:
     parts = [
         '<div id="Vertical_TB" class="dxm-main dxm-horizontal"><ul id="Vertical_mainMenu_Menu" class="dx dxm-image-l">'
     ]
-    for n, item in enumerate(items):
+    for position, item in enumerate(items):
+        n = item.index if item.index >= 0 else position
+        if item.template:
+            parts.append(f'<li id="Vertical_mainMenu_Menu_DXI{n}_" class="dxm-item">{item.template}</li>')
+            continue
         disabled = " dxm-disabled" if item.needs_selection else ""
         needs = ' data-needs-selection="1"' if item.needs_selection else ""
         sub = ""
@@ -55,6 +65,8 @@ def toolbar(items: tuple[ToolItem, ...]) -> str:
                 f'<ul id="Vertical_mainMenu_Menu_DXM{n}_" class="dxm-popup" style="display:none">{sub_items}</ul>'
             )
         href = f' data-href="{escape(item.href)}"' if item.href else ""
+        if item.confirm:
+            href += f' data-confirm="{escape(item.confirm)}"'
         parts.append(
             f'<li id="Vertical_mainMenu_Menu_DXI{n}_" class="dxm-item{disabled}"{needs} '
             f'title="{escape(item.text)}">'
@@ -81,11 +93,12 @@ def page(
         f'<a class="dxnb-link" href="{href}">{escape(text)}</a></li>'
         for text, href in MENU
     )
+    # XAF's error panel: the server fills it on a failed save, the client on a failed callback.
+    hidden = "" if banner else ' style="display:none"'
     banner_html = (
-        f'<div id="Vertical_ErrorInfo" class="ErrorInfo XafValidationError">'
-        f'<table><tr><td class="ErrorMessage dxeErrorCell">{escape(banner)}</td></tr></table></div>'
-        if banner
-        else ""
+        f'<div id="Vertical_ErrorInfo" class="ErrorInfo XafValidationError"{hidden}><table><tr>'
+        f'<td id="Vertical_ErrorInfo_Text" class="ErrorMessage dxeErrorCell">{escape(banner)}</td>'
+        "</tr></table></div>"
     )
     return (
         f"<!DOCTYPE html><html><head>{HEAD}<title>{escape(title)} - Archibald</title></head>"
@@ -97,7 +110,6 @@ def page(
         f'<div id="Vertical_NC_NB" class="dxnbControl_XafTheme NavBar"><ul>{menu}</ul></div>'
         f'<div id="Vertical_Content" class="Content"><h1 id="Vertical_ViewCaption">{escape(title)}</h1>'
         f"{toolbar(tools)}{banner_html}{body}</div></form>"
-        '<div id="Vertical_CallbackErrorPopup" class="dxpc-error" style="display:none"></div>'
         "</body></html>"
     )
 

@@ -5,7 +5,7 @@ LINEPERCENT, MANUALDISCOUNT, LINEAMOUNT, BRASNETPRICE, NAME after one command co
 the hidden columns the real grid also carries (ITEMID: the package variant picked, e.g.
 "005159K3"). The client reads them through ``GetColumn(i)``: the grid's ``data-dx-state``
 lists ``{fieldName, visible, visibleIndex}`` per column index. Data cells are rendered in
-visible order; numbers carry ``data-dx-fmt``/``data-dx-raw`` for the browser's culture.
+visible order; numbers carry ``data-dxfmt``/``data-v`` for the browser's culture.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def row_values(state: SimState, order: Order, fields: list[str]) -> list[list[st
 
 def _cell(column: Column, raw: str, shown: str) -> str:
     fmt = (
-        f' data-dx-fmt="{column.kind}" data-dx-raw="{escape(raw)}"' if column.kind != "text" else ""
+        f' data-dxfmt="{column.kind}" data-v="{escape(raw)}"' if column.kind != "text" else ""
     )
     align = "dx-ar" if column.kind != "text" else "dx-al"
     return f'<td class="dxgv {align}"{fmt}>{escape(shown)}</td>'
@@ -220,7 +220,7 @@ def _number_editor(ident: str, value: str, kind: Kind) -> str:
     return (
         f'<table id="{ident}" class="dxeSpinEdit_XafTheme"><tbody><tr><td class="dxic">'
         f'<input id="{ident}_I" class="dxeEditArea_XafTheme" type="text" value="{escape(shown)}" '
-        f'data-dx-fmt="{kind}" data-dx-raw="{escape(value)}" data-dx-edit="1" autocomplete="off">'
+        f'data-dxfmt="{kind}" data-v="{escape(value)}" autocomplete="off">'
         f'<input type="hidden" id="{ident}_Raw" value="{escape(value)}"></td></tr></tbody></table>'
     )
 
@@ -293,7 +293,7 @@ def article_rows(gv: str, products: list[Product], limit: int = 0) -> str:
                 f'data-dx-article="{escape(product.item_id)}" data-variant="{variant.variant_id}">'
                 f'<td class="dxgv dx-al">{escape(product.item_id)}</td>'
                 f'<td class="dxgv dx-al">{variant.variant_id}</td>'
-                f'<td class="dxgv dx-ar" data-dx-fmt="int" data-dx-raw="{variant.package_content}">'
+                f'<td class="dxgv dx-ar" data-dxfmt="int" data-v="{variant.package_content}">'
                 f"{variant.package_content}</td>"
                 f'<td class="dxgv dx-al">{escape(product.name)}</td></tr>'
             )

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from erpsim.config import SimConfig
+from erpsim.list_state import ListStateStore
 from erpsim.sessions import Session, SessionStore
 from erpsim.state import SimState
 from erpsim.timing import FaultEngine
@@ -59,6 +60,8 @@ class Sim:
         self.sessions = SessionStore()
         self.engine = FaultEngine(self.faults, config.latency)
         self.counters = Counters()
+        #: Per-user list state (page size, page index, filter), kept across sessions.
+        self.list_state = ListStateStore()
 
     def reset(self, seed: int | None, agents: int | None) -> None:
         """Reseed the data, drop sessions, restore the start faults and zero the counters."""
@@ -68,6 +71,7 @@ class Sim:
         )
         self.state.persist()
         self.sessions.clear()
+        self.list_state.clear()
         restored = copy.deepcopy(self.initial_faults)
         self.faults.__dict__.update(restored.__dict__)
         self.engine.reseed()

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from erpsim import list_state
 from erpsim.config import MAX_AGENTS
 from erpsim.errors import ConfigError
 from erpsim.sim import Sim, sim_of
@@ -108,7 +109,57 @@ async def expire(request: web.Request) -> web.Response:
     return web.json_response({"expired": expired})
 
 
+LIST_VIEWS = ("customers", "orders", "products")
+
+
+async def get_list_state(request: web.Request) -> web.Response:
+    """What the server remembers of each agent's lists (page size, page index, filter)."""
+    return web.json_response({"list_state": sim_of(request).list_state.to_json()})
+
+
+async def put_list_state(request: web.Request) -> web.Response:
+    """Set an agent's remembered list state, e.g. a hostile one for a test.
+
+    Body: `{"agent", "view": customers|orders|products, "page_size"?, "page_index"?,
+    "filter"?, "hidden"?}`; the filter is an item's value suffix or its text in either
+    language; `hidden` lists field names the user hid with the column chooser.
+    """
+    sim = sim_of(request)
+    body = await _json_body(request)
+    agent = str(body.get("agent") or "")
+    view = str(body.get("view") or "")
+    if agent not in sim.state.agents:
+        return web.json_response({"error": f"unknown agent {agent!r}"}, status=400)
+    if view not in LIST_VIEWS:
+        return web.json_response({"error": f"view must be one of {sorted(LIST_VIEWS)}"}, status=400)
+    filter_value = None
+    if body.get("filter") is not None:
+        combo = list_state.CUSTOMER_FILTERS if view == "customers" else list_state.ORDER_FILTERS
+        wanted = str(body["filter"]).strip().lower()
+        match = [
+            i.value for i in combo.items
+            if wanted in (i.value.lower(), i.text_en.strip().lower(), i.text_it.lower())
+        ]
+        if view == "products" or not match:
+            return web.json_response({"error": f"no filter {body['filter']!r} on {view}"}, status=400)
+        filter_value = match[0]
+    try:
+        prefs = sim.list_state.set(
+            agent,
+            view,
+            page_size=None if body.get("page_size") is None else int(body["page_size"]),
+            page_index=None if body.get("page_index") is None else int(body["page_index"]),
+            filter_value=filter_value,
+            hidden=None if body.get("hidden") is None else tuple(str(f) for f in body["hidden"]),
+        )
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"agent": agent, "view": view, **prefs.to_json()})
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/__sim/list-state", get_list_state)
+    app.router.add_put("/__sim/list-state", put_list_state)
     app.router.add_post("/__sim/reset", reset)
     app.router.add_get("/__sim/faults", get_faults)
     app.router.add_put("/__sim/faults", put_faults)

@@ -2,189 +2,354 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from aiohttp import web
 
 from erpsim import urls
-from erpsim.callbacks import Callback, reply
-from erpsim.config import DEFAULT_PAGE_SIZE
+from erpsim.callbacks import Callback, redirect_reply, reply
+from erpsim.columns import CUSTOMER_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS
 from erpsim.errors import SimValidation
-from erpsim.fmt import fmt_datetime, fmt_int, fmt_iso_date, fmt_money
-from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
-from erpsim.html_layout import ToolItem, page
-from erpsim.model import Order
+from erpsim.html_grid import (
+    Cell,
+    ColumnSpec,
+    GridPage,
+    GridRow,
+    grid_control,
+    grid_inner,
+    list_columns,
+    paginate,
+    visible_fields,
+)
+from erpsim.html_layout import ToolItem, page, server_error_page
+from erpsim.list_state import (
+    CUSTOMER_FILTERS,
+    ORDER_FILTERS,
+    PAGE_SIZES,
+    FilterCombo,
+    ListPrefs,
+)
+from erpsim.model import Customer, Order, Product
 from erpsim.sim import Sim, session_of, sim_of
 from erpsim.viewstate import ViewState
 from erpsim.writes import commit_write
 
-LIST_GRID = "Vertical_v1_LE_v2"
 SEARCH_INPUT = "Vertical_SearchAC_Menu_ITCNT0_xaf_a0_Ed_I"
 MAX_PAGE_SIZE = 200
+#: A list grid's client name: `Vertical_v{N}_{a number drawn per visit}_LE_v{N}`.
+GRID_NAME_RE = re.compile(r"^Vertical_v(\d+)_(\d+)_LE_v(\d+)$")
+COMBO_NAME_RE = re.compile(r"^Vertical_mainMenu_Menu_ITCNT(\d+)_xaf_a(\d+)_Cb$")
 
-ORDER_COLUMNS = (
-    "ID",
-    "SALESID",
-    "CUSTACCOUNT",
-    "SALESNAME",
-    "DELIVERYNAME",
-    "DLVADDRESS",
-    "CREATEDDATETIME",
-    "DELIVERYDATE",
-    "PURCHORDERFORMNUM",
-    "CUSTOMERREF",
-    "SALESSTATUS",
-    "DOCUMENTSTATUS",
-    "TRANSFERSTATUS",
-    "TRANSFERDATE",
-    "GROSSAMOUNT",
-)
-CUSTOMER_COLUMNS = (
-    "ID",
-    "ACCOUNTNUM",
-    "NAME",
-    "VATNUM",
-    "LEGALEMAIL",
-    "FISCALCODE",
-    "STREET",
-    "ZIP",
-    "CITY",
-    "PHONE",
-)
-PRODUCT_COLUMNS = ("ITEMID", "NAME", "DESCRIPTION", "ITEMGROUPID", "PACKAGES", "PRICE")
-
-RowSource = Callable[[Sim, str, str], list[GridRow]]
+RowSource = Callable[[Sim, str, str], list[Any]]
+RowRender = Callable[[Any, tuple[str, ...]], GridRow]
 
 
 @dataclass(frozen=True)
 class ListSpec:
-    """One list view: its title, URL, columns, rows and toolbar."""
+    """One list view: its title, URL, grid number, columns, rows, toolbar and filter."""
 
+    key: str
     title: str
     url: str
-    columns: tuple[str, ...]
+    grid_number: int
+    columns: tuple[ColumnSpec, ...]
     rows: RowSource
+    render: RowRender
     tools: tuple[ToolItem, ...]
+    filters: FilterCombo | None = None
+
+    def grid_name(self) -> str:
+        """A fresh client name, as the real server draws one on every visit."""
+        n = self.grid_number
+        return f"Vertical_v{n}_{secrets.randbelow(90_000_000) + 10_000_000}_LE_v{n}"
+
+    def owns_grid(self, name: str) -> bool:
+        m = GRID_NAME_RE.match(name)
+        return m is not None and int(m.group(1)) == self.grid_number == int(m.group(3))
+
+    def columns_for(self, prefs: ListPrefs) -> tuple[ColumnSpec, ...]:
+        """The columns as this user sees them: hidden ones invisible, the rest renumbered."""
+        if not prefs.hidden:
+            return self.columns
+        shown = [f for f in visible_fields(self.columns) if f not in prefs.hidden]
+        position = {f: n + 2 for n, f in enumerate(shown)}
+        out: list[ColumnSpec] = []
+        for field, visible, index in self.columns:
+            if not field:
+                out.append((field, visible, index))
+            elif field in position:
+                out.append((field, True, position[field]))
+            else:
+                out.append((field, False, -1))
+        return tuple(out)
 
 
-def order_row(order: Order) -> GridRow:
-    cells = (
-        fmt_int(order.id),
-        order.sales_id,
-        order.customer or "",
-        order.customer_name,
-        order.customer_name,
-        order.delivery_address,
-        fmt_datetime(order.created),
-        fmt_iso_date(order.delivery_date),
-        order.reference,
-        order.customer_ref,
-        order.status,
-        "",
-        order.transfer_status,
-        fmt_datetime(order.transfer_date),
-        fmt_money(order.gross_amount_eur),
-    )
+def _iso_dt(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch_s)) if epoch_s else ""
+
+
+def _cells(fields: tuple[str, ...], values: dict[str, Cell]) -> tuple[Cell, ...]:
+    return tuple(values.get(field, "") for field in fields)
+
+
+def _order_values(order: Order) -> dict[str, Cell]:
+    return {
+        "ID": ("int", str(order.id)),
+        "SALESID": order.sales_id,
+        "CUSTACCOUNT": order.customer or "",
+        "SALESNAME": order.customer_name,
+        "DELIVERYNAME": order.customer_name,
+        "DLVADDRESS": order.delivery_address,
+        "CREATEDDATETIME": ("datetime", _iso_dt(order.created)),
+        "DELIVERYDATE": ("date", order.delivery_date),
+        "PURCHORDERFORMNUM": order.reference,
+        "CUSTOMERREF": order.customer_ref,
+        "TEXTEXTERNAL": order.notes,
+        "TEXTINTERNAL": order.internal_notes,
+        "SALESSTATUS": order.status,
+        "SALESTYPE": "Giornale",
+        "DOCUMENTSTATUS": "Nessuno",
+        "SALESORIGINID.DESCRIPTION": "Agent",
+        "TRANSFERSTATUS": order.transfer_status,
+        "TRANSFERREDDATE": ("date", _iso_dt(order.transfer_date)[:10]),
+        "COMPLETEDDATE": ("date", ""),
+        "QUOTE": "No",
+        "MANUALDISCOUNT": ("percent", f"{order.discount or 0:.2f}"),
+        "GROSSAMOUNT": ("money", f"{order.gross_amount_eur:.2f}"),
+        "AmountTotal": ("money", f"{order.gross_amount_eur * 1.22:.2f}"),
+        "SAMPLEORDER": "",
+        "EMAIL": "",
+    }
+
+
+def _customer_values(c: Customer) -> dict[str, Cell]:
+    return {
+        "ID": ("int", str(c.id)),
+        "ACCOUNTNUM": c.account,
+        "NAME": c.name,
+        "VATNUM": c.vat_number,
+        "LEGALEMAIL": c.email,
+        "FISCALCODE": c.fiscal_code,
+        "DLVMODE.TXT": "Corriere",
+        "STREET": c.street,
+        "LOGISTICSADDRESSZIPCODE.ZIPCODE": c.zip_code,
+        "CITY": c.city,
+        "PHONE": c.phone,
+        "CELLULARPHONE": c.mobile,
+        "ORDERCOUNTACT": ("int", str(c.id % 13)),
+        "SALESACT": ("money", f"{(c.id % 97) * 101.5:.2f}"),
+        "ORDERCOUNTPREV": ("int", str(c.id % 11)),
+        "SALESPREV": ("money", f"{(c.id % 89) * 99.25:.2f}"),
+        "ORDERCOUNTPREV2": ("int", str(c.id % 7)),
+        "SALESPREV2": ("money", f"{(c.id % 83) * 97.75:.2f}"),
+        "BUSRELTYPEID.TYPEDESCRIPTION": "Cliente",
+        "BUSRELTYPEID.TYPEID": "CLI",
+        "EXTERNALACCOUNTNUM": c.account,
+    }
+
+
+def _product_values(p: Product) -> dict[str, Cell]:
+    first = p.variants[0] if p.variants else None
+    return {
+        "ITEMID": p.item_id,
+        "NAME": p.name,
+        "DESCRIPTION": p.description,
+        "PRODUCTGROUPID.ID": p.group,
+        "BRASPACKINGCONTENTS": "; ".join(
+            f"{v.variant_id} ({v.package_content} pz)" for v in p.variants
+        ),
+        "SEARCHNAME": p.name.upper(),
+        "PRICEUNIT": ("decimal", "1"),
+        "PRODUCTGROUPID.PRODUCTGROUPID": p.group,
+        "LOWESTQTY": ("decimal", str(first.package_content if first else 1)),
+        "MULTIPLEQTY": ("decimal", str(first.package_content if first else 1)),
+        "PURCHPRICEPCS": ("money", f"{p.price_eur:.2f}"),
+        "DISPLAYPRODUCTNUMBER": p.item_id,
+        "UNITID": "Pz",
+        "STOPPED": "No",
+    }
+
+
+def order_row(order: Order, fields: tuple[str, ...] = ()) -> GridRow:
+    fields = fields or visible_fields(ORDER_COLUMNS)
     return GridRow(
-        key=str(order.id), cells=cells, edit_href=f"{urls.order_detail(order.id)}?mode=Edit"
+        key=str(order.id),
+        cells=_cells(fields, _order_values(order)),
+        edit_href=f"{urls.order_detail(order.id)}?mode=Edit",
     )
 
 
-def _order_rows(sim: Sim, agent: str, search: str) -> list[GridRow]:
-    return [order_row(o) for o in sim.state.agent_orders(agent, search)]
+def _customer_row(customer: Customer, fields: tuple[str, ...]) -> GridRow:
+    return GridRow(
+        key=customer.account,
+        cells=_cells(fields, _customer_values(customer)),
+        edit_href=f"{urls.customer_detail(customer.id)}?mode=Edit",
+    )
 
 
-def _customer_rows(sim: Sim, agent: str, search: str) -> list[GridRow]:
-    return [
-        GridRow(
-            key=c.account,
-            edit_href=f"{urls.customer_detail(c.id)}?mode=Edit",
-            cells=(
-                fmt_int(c.id),
-                c.account,
-                c.name,
-                c.vat_number,
-                c.email,
-                c.fiscal_code,
-                c.street,
-                c.zip_code,
-                c.city,
-                c.phone,
-            ),
-        )
-        for c in sim.state.search_customers(agent, search)
-    ]
+def _product_row(product: Product, fields: tuple[str, ...]) -> GridRow:
+    return GridRow(key=product.item_id, cells=_cells(fields, _product_values(product)))
 
 
-def _product_rows(sim: Sim, agent: str, search: str) -> list[GridRow]:
-    return [
-        GridRow(
-            key=p.item_id,
-            cells=(
-                p.item_id,
-                p.name,
-                p.description,
-                p.group,
-                "; ".join(f"{v.variant_id} ({v.package_content} pz)" for v in p.variants),
-                fmt_money(p.price_eur),
-            ),
-        )
-        for p in sim.state.search_products(search)
-    ]
+def _order_rows(sim: Sim, agent: str, search: str) -> list[Any]:
+    return list(sim.state.agent_orders(agent, search))
 
 
-def _empty_rows(sim: Sim, agent: str, search: str) -> list[GridRow]:
+def _customer_rows(sim: Sim, agent: str, search: str) -> list[Any]:
+    return list(sim.state.search_customers(agent, search))
+
+
+def _product_rows(sim: Sim, agent: str, search: str) -> list[Any]:
+    return list(sim.state.search_products(search))
+
+
+def _empty_rows(sim: Sim, agent: str, search: str) -> list[Any]:
     return []
 
 
 REFRESH = ToolItem("Aggiorna", "Refresh")
+RESET_VIEW = ToolItem("Reset View Settings", "ResetView")
+SHOW_HIDDEN = ToolItem("Show hidden items", "ShowHidden")
+EXPORT = ToolItem("Esportare in", "Export")
+EDIT_ROW = ToolItem("Modifica", "EditRow", needs_selection=True)
 SPECS = {
     urls.ORDERS: ListSpec(
+        "orders",
         "Ordini",
         urls.ORDERS,
+        3,
         ORDER_COLUMNS,
         _order_rows,
+        order_row,
         (
-            ToolItem("Nuovo", "New", href=urls.NEW_ORDER),
-            ToolItem("Cancellare", "Delete", needs_selection=True),
-            ToolItem("invia ordine/i", "Send", needs_selection=True),
-            REFRESH,
+            ToolItem("Nuovo", "New", href=urls.NEW_ORDER, index=0),
+            ToolItem("Cancellare", "Delete", needs_selection=True, index=1,
+                     confirm="Cancellare gli oggetti selezionati?"),
+            dataclasses.replace(EDIT_ROW, index=2),
+            ToolItem("Clone Order", "Clone", needs_selection=True, index=3),
+            ToolItem("Invia ordine/i", "Send", needs_selection=True, index=4,
+                     confirm="Inviare gli ordini selezionati a Verona?"),
+            dataclasses.replace(REFRESH, index=5),
+            dataclasses.replace(RESET_VIEW, index=6),
+            dataclasses.replace(SHOW_HIDDEN, index=9),
+            dataclasses.replace(EXPORT, index=7),
         ),
+        ORDER_FILTERS,
     ),
     urls.CUSTOMERS: ListSpec(
+        "customers",
         "Clienti",
         urls.CUSTOMERS,
+        2,
         CUSTOMER_COLUMNS,
         _customer_rows,
-        (ToolItem("Nuovo", "New", href=urls.NEW_CUSTOMER), REFRESH),
+        _customer_row,
+        (
+            ToolItem("Nuovo", "New", href=urls.NEW_CUSTOMER, index=0),
+            dataclasses.replace(EDIT_ROW, index=1),
+            dataclasses.replace(REFRESH, index=2),
+            dataclasses.replace(RESET_VIEW, index=3),
+            ToolItem("Send Message", "Message", needs_selection=True, index=5),
+            dataclasses.replace(SHOW_HIDDEN, index=8),
+            dataclasses.replace(EXPORT, index=6),
+        ),
+        CUSTOMER_FILTERS,
     ),
-    urls.PRODUCTS: ListSpec("Articoli", urls.PRODUCTS, PRODUCT_COLUMNS, _product_rows, (REFRESH,)),
+    urls.PRODUCTS: ListSpec(
+        "products",
+        "Articoli",
+        urls.PRODUCTS,
+        4,
+        PRODUCT_COLUMNS,
+        _product_rows,
+        _product_row,
+        (
+            dataclasses.replace(EDIT_ROW, index=0),
+            dataclasses.replace(REFRESH, index=1),
+            dataclasses.replace(RESET_VIEW, index=2),
+            dataclasses.replace(EXPORT, index=3),
+            dataclasses.replace(SHOW_HIDDEN, index=4),
+        ),
+    ),
     urls.PACKING_SLIPS: ListSpec(
+        "packing_slips",
         "Documenti di trasporto",
         urls.PACKING_SLIPS,
-        ("ID", "PACKINGSLIPID", "DELIVERYDATE"),
+        5,
+        list_columns(("ID", "PACKINGSLIPID", "DELIVERYDATE")),
         _empty_rows,
+        _product_row,
         (REFRESH,),
     ),
     urls.INVOICES: ListSpec(
+        "invoices",
         "Fatture",
         urls.INVOICES,
-        ("ID", "INVOICEID", "INVOICEDATE", "INVOICEAMOUNT"),
+        6,
+        list_columns(("ID", "INVOICEID", "INVOICEDATE", "INVOICEAMOUNT")),
         _empty_rows,
+        _product_row,
         (REFRESH,),
     ),
 }
 
 
 def grid_page(
-    sim: Sim, spec: ListSpec, agent: str, page_index: int, page_size: int, search: str
+    sim: Sim,
+    spec: ListSpec,
+    agent: str,
+    page_index: int,
+    page_size: int,
+    search: str,
+    prefs: ListPrefs,
 ) -> GridPage:
-    rows = spec.rows(sim, agent, search)
+    """One page of the list as this agent sees it (their filter and columns applied)."""
+    items = spec.rows(sim, agent, search)
+    if spec.filters is not None:
+        keep = spec.filters.item(prefs.filter or spec.filters.default).keep
+        items = [item for item in items if keep(item)]
     page_size = min(max(1, page_size), MAX_PAGE_SIZE)
-    visible, index = paginate(rows, page_index, page_size)
-    return GridPage(tuple(visible), len(rows), index, page_size, search)
+    visible, index = paginate(items, page_index, page_size)
+    fields = visible_fields(spec.columns_for(prefs))
+    rows = tuple(spec.render(item, fields) for item in visible)
+    return GridPage(rows, len(items), index, page_size, search)
+
+
+def _filter_combo(spec: ListSpec, prefs: ListPrefs, lang: str) -> tuple[str, ToolItem] | None:
+    """The filter combo's client name and toolbar item (its `xaf_a{k}` drifts per visit)."""
+    combo = spec.filters
+    if combo is None:
+        return None
+    prefix = f"xaf_xaf_a{secrets.randbelow(3)}"
+    name = f"Vertical_mainMenu_Menu_ITCNT{combo.slot}_{prefix[4:]}_Cb"
+    current = combo.item(prefs.filter or combo.default)
+    items = [{"text": i.text(lang), "value": prefix + i.value} for i in combo.items]
+    state = escape(json.dumps({"value": prefix + current.value, "items": items}), quote=True)
+    entries = "".join(
+        f'<tr><td id="{name}_DDD_L_LBI{n}T0" class="dxeListBoxItem_XafTheme" '
+        f'data-dx-combo="{name}" data-dx-combo-item="{escape(i["value"])}">'
+        f"{escape(i['text'])}</td></tr>"
+        for n, i in enumerate(items)
+    )
+    html = (
+        f'<div id="Vertical_mainMenu_Menu_ITCNT{combo.slot}_" class="dxm-ITC">'
+        f'<table id="{name}" class="dxeButtonEdit_XafTheme" data-dx-control="{name}" '
+        f'data-dx-state="{state}"><tr><td><input id="{name}_I" class="dxeEditArea_XafTheme" '
+        f'readonly value="{escape(current.text(lang))}"></td>'
+        f'<td id="{name}_B-1" class="dxeButton" data-dx-combo-button="{name}">▼</td></tr></table>'
+        f'<div id="{name}_DDD_PW" class="dxpcDropDown_XafTheme" style="display:none">'
+        f'<table id="{name}_DDD_L">{entries}</table></div>'
+        f'<div id="{name}_LPV" class="dxlpLoadingPanel_XafTheme" style="display:none"></div></div>'
+    )
+    return name, ToolItem("", "Filter", index=combo.slot, template=html)
 
 
 async def list_view(request: web.Request) -> web.StreamResponse:
@@ -194,41 +359,73 @@ async def list_view(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     callback: Callback | None = request.get("callback")
     if callback is not None:
-        return _list_callback(sim, spec, session.agent, callback)
-    grid = grid_page(sim, spec, session.agent, 0, DEFAULT_PAGE_SIZE, "")
+        return _list_callback(sim, spec, session.agent, callback, request)
+    prefs = sim.list_state.get(session.agent, spec.key)
+    name = spec.grid_name()
+    grid = grid_page(sim, spec, session.agent, prefs.page_index, prefs.page_size, "", prefs)
+    prefs.page_index = grid.page_index
     search = (
         f'<div id="Vertical_SearchAC" class="SearchActionContainer">'
         f'<input id="{SEARCH_INPUT}" class="dxeEditArea_XafTheme" type="text" '
-        f'placeholder="Cerca..." autocomplete="off" data-dx-search="{LIST_GRID}"></div>'
+        f'autocomplete="off" data-dx-search="1"></div>'
     )
-    body = search + grid_control(LIST_GRID, grid_inner(LIST_GRID, spec.columns, grid), grid.state())
+    columns = spec.columns_for(prefs)
+    inner = grid_inner(name, visible_fields(columns), grid)
+    body = search + grid_control(name, inner, grid.state(columns))
+    tools = spec.tools
+    combo = _filter_combo(spec, prefs, "it")
+    if combo is not None:
+        tools = tools + (combo[1],)
     agent = sim.state.agents[session.agent]
     html = page(
         title=spec.title,
         agent_name=agent.full_name,
         view_state=ViewState(page=spec.url),
         body=body,
-        tools=spec.tools,
+        tools=tools,
         active=spec.url,
     )
     return web.Response(text=html, content_type="text/html")
 
 
-def _list_callback(sim: Sim, spec: ListSpec, agent: str, callback: Callback) -> web.Response:
+def _list_callback(
+    sim: Sim, spec: ListSpec, agent: str, callback: Callback, request: web.Request
+) -> web.Response:
+    prefs = sim.list_state.get(agent, spec.key)
     param = callback.param
-    page_index = _int(param.get("page"), 0)
-    page_size = _int(param.get("page_size"), DEFAULT_PAGE_SIZE)
+    command = callback.command
+    if COMBO_NAME_RE.match(callback.control) and command == "SETFILTER" and spec.filters:
+        value = str(param.get("value") or "")
+        suffix = re.sub(r"^xaf_xaf_a\d+", "", value)
+        if any(item.value == suffix for item in spec.filters.items):
+            sim.list_state.set(agent, spec.key, filter_value=suffix, page_index=0)
+        # As the real one, choosing a filter reloads the whole view.
+        return redirect_reply(request.path_qs)
+    if not spec.owns_grid(callback.control):
+        sim.counters.server_errors += 1
+        return web.Response(text=server_error_page(), content_type="text/html", status=500)
+    page_index = _int(param.get("page"), prefs.page_index)
+    page_size = prefs.page_size
     search = str(param.get("search") or "")
     error = None
-    command = callback.command
     if command == "SEARCH":
         page_index = 0
+    elif command == "PAGESIZE":
+        size = _int(param.get("page_size"), prefs.page_size)
+        if size in PAGE_SIZES:
+            page_size = size
+            page_index = 0
     elif command in ("Delete", "Send") and spec.url == urls.ORDERS:
         error = _order_action(sim, agent, command, param.get("keys") or [])
-    grid = grid_page(sim, spec, agent, page_index, page_size, search)
-    inner = grid_inner(LIST_GRID, spec.columns, grid)
+    grid = grid_page(sim, spec, agent, page_index, page_size, search, prefs)
+    sim.list_state.set(agent, spec.key, page_size=grid.page_size, page_index=grid.page_index)
+    columns = spec.columns_for(prefs)
+    inner = grid_inner(callback.control, visible_fields(columns), grid)
     return reply(
-        control=LIST_GRID, updates={f"{LIST_GRID}_CC": inner}, state=grid.state(), error=error
+        control=callback.control,
+        updates={f"{callback.control}_CC": inner},
+        state=grid.state(columns),
+        error=error,
     )
 
 

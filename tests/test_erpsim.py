@@ -102,7 +102,7 @@ def test_unauthenticated_and_expired_sessions_redirect_to_login(erp: SimProcess)
     # A callback of an expired session answers with a redirect for the page script.
     status, _, body = browser.request(
         "/Archibald/CUSTTABLE_ListView_Agent/",
-        {"__CALLBACKID": "Vertical_v1_LE_v2", "__CALLBACKPARAM": "{}"},
+        {"__CALLBACKID": "Vertical_v2_12345678_LE_v2", "__CALLBACKPARAM": "{}"},
     )
     assert status == 200 and '"redirect": "/Archibald/Login.aspx?ReturnUrl=' in body
 
@@ -132,10 +132,13 @@ def test_grid_callback_pages_and_searches(erp: SimProcess) -> None:
     browser.login("agent01", "pw-agent01")
     _, _, html = browser.request("/Archibald/CUSTTABLE_ListView_Agent/")
     assert html.count('class="dxgvDataRow_XafTheme"') == 20 and "DXPagerBottom_PSI" in html
+    grid = re.search(r'id="(Vertical_v2_\d+_LE_v2)"', html)
+    assert grid is not None
+    name = grid.group(1)
     _, _, body = browser.request(
         "/Archibald/CUSTTABLE_ListView_Agent/",
         {
-            "__CALLBACKID": "Vertical_v1_LE_v2",
+            "__CALLBACKID": name,
             "__CALLBACKPARAM": json.dumps(
                 {"cmd": "PAGE", "page": 1, "page_size": 20, "search": ""}
             ),
@@ -147,14 +150,14 @@ def test_grid_callback_pages_and_searches(erp: SimProcess) -> None:
     _, _, body = browser.request(
         "/Archibald/CUSTTABLE_ListView_Agent/",
         {
-            "__CALLBACKID": "Vertical_v1_LE_v2",
+            "__CALLBACKID": name,
             "__CALLBACKPARAM": json.dumps(
                 {"cmd": "SEARCH", "page": 0, "page_size": 20, "search": account}
             ),
         },
     )
     reply = json.loads(body)
-    assert reply["state"]["total"] == 1 and account in reply["updates"]["Vertical_v1_LE_v2_CC"]
+    assert reply["state"]["total"] == 1 and account in reply["updates"][f"{name}_CC"]
 
 
 def test_faults_get_and_put(erp: SimProcess) -> None:
@@ -310,7 +313,7 @@ def test_send_twice_is_refused_and_the_state_file_keeps_it(tmp_path: Any) -> Non
         _, _, body = browser.request(
             "/Archibald/SALESTABLE_ListView_Agent/",
             {
-                "__CALLBACKID": "Vertical_v1_LE_v2",
+                "__CALLBACKID": "Vertical_v3_10000000_LE_v3",
                 "__CALLBACKPARAM": json.dumps({"cmd": "Send", "keys": [editable["id"]]}),
             },
         )
@@ -318,7 +321,7 @@ def test_send_twice_is_refused_and_the_state_file_keeps_it(tmp_path: Any) -> Non
         _, _, body = browser.request(
             "/Archibald/SALESTABLE_ListView_Agent/",
             {
-                "__CALLBACKID": "Vertical_v1_LE_v2",
+                "__CALLBACKID": "Vertical_v3_10000000_LE_v3",
                 "__CALLBACKPARAM": json.dumps({"cmd": "Send", "keys": [editable["id"]]}),
             },
         )

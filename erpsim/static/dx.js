@@ -1,11 +1,13 @@
-/* A tiny DevExpress-like client for erpsim: grid/editor controls, serialized callbacks,
-   loading panels, toolbar and postbacks. Every control is also window[clientName]. */
+/* A small DevExpress-like client for erpsim, limited to the API the real Archibald pages have
+   (../shared/erp-real/FACTS.md §9): the control collection (ForEachControl / GetByName), grid
+   methods, ASPx.POnPageSizeBlur / ASPx.BEClick. Only list grids (`…_LE_vN`) are also globals.
+   Callbacks are serialized per page; a control InCallback() until its answer is applied. */
 (function () {
   "use strict";
   var controls = {};
   var queue = [];
   var running = null;
-  var redirecting = false;
+  var LIST_GRID_RE = /^Vertical_v\d+_\d+_LE_v\d+$/;
 
   function byId(id) { return document.getElementById(id); }
   function show(id, on) { var e = byId(id); if (e) { e.style.display = on ? "" : "none"; } }
@@ -15,19 +17,28 @@
     this.state = state || {};
     this.pending = 0;
     controls[name] = this;
-    window[name] = this;
+    if (LIST_GRID_RE.test(name)) { window[name] = this; }
   }
-  Control.prototype.InCallback = function () { return this.pending > 0 || redirecting; };
-  Control.prototype.GetPageIndex = function () { return this.state.page || 0; };
-  Control.prototype.GetPageCount = function () { return this.state.page_count || 1; };
-  Control.prototype.GetVisibleRowsOnPage = function () { return this.state.rows || 0; };
-  Control.prototype.GetRowCount = function () { return this.state.total || 0; };
+  Control.prototype.GetMainElement = function () { return byId(this.name); };
+  Control.prototype.InCallback = function () { return this.pending > 0; };
   Control.prototype.PerformCallback = function (param) {
     var p = {};
     var k;
-    for (k in this.state) { p[k] = this.state[k]; }
+    for (k in this.state) { if (k !== "columns" && k !== "items") { p[k] = this.state[k]; } }
     for (k in param) { p[k] = param[k]; }
     send(this, p);
+  };
+  // Grid view.
+  Control.prototype.GetPageIndex = function () { return this.state.page || 0; };
+  Control.prototype.GetPageCount = function () { return this.state.page_count || 1; };
+  Control.prototype.GetVisibleRowsOnPage = function () { return this.rowElements().length; };
+  Control.prototype.GetRowCount = function () { return this.state.total || 0; };
+  Control.prototype.GetColumnCount = function () { return (this.state.columns || []).length; };
+  Control.prototype.GetColumn = function (i) {
+    var c = (this.state.columns || [])[i];
+    if (!c) { return null; }
+    return { index: i, fieldName: c.fieldName, name: c.fieldName, visible: !!c.visible,
+             visibleIndex: c.visibleIndex, caption: null };
   };
   Control.prototype.GotoPage = function (i) {
     if (i < 0 || i >= this.GetPageCount()) { return; }
@@ -35,15 +46,31 @@
   };
   Control.prototype.NextPage = function () { this.GotoPage(this.GetPageIndex() + 1); };
   Control.prototype.PrevPage = function () { this.GotoPage(this.GetPageIndex() - 1); };
-  Control.prototype.SetPageSize = function (n) { this.PerformCallback({ cmd: "PAGESIZE", page: 0, page_size: n }); };
-  Control.prototype.ApplySearchFilter = function (text) { this.PerformCallback({ cmd: "SEARCH", search: text, page: 0 }); };
   Control.prototype.Refresh = function () { this.PerformCallback({ cmd: "REFRESH" }); };
+  Control.prototype.rowElements = function () {
+    var root = byId(this.name);
+    if (!root) { return []; }
+    var own = this.name;
+    return Array.prototype.filter.call(root.querySelectorAll("tr.dxgvDataRow_XafTheme"), function (tr) {
+      return tr.id.indexOf(own + "_DXDataRow") === 0;
+    });
+  };
+  Control.prototype.IsEditing = function () {
+    var root = byId(this.name);
+    return !!(root && root.querySelector("tr.dxgvEditingRow_XafTheme, tr[id*='editnew']"));
+  };
+  Control.prototype.SelectRowOnPage = function (i, select) {
+    var row = this.rowElements()[i];
+    var box = row ? row.querySelector("input.dxgvSelectCheck") : null;
+    if (box) { box.checked = select !== false; }
+    refreshToolbar();
+  };
+  Control.prototype.UnselectRowOnPage = function (i) { this.SelectRowOnPage(i, false); };
   Control.prototype.GetSelectedKeysOnPage = function () {
     var keys = [];
-    var root = byId(this.name);
-    if (!root) { return keys; }
-    root.querySelectorAll("input.dxgvSelectCheck:checked").forEach(function (c) {
-      keys.push(c.closest("tr").getAttribute("data-key"));
+    this.rowElements().forEach(function (tr) {
+      var c = tr.querySelector("input.dxgvSelectCheck");
+      if (c && c.checked) { keys.push(tr.getAttribute("data-key")); }
     });
     return keys;
   };
@@ -66,16 +93,6 @@
       disc: num('input[id*="dviMANUALDISCOUNT_Edit_I"]')
     });
   };
-  Control.prototype.IsEditing = function () {
-    var root = byId(this.name);
-    return !!(root && root.querySelector("tr.dxgvEditingRow_XafTheme"));
-  };
-  Control.prototype.GetColumnCount = function () { return (this.state.columns || []).length; };
-  Control.prototype.GetColumn = function (i) {
-    var c = (this.state.columns || [])[i];
-    if (!c) { return null; }
-    return { index: i, fieldName: c.fieldName, visibleIndex: c.visibleIndex, visible: c.visible, caption: null };
-  };
   // Values of (hidden) columns for every row on the page: one server callback, as the real grid.
   Control.prototype.GetPageRowValues = function (fieldNames, onCallback) {
     var fields = typeof fieldNames === "string" ? fieldNames.split(";") : fieldNames;
@@ -83,31 +100,45 @@
   };
   Control.prototype.StartEditRow = function (i) { this.PerformCallback({ cmd: "StartEdit", row: i }); };
   Control.prototype.DeleteRow = function (i) { this.PerformCallback({ cmd: "DeleteRow", row: i }); };
+  // Combo box (the list filter): SetValue posts the choice, and the server re-renders the page.
+  Control.prototype.GetValue = function () { return this.state.value; };
+  Control.prototype.GetText = function () {
+    var item = this.FindItemByValue(this.state.value);
+    return item ? item.text : "";
+  };
+  Control.prototype.GetItemCount = function () { return (this.state.items || []).length; };
+  Control.prototype.GetItem = function (i) {
+    var it = (this.state.items || [])[i];
+    return it ? { index: i, text: it.text, value: it.value } : null;
+  };
+  Control.prototype.FindItemByValue = function (v) {
+    var items = this.state.items || [];
+    for (var i = 0; i < items.length; i++) { if (items[i].value === v) { return this.GetItem(i); } }
+    return null;
+  };
+  Control.prototype.SetValue = function (v) {
+    if (this.state.items && this.FindItemByValue(v) && v !== this.state.value) {
+      this.PerformCallback({ cmd: "SETFILTER", value: v });
+    }
+  };
+  Control.prototype.ShowDropDown = function () { show(this.name + "_DDD_PW", true); };
+  Control.prototype.HideDropDown = function () { show(this.name + "_DDD_PW", false); };
 
   function lpvOf(ctrl) { return ctrl.name + "_LPV"; }
 
-  // Culture of the browser (navigator.language), as the real editors: "1.234,5" it, "1,234.5" en.
+  // Typed numbers and dates in the browser's culture (navigator.language), as the real editors:
+  // "1.234,5" and dd/MM/yyyy for it-IT, "1,234.5" and M/d/yyyy otherwise.
   function italianBrowser() { return (navigator.language || "").toLowerCase().indexOf("it") === 0; }
   function parseCulture(text) {
     var t = String(text || "").replace(/[%\s€$]|EUR/g, "");
     if (!t) { return ""; }
-    t = italianBrowser() ? t.replace(/\./g, "").replace(",", ".") : t.replace(/,/g, "");
-    return t;
+    return italianBrowser() ? t.replace(/\./g, "").replace(",", ".") : t.replace(/,/g, "");
   }
   function parseCultureDate(text) {
     var m = String(text || "").trim().match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})/);
     if (!m) { return String(text || "").trim(); }
     var day = italianBrowser() ? m[1] : m[2], month = italianBrowser() ? m[2] : m[1];
     return m[3] + "-" + ("0" + month).slice(-2) + "-" + ("0" + day).slice(-2);
-  }
-  function formatValues(root) {
-    if (!window.ASPxFormat) { return; }
-    root.querySelectorAll("[data-dx-fmt][data-dx-raw]").forEach(function (e) {
-      var raw = e.getAttribute("data-dx-raw");
-      if (!raw) { return; }
-      var text = window.ASPxFormat(e.getAttribute("data-dx-fmt"), raw);
-      if (e.tagName === "INPUT" || e.tagName === "TEXTAREA") { e.value = text; } else { e.textContent = text; }
-    });
   }
 
   function send(ctrl, param, onDone) {
@@ -128,7 +159,7 @@
   }
 
   function pump() {
-    if (running || !queue.length || redirecting) { return; }
+    if (running || !queue.length) { return; }
     var job = queue.shift();
     running = job;
     var body = new URLSearchParams();
@@ -142,16 +173,23 @@
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-Requested-With": "XMLHttpRequest" }
     }).then(function (r) {
-      if (!r.ok) { return { error: "Errore del server (HTTP " + r.status + "). Riprovare." }; }
+      // As DevExpress does, a failed callback's error is shown in the page, not thrown.
+      if (!r.ok) { return { callbackError: "Server Error in '/Archibald' Application. (HTTP " + r.status + ")" }; }
       return r.json();
     }).then(function (res) { done(job, res); }, function (err) {
-      done(job, { error: "Errore di comunicazione: " + err });
+      done(job, { callbackError: String(err) });
     });
+  }
+
+  function showError(text) {
+    var panel = byId("Vertical_ErrorInfo");
+    var cell = byId("Vertical_ErrorInfo_Text");
+    if (panel && cell) { cell.textContent = text; panel.style.display = ""; }
   }
 
   function done(job, res) {
     if (res.redirect) {
-      redirecting = true;
+      // The page is leaving: the control stays in its callback until the new page replaces it.
       window.location.href = res.redirect;
       return;
     }
@@ -167,18 +205,34 @@
     }
     (res.show || []).forEach(function (i) { show(i, true); });
     (res.hide || []).forEach(function (i) { show(i, false); });
-    if (res.state && res.control && controls[res.control]) { controls[res.control].state = res.state; }
-    if (res.url) { history.replaceState(null, "", res.url); }
-    if (res.error) {
-      var pop = byId("Vertical_CallbackErrorPopup");
-      if (pop) { pop.textContent = res.error; pop.style.display = ""; }
+    if (res.state && res.control && controls[res.control]) {
+      var old = controls[res.control].state;
+      if (!res.state.columns && old.columns) { res.state.columns = old.columns; }
+      controls[res.control].state = res.state;
     }
+    if (res.url) { history.replaceState(null, "", res.url); }
+    if (res.error) { showError(res.error); }
+    if (res.callbackError) { showError(res.callbackError); }
     job.ctrl.pending -= 1;
     if (job.ctrl.pending <= 0) { job.ctrl.pending = 0; show(lpvOf(job.ctrl), false); }
     running = null;
     if (job.onDone) { job.onDone(res); }
     refreshToolbar();
     pump();
+  }
+
+  function formatCells(root) {
+    if (!window.ASPxFormat) { return; }
+    root.querySelectorAll("td[data-dxfmt]").forEach(function (td) {
+      td.textContent = window.ASPxFormat(td.getAttribute("data-dxfmt"), td.getAttribute("data-v") || "");
+    });
+    // Detail views: view-mode values and editors (inputs show the value, spans the text).
+    root.querySelectorAll("span[data-dxfmt], a[data-dxfmt], input[data-dxfmt]").forEach(function (e) {
+      var raw = e.getAttribute("data-v");
+      if (!raw) { return; }
+      var text = window.ASPxFormat(e.getAttribute("data-dxfmt"), raw);
+      if (e.tagName === "INPUT") { e.value = text; } else { e.textContent = text; }
+    });
   }
 
   function scan(root) {
@@ -188,11 +242,16 @@
       try { state = JSON.parse(e.getAttribute("data-dx-state") || "{}"); } catch (x) { state = {}; }
       if (controls[name]) { controls[name].state = state; } else { new Control(name, state); }
     });
-    formatValues(root);
+    formatCells(root);
+  }
+
+  function listGrid() {
+    for (var n in controls) { if (LIST_GRID_RE.test(n)) { return controls[n]; } }
+    return null;
   }
 
   function refreshToolbar() {
-    var grid = controls.Vertical_v1_LE_v2;
+    var grid = listGrid();
     var selected = grid ? grid.GetSelectedKeysOnPage().length : 0;
     document.querySelectorAll("li[data-needs-selection]").forEach(function (li) {
       li.classList.toggle("dxm-disabled", selected === 0);
@@ -209,14 +268,14 @@
   window.__doPostBack = doPostBack;
 
   function menuCommand(cmd, li, a) {
-    var grid = controls.Vertical_v1_LE_v2;
+    var grid = listGrid();
     var href = a.getAttribute("data-href");
     if (cmd === "New") { location.href = href || "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
     else if (cmd === "Edit") { location.href = location.pathname + "?mode=Edit"; }
     else if (cmd === "Reload") { location.reload(); }
     else if (cmd === "Refresh" && grid) { grid.Refresh(); }
     else if ((cmd === "Delete" || cmd === "Send") && grid) {
-      var question = cmd === "Delete" ? "Cancellare gli oggetti selezionati?" : "Inviare gli ordini selezionati a Verona?";
+      var question = a.getAttribute("data-confirm") || "";
       if (window.confirm(question)) { grid.PerformCallback({ cmd: cmd, keys: grid.GetSelectedKeysOnPage() }); }
     }
     else if (cmd === "Save" || cmd === "SaveAndNew" || cmd === "SaveAndClose") { doPostBack("Vertical$mainMenu", cmd); }
@@ -228,6 +287,7 @@
     var t = ev.target;
     var el;
     if ((el = t.closest("[data-menu-popout]"))) {
+      // A toolbar item's popout arrow (`DXI{n}_P`) opens its sub-items.
       ev.preventDefault();
       var popup = el.parentNode.querySelector("ul.dxm-popup");
       if (popup) { popup.style.display = popup.style.display === "none" ? "" : "none"; }
@@ -236,11 +296,11 @@
     if ((el = t.closest("li[data-dx-tab]"))) {
       ev.preventDefault();
       var tabs = el.getAttribute("data-dx-tab"), index = el.getAttribute("data-dx-tab-index");
-      document.querySelectorAll('li[data-dx-tab="' + tabs + '"]').forEach(function (li) {
-        var on = li.getAttribute("data-dx-tab-index") === index;
-        li.classList.toggle("dxtc-activeTab", on);
-        li.classList.toggle("dxtc-psi", on);
-        show(tabs + "_C" + li.getAttribute("data-dx-tab-index"), on);
+      document.querySelectorAll('li[data-dx-tab="' + tabs + '"]').forEach(function (tab) {
+        var on = tab.getAttribute("data-dx-tab-index") === index;
+        tab.classList.toggle("dxtc-activeTab", on);
+        tab.classList.toggle("dxtc-psi", on);
+        show(tabs + "_C" + tab.getAttribute("data-dx-tab-index"), on);
       });
       return;
     }
@@ -256,13 +316,16 @@
       ev.preventDefault();
       if (el.classList.contains("dxp-disabled")) { return; }
       var g = controls[el.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
-      if (el.getAttribute("data-dx-page") === "next") { g.NextPage(); } else { g.PrevPage(); }
+      var to = el.getAttribute("data-dx-page");
+      if (to === "next") { g.NextPage(); } else if (to === "prev") { g.PrevPage(); } else { g.GotoPage(parseInt(to, 10)); }
       return;
     }
     if ((el = t.closest("a[data-args]"))) {
       ev.preventDefault();
       var grid = controls[el.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
       var args = el.getAttribute("data-args");
+      var open = el.querySelector("img[data-href]");
+      if (/^\[\['Edit'\]/.test(args) && open) { location.href = open.getAttribute("data-href"); return; }
       var m = args.match(/'(StartEdit|DeleteRow)',\s*(\d+)/);
       if (m && m[1] === "StartEdit") { grid.StartEditRow(parseInt(m[2], 10)); }
       else if (m) { if (window.confirm("Confermare l'eliminazione?")) { grid.DeleteRow(parseInt(m[2], 10)); } }
@@ -272,13 +335,25 @@
       return;
     }
     if (t.matches("input.dxgvSelectCheck")) { refreshToolbar(); return; }
-    if (t.matches("img[title=Modifica]") && t.getAttribute("data-href")) { location.href = t.getAttribute("data-href"); return; }
+    if ((el = t.closest("[data-dx-combo-item]"))) {
+      var combo = controls[el.getAttribute("data-dx-combo")];
+      combo.HideDropDown();
+      combo.SetValue(el.getAttribute("data-dx-combo-item"));
+      return;
+    }
+    if ((el = t.closest("[data-dx-combo-button]"))) {
+      var c = controls[el.getAttribute("data-dx-combo-button")];
+      var pw = byId(c.name + "_DDD_PW");
+      if (pw && pw.style.display !== "none") { c.HideDropDown(); } else { c.ShowDropDown(); }
+      return;
+    }
     if ((el = t.closest("[data-dx-dropdown]"))) {
-      var pw = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW-1");
-      if (pw) { pw.style.display = pw.style.display === "none" ? "" : "none"; }
+      var dd = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW-1");
+      if (dd) { dd.style.display = dd.style.display === "none" ? "" : "none"; }
       return;
     }
     if ((el = t.closest("tr[data-dx-article]"))) {
+      // A row of an article editor's drop-down grid `{editor}_DDD_gv`.
       var ed = el.closest("[data-dx-control]").getAttribute("data-dx-control").replace(/_DDD_gv$/, "");
       byId(ed + "_I").value = el.getAttribute("data-dx-article");
       byId(ed + "_VI").value = el.getAttribute("data-variant");
@@ -297,11 +372,12 @@
     if (t.closest && t.closest(".LogonTemplate")) { return; }
     if (t.tagName === "TEXTAREA") { return; }
     if (t.tagName === "INPUT") { ev.preventDefault(); }
-    if (t.hasAttribute("data-dx-search")) { controls[t.getAttribute("data-dx-search")].ApplySearchFilter(t.value); }
-    else if (t.hasAttribute("data-dx-pagesize")) {
-      var g = controls[t.closest("[data-dx-grid]").getAttribute("data-dx-grid")];
-      g.SetPageSize(parseInt(t.value, 10) || 20);
+    if (t.hasAttribute("data-dx-search")) {
+      // A lookup's search box names its grid; the list's search box searches the list grid.
+      var grid = controls[t.getAttribute("data-dx-search")] || listGrid();
+      if (grid) { grid.PerformCallback({ cmd: "SEARCH", search: t.value, page: 0 }); }
     }
+    else if (t.hasAttribute("data-dx-pagesize")) { window.ASPx.POnPageSizeBlur(t.id.replace(/_PSI$/, ""), ev); }
   });
 
   document.addEventListener("input", function (ev) {
@@ -316,10 +392,10 @@
   // Typed numbers and dates keep their invariant value in the editor's `_Raw` input.
   document.addEventListener("change", function (ev) {
     var t = ev.target;
-    if (!t.id || !/_I$/.test(t.id) || !t.hasAttribute("data-dx-fmt")) { return; }
+    if (!t.id || !/_I$/.test(t.id) || !t.hasAttribute("data-dxfmt")) { return; }
     var raw = byId(t.id.replace(/_I$/, "_Raw"));
     if (!raw) { return; }
-    var kind = t.getAttribute("data-dx-fmt");
+    var kind = t.getAttribute("data-dxfmt");
     raw.value = kind === "date" || kind === "datetime" ? parseCultureDate(t.value) : parseCulture(t.value);
   });
 
@@ -333,14 +409,24 @@
         controls[name].PerformCallback({ cmd: "VATCHECK", value: t.value });
       }
     }
+    if (t.hasAttribute && t.hasAttribute("data-dx-pagesize")) { window.ASPx.POnPageSizeBlur(t.id.replace(/_PSI$/, ""), ev); }
   });
 
+  var PAGE_SIZES = [10, 20, 50, 100, 200];
   window.ASPx = {
-    controls: controls,
-    anyInCallback: function () {
-      if (running || queue.length || redirecting) { return true; }
-      for (var n in controls) { if (controls[n].pending > 0) { return true; } }
-      return false;
+    /* The pager's page-size editor lost focus: apply its value (one of the pager's sizes). */
+    POnPageSizeBlur: function (pagerId, evt) {
+      var input = byId(pagerId + "_PSI");
+      var grid = controls[pagerId.replace(/_DXPagerBottom$/, "")];
+      if (!input || !grid) { return; }
+      var size = parseInt(input.value, 10);
+      if (PAGE_SIZES.indexOf(size) < 0) { input.value = String(grid.state.page_size || 20); return; }
+      if (size !== grid.state.page_size) { grid.PerformCallback({ cmd: "PAGESIZE", page: 0, page_size: size }); }
+    },
+    /* A button of a button editor (a lookup's drop-down or clear button). */
+    BEClick: function (name, number) {
+      var b = byId(name + "_B" + number);
+      if (b) { b.click(); }
     }
   };
   window.ASPxClientControl = {
@@ -348,7 +434,9 @@
       return {
         elements: controls,
         GetByName: function (n) { return controls[n] || null; },
-        ForEachControl: function (fn) { for (var n in controls) { fn(controls[n]); } }
+        ForEachControl: function (fn, ctx) {
+          for (var n in controls) { if (fn.call(ctx, controls[n]) === true) { return; } }
+        }
       };
     }
   };

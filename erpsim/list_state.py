@@ -1,0 +1,179 @@
+"""What the real Archibald remembers per user about each list view, on the server.
+
+Page size, page index and the list filter persist in the user's profile across sessions,
+logins and browsers (FACTS.md §8; the dumps' crossPageTests): a bot that opens a list sees
+whatever the agent — or the bot itself — left there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from erpsim.model import TRANSFER_EDITABLE, TRANSFER_SENT, Customer, Order
+
+DEFAULT_PAGE_SIZE = 20
+PAGE_SIZES = (10, 20, 50, 100, 200)
+
+
+@dataclass
+class ListPrefs:
+    """One user's remembered state of one list view."""
+
+    page_size: int = DEFAULT_PAGE_SIZE
+    page_index: int = 0
+    #: The filter item's value without its drifting `xaf_xaf_a{k}` prefix.
+    filter: str = ""
+    #: Columns the user hid with the column chooser (field names).
+    hidden: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "page_size": self.page_size,
+            "page_index": self.page_index,
+            "filter": self.filter,
+            "hidden": list(self.hidden),
+        }
+
+
+@dataclass(frozen=True)
+class FilterItem:
+    """One entry of a list's filter combo: its value suffix, texts and which rows it keeps."""
+
+    value: str
+    text_en: str
+    text_it: str
+    keep: Callable[[object], bool]
+
+    def text(self, lang: str) -> str:
+        return self.text_it if lang == "it" else self.text_en
+
+
+@dataclass(frozen=True)
+class FilterCombo:
+    """A filter combo in a list's toolbar: its toolbar slot, its items, the default."""
+
+    slot: int
+    items: tuple[FilterItem, ...]
+
+    @property
+    def default(self) -> str:
+        return self.items[0].value
+
+    def item(self, value: str) -> FilterItem:
+        for item in self.items:
+            if item.value == value:
+                return item
+        return self.items[0]
+
+
+def _everything(row: object) -> bool:
+    return True
+
+
+def _nothing(row: object) -> bool:
+    return False
+
+
+def _created_since(days: int) -> Callable[[object], bool]:
+    def keep(row: object) -> bool:
+        assert isinstance(row, Order)
+        today = dt.date.today()
+        start = today - dt.timedelta(days=days)
+        if days == 7:
+            start = today - dt.timedelta(days=today.weekday())
+        elif days == 31:
+            start = today.replace(day=1)
+        return dt.date.fromtimestamp(row.created or time.time()) >= start
+
+    return keep
+
+
+def _transfer_is(status: str) -> Callable[[object], bool]:
+    def keep(row: object) -> bool:
+        assert isinstance(row, Order)
+        return row.transfer_status == status
+
+    return keep
+
+
+def _exclusive(row: object) -> bool:
+    assert isinstance(row, Customer)
+    return row.id % 7 == 0
+
+
+ORDER_FILTERS = FilterCombo(
+    slot=8,
+    items=(
+        FilterItem("ListViewSalesTableOrdersAll", "All Orders ", "Tutti gli ordini", _everything),
+        FilterItem("ListViewSalesTableOrdersToday", "Orders from today", "Ordini di oggi",
+                   _created_since(0)),
+        FilterItem("ListViewSalesTableOrdersWeek", "Orders from this week",
+                   "Ordini di questa settimana", _created_since(7)),
+        FilterItem("ListViewSalesTableOrdersMonth", "Orders from this month",
+                   "Ordini di questo mese", _created_since(31)),
+        FilterItem("ListViewSalesTableOrdersEntered", "Orders entered", "Ordini inseriti",
+                   _transfer_is(TRANSFER_EDITABLE)),
+        FilterItem("ListViewSalesTableOrdersCompleted", "Orders completed", "Ordini completati",
+                   _nothing),
+        FilterItem("ListViewSalesTableOrdersApproval", "Orders Approval Regional Manager",
+                   "Ordini in approvazione", _nothing),
+        FilterItem("ListViewSalesTableOrdersTransferred", "Orders transferred",
+                   "Ordini trasferiti", _transfer_is(TRANSFER_SENT)),
+        FilterItem("ListViewSalesTableOrdersQuote", "Quote", "Preventivi", _nothing),
+    ),
+)
+CUSTOMER_FILTERS = FilterCombo(
+    slot=7,
+    items=(
+        FilterItem("All_Customers", "All Customers", "Tutti i clienti", _everything),
+        FilterItem("Exclusiv_Customers", "Exclusiv customers", "Clienti in esclusiva", _exclusive),
+        FilterItem("Free_Customers", "Free customers", "Clienti liberi",
+                   lambda row: not _exclusive(row)),
+    ),
+)
+
+
+class ListStateStore:
+    """Every user's remembered list state, keyed by (agent, view)."""
+
+    def __init__(self) -> None:
+        self._prefs: dict[tuple[str, str], ListPrefs] = {}
+
+    def get(self, agent: str, view: str) -> ListPrefs:
+        return self._prefs.setdefault((agent, view), ListPrefs())
+
+    def set(
+        self,
+        agent: str,
+        view: str,
+        *,
+        page_size: int | None = None,
+        page_index: int | None = None,
+        filter_value: str | None = None,
+        hidden: tuple[str, ...] | None = None,
+    ) -> ListPrefs:
+        """Change what is remembered; raises ValueError on a page size the pager lacks."""
+        prefs = self.get(agent, view)
+        if page_size is not None:
+            if page_size not in PAGE_SIZES:
+                raise ValueError(f"page_size must be one of {PAGE_SIZES}, not {page_size}")
+            prefs.page_size = page_size
+        if page_index is not None:
+            prefs.page_index = max(0, page_index)
+        if filter_value is not None:
+            prefs.filter = filter_value
+        if hidden is not None:
+            prefs.hidden = hidden
+        return prefs
+
+    def clear(self) -> None:
+        self._prefs.clear()
+
+    def to_json(self) -> list[dict[str, object]]:
+        return [
+            {"agent": agent, "view": view, **prefs.to_json()}
+            for (agent, view), prefs in sorted(self._prefs.items())
+        ]
