@@ -8,13 +8,14 @@ number per visit).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from erp import grid
 from erp import selectors as sel
 from erp.errors import ErpUnavailable
 from erp.waits import (
-    DEFAULT_CALLBACK_TIMEOUT_MS,
     DEFAULT_NAV_TIMEOUT_MS,
     SERVER_ERROR_STATUS,
     boundary,
@@ -36,13 +37,9 @@ _TOOL_JS = """(linkSel, texts) => {
 async def find_control(
     page: Any, step: str, *, part: str = "", suffix: str = "", role: str = ""
 ) -> str:
-    """The client name of a control by name part/suffix and method; ErpUnavailable if absent."""
-    async with boundary(page, step):
-        name: str | None = await page.evaluate(sel.FIND_CONTROL_JS, part, suffix, role)
-    if not name:
-        wanted = " ".join(x for x in (part, suffix, role) if x)
-        raise ErpUnavailable(f"{step}: the page has no control {wanted!r} ({page.url})")
-    return name
+    """The client name of a control containing `part`, ending with `suffix`, having `role`."""
+    pattern = f"{re.escape(part)}.*{re.escape(suffix)}$"
+    return await grid.find_control(page, pattern, step, role or None)
 
 
 async def tool_link(page: Any, texts: tuple[str, ...], step: str) -> str:
@@ -177,30 +174,18 @@ async def write_fields(page: Any, values: dict[str, str], step: str) -> None:
 
 
 async def read_embedded_grid(
-    page: Any, grid: str, hidden: tuple[str, ...] = ()
+    page: Any, name: str, hidden: tuple[str, ...] = ()
 ) -> list[dict[str, str]]:
-    """Data rows of an embedded grid as {FIELD: text}, columns mapped through GetColumn.
+    """Data rows of an embedded grid as {lowercase field: text}, columns through GetColumn.
 
-    `hidden` fields (not rendered) come from one GetPageRowValues callback, as invariant
-    values. ErpUnavailable when the grid is missing or its columns are not what we read.
+    `hidden` fields (not rendered) are added, as given, from one GetPageRowValues callback
+    (invariant values). ErpUnavailable when the grid is missing or the counts disagree.
     """
-    step = f"read the grid {grid}"
-    async with boundary(page, step):
-        data: dict[str, Any] | None = await page.evaluate(sel.READ_EMBEDDED_GRID_JS, grid)
-    if data is None:
-        raise ErpUnavailable(f"{step}: the page has no such grid ({page.url})")
-    rows: list[dict[str, str]] = data["rows"]
+    rows: list[dict[str, str]] = (await grid.read_grid(page, name))["rows"]
     if hidden and rows:
-        try:
-            async with boundary(page, step):
-                values = await asyncio.wait_for(
-                    page.evaluate(sel.PAGE_ROW_VALUES_JS, grid, list(hidden)),
-                    DEFAULT_CALLBACK_TIMEOUT_MS / 1000,
-                )
-        except TimeoutError as exc:
-            raise ErpUnavailable(f"{step}: GetPageRowValues did not answer") from exc
+        values = await grid.page_row_values(page, name, hidden)
         if len(values) != len(rows):
-            raise ErpUnavailable(f"{step}: {len(rows)} rows but {len(values)} row values")
+            raise ErpUnavailable(f"grid {name}: {len(rows)} rows but {len(values)} row values")
         for row, extra in zip(rows, values, strict=True):
-            row.update({f: str(v) for f, v in zip(hidden, extra, strict=True)})
+            row.update(dict(zip(hidden, extra, strict=True)))
     return rows

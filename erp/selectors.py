@@ -84,15 +84,16 @@ NEW_LINE_ROW = 'tr[id*="editnew"]'
 QUANTITY_INPUT = 'input[id$="_xaf_dviQTYORDERED_Edit_I"]'
 LINE_DISCOUNT_INPUT = 'input[id$="_xaf_dviMANUALDISCOUNT_Edit_I"]'
 LINE_ERROR = 'tr[id$="_DXEditingErrorRow"]'
-#: Column field names of the SALESLINEs grid (dump embeddedGrids); ITEMID is hidden.
-LINE_ARTICLE = "INVENTTABLE.NAME"
-LINE_QUANTITY = "QTYORDERED"
-LINE_DISCOUNT = "MANUALDISCOUNT"
+#: Column field names (lowercase, as grid.read_grid keys rows) of the SALESLINEs grid (dump
+#: embeddedGrids); ITEMID, the package variant, is a hidden column.
+LINE_ARTICLE = "inventtable.name"
+LINE_QUANTITY = "qtyordered"
+LINE_DISCOUNT = "manualdiscount"
 LINE_VARIANT = "ITEMID"
 #: Columns of the article drop-down (one row per package variant).
-ARTICLE_NAME = "NAME"
-ARTICLE_VARIANT = "ITEMID"
-ARTICLE_PACKAGE = "BRASPACKAGEQTY"
+ARTICLE_NAME = "name"
+ARTICLE_VARIANT = "itemid"
+ARTICLE_PACKAGE = "braspackageqty"
 CALLBACK_ERROR = ERROR_TEXT
 VALIDATION_BANNER = '[id*="ErrorInfo"]'
 TOOLBAR_ITEM_LINKS = 'a[id^="Vertical_mainMenu_Menu_DXI"][id$="_T"]'
@@ -137,40 +138,6 @@ def field_view(field: str) -> str:
     """The view-mode element of a detail field, e.g. SALESID."""
     return f'[id$="_xaf_dvi{field}_View"]'
 
-
-#: The client name of the first control whose name contains `part` (and ends with `suffix`)
-#: and which has the method `role`; null when the page has none.
-FIND_CONTROL_JS = """(part, suffix, role) => {
-  const coll = window.ASPxClientControl && ASPxClientControl.GetControlCollection();
-  if (!coll) return null;
-  let found = null;
-  coll.ForEachControl(c => {
-    if (found || !c || !c.name) return;
-    if (part && c.name.indexOf(part) < 0) return;
-    if (suffix && !c.name.endsWith(suffix)) return;
-    if (role && typeof c[role] !== 'function') return;
-    found = c.name;
-  });
-  return found;
-}"""
-
-#: Data rows (`{name}_DXDataRow{n}`) of a grid by column field name, through GetColumn: the DOM
-#: cell of a visible column is its visibleIndex. {rows: [{FIELD: text}], editing} or null.
-READ_EMBEDDED_GRID_JS = """(name) => {
-  const grid = ASPxClientControl.GetControlCollection().GetByName(name);
-  const root = document.getElementById(name);
-  if (!grid || !root || !grid.GetColumn) return null;
-  const byCell = {};
-  for (let i = 0; i < grid.GetColumnCount(); i++) {
-    const c = grid.GetColumn(i);
-    if (c && c.visible && c.fieldName) byCell[c.visibleIndex] = c.fieldName;
-  }
-  const rows = [...root.querySelectorAll('tr[id^="' + name + '_DXDataRow"]')]
-    .map(tr => { const o = {}; [...tr.cells].forEach((td, i) => {
-      if (byCell[i] !== undefined) o[byCell[i]] = td.textContent.trim(); }); return o; });
-  return {rows: rows, fields: Object.values(byCell),
-          editing: grid.IsEditing ? grid.IsEditing() : false};
-}"""
 
 #: GetPageRowValues(fields) of a grid, resolved when its callback answers.
 PAGE_ROW_VALUES_JS = """(name, fields) => new Promise((resolve, reject) => {

@@ -3,8 +3,9 @@
 View mode shows ``…_xaf_dvi{FIELD}_View`` (a span, a link, or a table for combos and
 checkboxes); edit mode an editor table ``…_xaf_dvi{FIELD}_Edit`` around the input
 ``…_Edit_I``. Numbers and dates carry their invariant value in ``data-v`` and their kind
-in ``data-dxfmt``: the client script writes them in the browser's culture, as the real grid
-does, and keeps the invariant value of a typed number or date in the editor's ``_Raw`` input.
+in ``data-dxfmt`` (as the list grids' cells): the client writes them in the browser's culture
+(``ASPxFormat``), and keeps the invariant value of a typed number or date in the editor's
+``_Raw`` input.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class Field:
 def view_value(ident: str, f: Field, raw: str, shown: str) -> str:
     """The view-mode element of a field (`shown` is the server's text, `raw` its value)."""
     fmt = f' data-dxfmt="{f.kind}" data-v="{escape(raw)}"' if f.kind != "text" and raw else ""
-    text = escape(shown)
+    # A typed value is written by the client in the browser's culture (as the list grids).
+    text = escape(raw if fmt else shown)
     if f.widget == "link":
         return f'<a id="{ident}" class="dxeHyperlink_XafTheme" href="#"{fmt}>{text}</a>'
     if f.widget in ("combo", "check"):
@@ -47,6 +49,7 @@ def view_value(ident: str, f: Field, raw: str, shown: str) -> str:
 def edit_value(ident: str, f: Field, raw: str, shown: str) -> str:
     """The edit-mode editor of an editable field: table ``{ident}`` around input ``{ident}_I``."""
     fmt = f' data-dxfmt="{f.kind}" data-v="{escape(raw)}"' if f.kind != "text" else ""
+    shown = raw if fmt else shown
     if f.widget == "memo":
         inner = (
             f'<textarea id="{ident}_I" name="{ident}_I" class="dxeMemoEditArea_XafTheme" '

@@ -112,11 +112,9 @@ def row_values(state: SimState, order: Order, fields: list[str]) -> list[list[st
 
 
 def _cell(column: Column, raw: str, shown: str) -> str:
-    fmt = (
-        f' data-dxfmt="{column.kind}" data-v="{escape(raw)}"' if column.kind != "text" else ""
-    )
+    fmt = f' data-dxfmt="{column.kind}" data-v="{escape(raw)}"' if column.kind != "text" else ""
     align = "dx-ar" if column.kind != "text" else "dx-al"
-    return f'<td class="dxgv {align}"{fmt}>{escape(shown)}</td>'
+    return f'<td class="dxgv {align}"{fmt}>{escape(raw if fmt else shown)}</td>'
 
 
 class _Buttons:
@@ -212,11 +210,8 @@ def edit_values(line: OrderLine) -> dict[str, str]:
 
 
 def _number_editor(ident: str, value: str, kind: Kind) -> str:
-    """A spin editor; `value` is invariant ("2.5"), shown Italian until the client formats it."""
-    try:
-        shown = fmt_quantity(float(value)) if value else ""
-    except ValueError:
-        shown = value
+    """A spin editor; `value` is invariant ("2.5") until the client formats it."""
+    shown = value
     return (
         f'<table id="{ident}" class="dxeSpinEdit_XafTheme"><tbody><tr><td class="dxic">'
         f'<input id="{ident}_I" class="dxeEditArea_XafTheme" type="text" value="{escape(shown)}" '
