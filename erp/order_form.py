@@ -99,6 +99,19 @@ async def raise_problems(page: Any, step: str, field: str | None, grid: str = ""
         raise ErpUnavailable(f"{step}: {popup_error}")
 
 
+async def check_not_editing(page: Any, grid: str, step: str) -> None:
+    """After UpdateEdit: the grid must have left edit mode (FACTS §2.11, §9: IsEditing() can
+    stay true after the callback; adding a row then freezes the page)."""
+    async with boundary(page, step):
+        editing = await page.evaluate(
+            "(n) => { const g = ASPxClientControl.GetControlCollection().GetByName(n);"
+            " return !!(g && g.IsEditing()); }",
+            grid,
+        )
+    if editing:
+        raise ErpUnavailable(f"{step}: the lines grid is still editing after UpdateEdit")
+
+
 async def choose_customer(page: Any, account: str) -> None:
     """Open the CUSTTABLE lookup (`_B-1`), search the account, click its row (FACTS §2.4)."""
     step = f"choose customer {account}"
@@ -176,6 +189,7 @@ async def add_line(page: Any, line: Any, number: int) -> str | None:
         await page.click(f"{new_row} {sel.UPDATE_LINE}")
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
     await raise_problems(page, step, "article", grid)
+    await check_not_editing(page, grid, step)
     match = _ORDER_URL.search(page.url)
     return match.group(1) if match else None
 

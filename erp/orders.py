@@ -291,6 +291,7 @@ async def _change_line(page: Any, row: int, line: OrderLine) -> None:
         await page.click(f"{editing} {sel.UPDATE_LINE}")
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
     await order_form.raise_problems(page, step, "lines", lines)
+    await order_form.check_not_editing(page, lines, step)
 
 
 async def apply_order_edit(
