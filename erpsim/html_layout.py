@@ -18,7 +18,8 @@ MENU = (
 )
 HEAD = (
     '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-    f'<link rel="stylesheet" href="{urls.STATIC}dx.css"><script src="{urls.STATIC}dx.js"></script>'
+    f'<link rel="stylesheet" href="{urls.STATIC}dx.css">'
+    f'<script src="{urls.STATIC}dxfmt.js"></script><script src="{urls.STATIC}dx.js"></script>'
 )
 
 
