@@ -19,11 +19,15 @@ def order_view_url(order_id: str) -> str:
     return f"SALESTABLE_DetailViewAgent/{order_id}/"
 
 
-# Login.aspx
-USER_INPUT = 'input[id*="UserName"][id$="_I"]'
-PASSWORD_INPUT = 'input[type="password"]'
+# Login.aspx (FACTS §1). Editor ids embed a per-visit random number: match by suffix, never by id.
+USER_INPUT = 'input[id*="dviUserName_Edit_I"]'
+PASSWORD_INPUT = 'input[id*="dviPassword_Edit_I"]'
+#: The login action is a DevExpress menu item (no <button> on the page).
 LOGIN_BUTTON = "#Logon_PopupActions_Menu_DXI0_T"
-LOGIN_ERROR = ".ErrorMessage, .dxeErrorCell"
+#: Texts the login action shows, lower-case: Italian contains "accedi", English is "log in".
+LOGIN_BUTTON_CONTAINS = ("accedi",)
+LOGIN_BUTTON_EQUALS = ("log in", "login")
+LOGIN_ERROR = ".dxeErrorCell, .ErrorMessage"
 
 # Lists
 LIST_GRID = "Vertical_v1_LE_v2"
