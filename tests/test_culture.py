@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from erpsim.culture import KINDS, LABEL_KEYS, format_value, label, lang_of_header
+from erp.culture import parse_datetime, parse_int_id, parse_number
+from erpsim.culture import KINDS, LABEL_KEYS, Kind, Lang, format_value, label, lang_of_header
 
 DXFMT_JS = Path(__file__).resolve().parent.parent / "erpsim" / "static" / "dxfmt.js"
 
@@ -116,3 +121,126 @@ def test_format_value_rejects_unknown_kinds() -> None:
     assert "text" in KINDS
     with pytest.raises(ValueError, match="unknown value kind"):
         format_value("weight", "1", "en")  # type: ignore[arg-type]
+
+
+# --- erp.culture: reading either culture back -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("51,847", 51847),
+        ("51.847", 51847),
+        ("1,234.56", 1234.56),
+        ("1.234,56", 1234.56),
+        ("250,01 EUR", 250.01),
+        ("$14.34", 14.34),
+        ("(360,65)", -360.65),
+        ("360,65-", -360.65),
+        ("($360.65)", -360.65),
+        ("-1.234,50 EUR", -1234.5),
+        ("63,00 %", 63.0),
+        ("63.00 %", 63.0),
+        ("100,000,000", 100_000_000),
+        ("100.000.000", 100_000_000),
+        ("14,3", 14.3),
+        ("7", 7),
+        ("0,00", 0.0),
+        ("1\u00a0234,56 €", 1234.56),
+    ],
+)
+def test_parse_number_reads_either_culture(text: str, value: float) -> None:
+    assert parse_number(text) == value
+
+
+def test_parse_number_with_a_culture_hint_reads_three_decimals() -> None:
+    assert parse_number("51.847", "en-US") == 51.847
+    assert parse_number("51.847", "it-IT") == 51847
+    assert parse_number("51,847", "it") == 51.847
+
+
+@pytest.mark.parametrize("text", ["", "  ", "N/A"])
+def test_parse_number_of_a_blank_cell_is_none(text: str) -> None:
+    assert parse_number(text) is None
+
+
+@pytest.mark.parametrize("text", ["abc", "1,23,4", "12.34.5,6,7", "1.2.3"])
+def test_parse_number_refuses_what_no_culture_writes(text: str) -> None:
+    with pytest.raises(ValueError, match="number|separator"):
+        parse_number(text)
+
+
+def test_parse_int_id() -> None:
+    assert parse_int_id("51,847") == parse_int_id("51.847") == parse_int_id("51847") == "51847"
+    assert parse_int_id("1.002.305") == "1002305"
+    for bad in ("51,8470", "5a", "", "51,847.000,1"):
+        with pytest.raises(ValueError, match="not an id"):
+            parse_int_id(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "culture", "moment"),
+    [
+        ("3/28/2026 6:24:57 AM", None, datetime(2026, 3, 28, 6, 24, 57)),
+        ("3/4/2026 12:00:00 AM", None, datetime(2026, 3, 4, 0, 0, 0)),
+        ("3/4/2026 12:30:00 PM", None, datetime(2026, 3, 4, 12, 30, 0)),
+        ("28/03/2026 06:24:57", None, datetime(2026, 3, 28, 6, 24, 57)),
+        ("03/04/2026 18:00:00", None, datetime(2026, 4, 3, 18, 0, 0)),
+        ("28/03/2026", None, datetime(2026, 3, 28)),
+        ("3/28/2026", None, datetime(2026, 3, 28)),
+        ("3/4/2026", None, datetime(2026, 4, 3)),  # ambiguous, no marker: D/M
+        ("3/4/2026", "en-US", datetime(2026, 3, 4)),
+        ("3/4/2026", "it-IT", datetime(2026, 4, 3)),
+        ("2026-03-28T06:24:57", None, datetime(2026, 3, 28, 6, 24, 57)),
+        ("", None, None),
+        ("N/A", None, None),
+        ("31/31/2026", None, None),
+    ],
+)
+def test_parse_datetime(text: str, culture: str | None, moment: datetime | None) -> None:
+    assert parse_datetime(text, culture) == moment
+
+
+LANGS = st.sampled_from(["it", "en"])
+CULTURE_TAG = {"it": "it-IT", "en": "en-US"}
+AMOUNTS = st.decimals(min_value=-(10**10), max_value=10**10, places=2)
+MOMENTS = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2099, 12, 31)).map(
+    lambda m: m.replace(microsecond=0)
+)
+
+
+@given(value=st.integers(min_value=-(10**12), max_value=10**12), lang=LANGS)
+def test_integers_round_trip(value: int, lang: Lang) -> None:
+    shown = format_value("int", str(value), lang)
+    assert parse_number(shown) == value
+    assert parse_number(shown, CULTURE_TAG[lang]) == value
+    if value >= 0:
+        assert parse_int_id(shown) == str(value)
+
+
+@given(value=AMOUNTS, kind=st.sampled_from(["decimal", "money", "percent"]), lang=LANGS)
+def test_amounts_round_trip(value: Decimal, kind: Kind, lang: Lang) -> None:
+    shown = format_value(kind, str(value), lang)
+    assert parse_number(shown) == float(value)
+    assert parse_number(shown, CULTURE_TAG[lang]) == float(value)
+
+
+@given(moment=MOMENTS, lang=LANGS)
+def test_datetimes_round_trip_even_without_a_hint(moment: datetime, lang: Lang) -> None:
+    shown = format_value("datetime", moment.isoformat(), lang)
+    assert parse_datetime(shown) == moment
+    assert parse_datetime(shown, CULTURE_TAG[lang]) == moment
+
+
+@given(day=st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31)), lang=LANGS)
+def test_dates_round_trip_with_a_hint_and_without_one_when_unambiguous(
+    day: date, lang: Lang
+) -> None:
+    shown = format_value("date", day.isoformat(), lang)
+    midnight = datetime(day.year, day.month, day.day)
+    assert parse_datetime(shown, CULTURE_TAG[lang]) == midnight
+    if lang == "it" or day.day > 12 or day.day == day.month:
+        assert parse_datetime(shown) == midnight
+    else:
+        # Without the hint an English date like 3/4 reads as 3 April: why callers pass it.
+        assert parse_datetime(shown) == datetime(day.year, day.day, day.month)
