@@ -11,6 +11,7 @@ from aiohttp import web
 from erpsim import urls
 from erpsim.callbacks import Callback, reply
 from erpsim.config import DEFAULT_PAGE_SIZE
+from erpsim.culture import label, lang_of
 from erpsim.errors import SimValidation
 from erpsim.fmt import fmt_datetime, fmt_int, fmt_iso_date, fmt_money
 from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
@@ -262,17 +263,23 @@ def _int(value: object, default: int) -> int:
 async def announcements(request: web.Request) -> web.Response:
     sim = sim_of(request)
     agent = sim.state.agents[session_of(request).agent]
+    lang = lang_of(request)
+    items = (
+        label("announcement_welcome", lang).format(name=agent.full_name),
+        label("announcement_cutoff", lang),
+        label("announcement_prices", lang),
+    )
     body = (
         '<div id="Vertical_v1_Announcements" class="Announcements"><ul>'
-        f"<li>Benvenuto, {escape(agent.full_name)}.</li>"
-        "<li>Gli ordini inviati a Verona entro le 12:00 partono in giornata.</li>"
-        "<li>Listino prezzi aggiornato al 1 gennaio.</li></ul></div>"
+        + "".join(f"<li>{escape(item)}</li>" for item in items)
+        + "</ul></div>"
     )
     html = page(
-        title="Annunci",
+        title=label("announcements", lang),
         agent_name=agent.full_name,
         view_state=ViewState(page="Announcements"),
         body=body,
         active=urls.ANNOUNCEMENTS,
+        lang=lang,
     )
     return web.Response(text=html, content_type="text/html")
