@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from erp.errors import LoginRejected
+from erp.session import _FIND_LOGIN_ACTION_JS as FIND_LOGIN_ACTION_JS
 from erp.session import is_logged_in, is_login_page, login
 from tests.fix_erpsim import SimProcess
 
@@ -82,3 +83,23 @@ def test_success_is_judged_on_the_pathname_not_the_whole_url() -> None:
     assert is_login_page("http://h/Archibald/login.aspx")
     assert not is_login_page("http://h/Archibald/Default.aspx")
     assert not is_login_page("http://h/Archibald/Announcements_ListView/?from=Login.aspx")
+
+
+@pytest.mark.parametrize("text", ["Accedi", "Log In", "LOGIN"])
+def test_without_the_menu_id_the_innermost_login_text_is_clicked(
+    aio: Any, page: Any, text: str
+) -> None:
+    # A later ERP build that renumbers the menu: no Logon_PopupActions_Menu_DXI0_T any more
+    html = (
+        '<div id="outer"><p>Benvenuto</p><ul><li id="item">'
+        f'<a id="action"><span id="caption">{text}</span></a></li></ul>'
+        '<a id="other">Password dimenticata? Accedi qui per recuperarla subito, grazie</a></div>'
+    )
+    aio.run(page.setContent(html))
+    found = aio.run(
+        page.evaluate(
+            f"() => ({FIND_LOGIN_ACTION_JS})('#Logon_PopupActions_Menu_DXI0_T', "
+            "['accedi'], ['log in', 'login']).id"
+        )
+    )
+    assert found == "caption"
