@@ -328,7 +328,8 @@ COLUMNS_JS = """(name) => {
   return out;
 }"""
 
-#: The grid's data rows (`{name}_DXDataRow{i}`): per row the cells' text, links and scripts.
+#: The grid's data rows (`{name}_DXDataRow{i}`): per cell its text and whether it holds a link,
+#: a script or a checkbox.
 ROWS_JS = """(name) => {
   const root = document.getElementById(name);
   if (!root) return null;
@@ -588,6 +589,8 @@ def test_list_view(dump: dict[str, Any], aio: LoopRunner, english: Session, name
             assert all(c["link"] for c in cells), f"{name}: system cell {system} has no link"
         if system["hasScript"]:
             assert all(c["script"] for c in cells), f"{name}: system cell {system} has no script"
+        if system["hasCheckbox"]:
+            assert all(c["checkbox"] for c in cells), f"{name}: system cell {system}: no checkbox"
     check_cell_shapes(view, rows, "en-US")
     # Pager and page size: default 20, the real ids.
     assert seen["pager"] == {"pager": True, "psi": str(spec.DEFAULT_PAGE_SIZE)}
