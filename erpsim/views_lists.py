@@ -400,6 +400,38 @@ async def list_view(request: web.Request) -> web.StreamResponse:
     return web.Response(text=html, content_type="text/html")
 
 
+VALUES_OF: dict[str, Callable[[Any], dict[str, Cell]]] = {
+    "orders": _order_values,
+    "customers": _customer_values,
+    "products": _product_values,
+}
+
+
+def _row_values(
+    sim: Sim, spec: ListSpec, agent: str, param: dict[str, Any], prefs: ListPrefs
+) -> list[list[str] | None]:
+    """GetRowValues: [kind, raw] of each asked field of a row on the current page."""
+    grid = grid_page(
+        sim, spec, agent, prefs.page_index, prefs.page_size, str(param.get("search") or ""),
+        prefs,
+    )
+    items = spec.rows(sim, agent, str(param.get("search") or ""))
+    if spec.filters is not None:
+        keep = spec.filters.item(prefs.filter or spec.filters.default).keep
+        items = [item for item in items if keep(item)]
+    start = grid.page_index * grid.page_size
+    index = _int(param.get("row"), -1)
+    values_of = VALUES_OF.get(spec.key)
+    if values_of is None or not 0 <= index < len(grid.rows):
+        return []
+    values = values_of(items[start + index])
+    out: list[list[str] | None] = []
+    for field in param.get("fields") or []:
+        cell = values.get(str(field))
+        out.append(None if cell is None else (["text", cell] if isinstance(cell, str) else list(cell)))
+    return out
+
+
 def _grid_inner(name: str, columns: tuple[ColumnSpec, ...], grid: GridPage, lang: Lang) -> str:
     """The grid's markup, texts in `lang` (the browser re-formats numbers and dates)."""
     return grid_inner(
@@ -439,6 +471,8 @@ def _list_callback(
         if size in PAGE_SIZES:
             page_size = size
             page_index = 0
+    elif command == "ROWVALUES":
+        return reply(control=callback.control, rowValues=_row_values(sim, spec, agent, param, prefs))
     elif command in ("Delete", "Send") and spec.url == urls.ORDERS:
         error = _order_action(sim, agent, command, param.get("keys") or [])
     grid = grid_page(sim, spec, agent, page_index, page_size, search, prefs)

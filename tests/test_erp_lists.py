@@ -208,3 +208,23 @@ def test_the_bot_reads_lists_the_same_in_english_and_italian(erp: Any, aio: Any)
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", r["createddatetime"])
                for r in english)
     assert all(re.fullmatch(r"-?\d+(\.\d+)?", r["grossamount"]) for r in english)
+
+
+def test_get_row_values_answers_and_leaves_the_grid_in_a_callback(
+    erp: Any, aio: Any, page: Any
+) -> None:
+    # Given the orders list (the real GetRowValues fires a server callback per call, FACTS §8)
+    _open_orders(aio, page, erp)
+    name = aio.run(grid.list_grid(page, "test", "_LE_v3"))
+
+    async def row_values() -> Any:
+        return await page.evaluate("""(n) => new Promise(done => {
+            const c = ASPxClientControl.GetControlCollection().GetByName(n);
+            c.GetRowValues(0, 'ID;CREATEDDATETIME', v => setTimeout(() =>
+                done({id: v[0], created: v[1] instanceof Date, busy: c.InCallback()}), 0));
+        })""", name)
+
+    # Then it answers with typed values, and the grid stays "in a callback" afterwards
+    seen = aio.run(row_values())
+    assert str(seen["id"]) in {o["id"] for o in erp.orders(AGENT)}
+    assert seen["created"] is True and seen["busy"] is True
