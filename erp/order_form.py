@@ -59,18 +59,6 @@ def culture_date(iso: str, lang: str) -> str:
     return f"{int(month)}/{int(day)}/{year}"
 
 
-def parse_culture_number(text: str, lang: str) -> float | None:
-    """ "1.234,5" (it) / "1,234.5" (en) -> 1234.5; "" -> None; currency and % are ignored."""
-    cleaned = re.sub(r"[^\d,.\-]", "", text)
-    if not cleaned:
-        return None
-    if lang == "it":
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    else:
-        cleaned = cleaned.replace(",", "")
-    return float(cleaned)
-
-
 def choose_variant(quantity: float, packages: list[tuple[str, float]]) -> str:
     """The variant whose package content divides the quantity (the largest such), else the first."""
     dividing = [

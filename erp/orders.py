@@ -162,8 +162,8 @@ async def _read_lines(page: Any) -> list[OrderLine]:
     return [
         OrderLine(
             article=row[sel.LINE_ARTICLE],
-            quantity=order_form.parse_culture_number(row[sel.LINE_QUANTITY], lang) or 0.0,
-            discount=order_form.parse_culture_number(row[sel.LINE_DISCOUNT], lang) or None,
+            quantity=grid.parse_number(row[sel.LINE_QUANTITY], lang) or 0.0,
+            discount=grid.parse_number(row[sel.LINE_DISCOUNT], lang) or None,
             variant=row.get(sel.LINE_VARIANT) or None,
         )
         for row in rows
@@ -322,9 +322,7 @@ async def apply_order_edit(
         await order_form.add_line(page, line, n)
     if notes_change:
         assert notes is not None
-        await write_fields(
-            page, {"TEXTEXTERNAL": notes.strip()}, f"write the notes of {order_id}"
-        )
+        await write_fields(page, {"TEXTEXTERNAL": notes.strip()}, f"write the notes of {order_id}")
     if before_commit is not None:
         await before_commit()
     await _save_and_close(page, order_id, after_click)

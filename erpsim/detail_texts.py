@@ -1,35 +1,22 @@
 """UI texts of the detail views in both languages, and the request's label language.
 
-The real server picks label language from Accept-Language (FACTS §0). Field captions and
-detail-only texts live here; the toolbar texts shared with the list views come from the same
-table so a page never mixes languages.
+The real server picks label language from Accept-Language (FACTS §0). Detail-only texts live
+here; toolbar and shared texts come from erpsim.culture, so a page never mixes languages.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 from aiohttp import web
 
-Lang = Literal["it", "en"]
+from erpsim import culture
+from erpsim.culture import Lang
 
-# (italian, english)
+# (italian, english) of the texts only the detail views show; the rest comes from
+# erpsim.culture's table, so a page never mixes languages.
 _TEXTS: dict[str, tuple[str, str]] = {
-    "new": ("Nuovo", "New"),
-    "edit": ("Modifica", "Edit"),
-    "save": ("Salvare", "Save"),
     "save_and_new": ("Salva e nuovo", "Save and New"),
-    "save_and_close": ("Salva e chiudi", "Save and Close"),
-    "cancel": ("Annulla", "Cancel"),
-    "refresh": ("Aggiorna", "Refresh"),
-    "reset_view": ("Reimposta visualizzazione", "Reset View Settings"),
-    "previous_record": ("Record precedente", "Previous Record"),
-    "next_record": ("Record successivo", "Next Record"),
-    "show_hidden": ("Mostra elementi nascosti", "Show hidden items"),
     "update": ("Aggiorna", "Update"),
-    "delete": ("Elimina", "Delete"),
-    "empty_grid": ("Nessun dato da visualizzare", "No data to display"),
-    "search_placeholder": ("Inserire il testo da cercare...", "Enter text to search..."),
+    "delete_line": ("Elimina", "Delete"),
     "loading": ("Caricamento…", "Loading…"),
     "not_found": (
         "L'oggetto richiesto non esiste o è stato eliminato.",
@@ -39,44 +26,39 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "new_order": ("Nuovo ordine", "New Order"),
     "customer": ("Cliente", "Customer"),
     "new_customer": ("Nuovo cliente", "New Customer"),
-    "tab_overview": ("Panoramica", "Overview"),
-    "tab_delivery_times": ("Orari di consegna", "DeliveryTimes"),
-    "tab_price_discount": ("Prezzi e sconti", "Price Discount"),
+    "tab_order_delivery_times": ("Orari di consegna", "DeliveryTimes"),
     "tab_saleslines": ("Righe di vendita:", "Saleslines:"),
     "tab_packing_history": ("Storico DDT:", "Packing Slip-History:"),
-    "tab_main": ("Principale", "Main"),
-    "tab_customer_delivery_times": ("Orari di consegna", "Deliverytimes"),
-    "tab_crm": ("Info CRM", "CRM Infos"),
-    "tab_other": ("Altre informazioni", "Other Information"),
     "tab_sales_history": ("Storico vendite:", "Sales-History:"),
     "tab_invoice_history": ("Storico fatture:", "Invoice-History:"),
-    "tab_alt_addresses": ("Indirizzo alt.", "Alt. addresses"),
     "vat_checking": ("Verifica partita IVA…", "Checking VAT number…"),
 }
-#: Model values (kept in Italian by the simulator) and their English face.
+#: Status values (kept in Italian by the simulator) and their label keys.
 _VALUES: dict[str, str] = {
-    "Modifica": "modified",
-    "In attesa di approvazione": "Approvel_regionalmanager",
-    "Trasferito": "Transfered",
-    "Completato": "Completed",
-    "Ordine aperto": "Open order",
-    "Giornale": "Journal",
-    "Nessuno": "None",
+    "Modifica": "status_modified",
+    "In attesa di approvazione": "status_waiting_approval",
+    "Trasferito": "status_transferred",
+    "Completato": "status_completed",
+    "Ordine aperto": "sales_status_open",
+    "Giornale": "sales_type_journal",
+    "Nessuno": "document_status_none",
 }
 
 
 def request_lang(request: web.Request) -> Lang:
-    """The label language of a request: its first Accept-Language tag ``it*`` → "it", else "en"."""
-    first = request.headers.get("Accept-Language", "").split(",", 1)[0].strip().lower()
-    return "it" if first.startswith("it") or not first else "en"
+    """The label language of a request (Accept-Language, FACTS §0)."""
+    return culture.lang_of(request)
 
 
 def text(key: str, lang: Lang) -> str:
-    """A detail-view UI text; an unknown key is a KeyError (a typo, not data)."""
-    italian, english = _TEXTS[key]
-    return italian if lang == "it" else english
+    """A detail-view UI text: detail-only keys here, the others from erpsim.culture."""
+    if key in _TEXTS:
+        italian, english = _TEXTS[key]
+        return italian if lang == "it" else english
+    return culture.label(key, lang)
 
 
 def value_text(value: str, lang: Lang) -> str:
     """A status value as the page shows it in `lang`."""
-    return value if lang == "it" else _VALUES.get(value, value)
+    key = _VALUES.get(value)
+    return culture.label(key, lang) if key else value

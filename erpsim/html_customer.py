@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 from erpsim import html_weight
+from erpsim.culture import Lang
 from erpsim.detail_ids import Mode, Visit
-from erpsim.detail_texts import Lang, text
+from erpsim.detail_texts import text
 from erpsim.fmt import fmt_int
 from erpsim.html_fields import Field, edit_value, layout_item, tabs, view_value
 from erpsim.model import Customer
@@ -72,7 +73,7 @@ MAIN = (
 FIELDS = {f.name: f for f in MAIN}
 TAB_KEYS = (
     "tab_main",
-    "tab_customer_delivery_times",
+    "tab_delivery_times",
     "tab_crm",
     "tab_other",
     "tab_price_discount",

@@ -15,7 +15,8 @@ from html import escape
 from typing import Any
 
 from erpsim import html_weight
-from erpsim.detail_texts import Lang, text
+from erpsim.culture import Lang
+from erpsim.detail_texts import text
 from erpsim.fmt import fmt_decimal, fmt_int, fmt_money, fmt_quantity
 from erpsim.html_fields import Kind
 from erpsim.html_grid import grid_control
@@ -170,7 +171,7 @@ def lines_inner(
         cells = line_values(state, line, n)
         commands = (
             button("StartEdit", f"[['StartEdit',{n}],1]", text("edit", lang))
-            + button("DeleteRow", f"[['DeleteRow',{n}],1]", text("delete", lang))
+            + button("DeleteRow", f"[['DeleteRow',{n}],1]", text("delete_line", lang))
             if editing
             else ""
         )

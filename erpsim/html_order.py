@@ -9,14 +9,14 @@ Ids, field names, tabs and the SALESLINEs columns follow the structure dump's
 
 from __future__ import annotations
 
-import re
 import time
 from html import escape
 
 from erpsim import html_weight
 from erpsim.config import DEFAULT_LOOKUP_PAGE_SIZE
+from erpsim.culture import Lang
 from erpsim.detail_ids import Mode, Visit
-from erpsim.detail_texts import Lang, text, value_text
+from erpsim.detail_texts import text, value_text
 from erpsim.fmt import fmt_datetime, fmt_decimal, fmt_int, fmt_iso_date, fmt_money
 from erpsim.html_fields import Field, edit_value, layout_item, tabs, view_value
 from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
@@ -99,14 +99,6 @@ def customer_editor_name(visit: Visit) -> str:
 
 def lookup_grid_name(visit: Visit) -> str:
     return f"{customer_editor_name(visit)}_DDD_gv"
-
-
-_LINES_GRID_RE = re.compile(r"_xaf_dviSALESLINEs_v\d+_\d+_LE_v\d+$")
-
-
-def is_lines_grid(control: str) -> bool:
-    """Whether a callback's control is an order's SALESLINEs grid (whatever the visit)."""
-    return bool(_LINES_GRID_RE.search(control))
 
 
 def lines_grid_name(visit: Visit) -> str:
@@ -266,7 +258,7 @@ def detail_body(
         f"{visit.layout}_{TABS_PATH}",
         [
             text("tab_overview", lang),
-            text("tab_delivery_times", lang),
+            text("tab_order_delivery_times", lang),
             text("tab_price_discount", lang),
         ],
         [

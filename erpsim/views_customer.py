@@ -9,8 +9,9 @@ from aiohttp import web
 from erpsim import html_customer as hc
 from erpsim import urls
 from erpsim.callbacks import Callback, reply
+from erpsim.culture import Lang
 from erpsim.detail_ids import Visit, posted_field
-from erpsim.detail_texts import Lang, request_lang, text
+from erpsim.detail_texts import request_lang, text
 from erpsim.errors import SimValidation
 from erpsim.html_layout import ToolItem, page, server_error_page
 from erpsim.model import Customer
@@ -75,6 +76,7 @@ async def customer_detail(request: web.Request) -> web.StreamResponse:
             (),
             status=404,
             banner=text("not_found", lang),
+            lang=lang,
         )
     if request.query.get("mode", "").lower() == "edit":
         return _edit_page(sim, session, customer, "", {}, lang)
@@ -85,6 +87,7 @@ async def customer_detail(request: web.Request) -> web.StreamResponse:
         hc.detail_body(hc.visit_for("View"), customer, {}, lang),
         ViewState(page="CustView"),
         view_tools(lang),
+        lang=lang,
     )
 
 
@@ -96,6 +99,7 @@ def _page(
     view_state: ViewState,
     tools: tuple[ToolItem, ...],
     *,
+    lang: Lang,
     banner: str = "",
     status: int = 200,
 ) -> web.Response:
@@ -107,6 +111,7 @@ def _page(
         tools=tools,
         banner=banner,
         active=urls.CUSTOMERS,
+        lang=lang,
     )
     return web.Response(text=html, content_type="text/html", status=status)
 
@@ -130,7 +135,7 @@ def _edit_page(
         else f"{text('customer', lang)} {customer.account}"
     )
     body = hc.detail_body(hc.visit_for("Edit"), customer, values, lang)
-    return _page(sim, session, title, body, view_state, edit_tools(lang), banner=banner)
+    return _page(sim, session, title, body, view_state, edit_tools(lang), banner=banner, lang=lang)
 
 
 def _callback(callback: Callback) -> web.Response:

@@ -14,8 +14,9 @@ from erpsim import html_order as ho
 from erpsim import html_weight, urls
 from erpsim.callbacks import Callback, reply
 from erpsim.config import DEFAULT_ARTICLE_DROPDOWN_ROWS
+from erpsim.culture import Lang
 from erpsim.detail_ids import Visit, posted_field
-from erpsim.detail_texts import Lang, request_lang, text
+from erpsim.detail_texts import request_lang, text
 from erpsim.errors import SimValidation
 from erpsim.fmt import fmt_int, parse_decimal, parse_it_date
 from erpsim.html_layout import ToolItem, page, server_error_page
@@ -98,6 +99,7 @@ def _html(
     body: str,
     tools: tuple[ToolItem, ...],
     banner: str,
+    lang: Lang,
     status: int = 200,
 ) -> web.Response:
     html = page(
@@ -108,6 +110,7 @@ def _html(
         tools=tools,
         banner=banner,
         active=urls.ORDERS,
+        lang=lang,
     )
     return web.Response(text=html, content_type="text/html", status=status)
 
@@ -117,7 +120,7 @@ def _view_page(sim: Sim, session: Session, order: Order, banner: str, lang: Lang
     body = ho.detail_body(ho.visit_for("View"), sim.state, order, lang)
     view_state = ViewState(page="SalesView", draft_key=f"{VIEW_KEY_PREFIX}{order.id}")
     title = f"{text('order', lang)} {fmt_int(order.id)}"
-    return _html(sim, session, title, view_state, body, view_tools(lang), banner)
+    return _html(sim, session, title, view_state, body, view_tools(lang), banner, lang)
 
 
 def _edit_draft(session: Session, order: Order) -> str:
@@ -157,7 +160,7 @@ def _edit_page(
         text("new_order", lang) if not draft.id else f"{text('order', lang)} {fmt_int(draft.id)}"
     )
     view_state = ViewState(page="SalesEdit", draft_key=key)
-    return _html(sim, session, title, view_state, body, edit_tools(lang), banner)
+    return _html(sim, session, title, view_state, body, edit_tools(lang), banner, lang)
 
 
 def _not_found(sim: Sim, session: Session, lang: Lang) -> web.Response:
@@ -169,6 +172,7 @@ def _not_found(sim: Sim, session: Session, lang: Lang) -> web.Response:
         "",
         (),
         text("not_found", lang),
+        lang,
         status=404,
     )
 

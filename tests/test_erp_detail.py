@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from erp.orders import NewOrder, OrderLine, read_order, submit_order
 from erp.session import login
 from tests.test_erp_writes import AGENT, PASSWORD
 
@@ -176,3 +177,63 @@ def test_customer_detail_ids_tabs_and_edit_from_view(erp: Any, aio: Any, page: A
     assert tabs[:2] == ["Principale", "Orari di consegna"] and "Prezzi e sconti" in tabs
     assert "mode=Edit" in edit_url and len(_numbers(editing, EDIT_ID)) == 1
     assert zip_code == customer["zip"]
+
+
+def test_the_bot_reads_an_order_back_in_english_and_in_italian(
+    erp: Any, aio: Any, page: Any
+) -> None:
+    # Given an order with a decimal quantity and a line discount, saved by the bot
+    state = erp.state("customers,products")
+    customer = next(c["account"] for c in state["customers"] if c["agent"] == AGENT)
+    product = next(p for p in state["products"] if len(p["variants"]) >= 2)
+    variant = product["variants"][1]["variant"]
+    order = NewOrder(
+        customer=customer,
+        lines=(OrderLine(product["item_id"], 1234.5, 12.5, variant),),
+        notes="Consegna al mattino",
+    )
+
+    async def as_browser(language: str) -> Any:
+        # the label language follows Accept-Language; number text follows navigator.language
+        await page.setExtraHTTPHeaders({"Accept-Language": f"{language},{language[:2]};q=0.9"})
+        await page.evaluateOnNewDocument(
+            "(l) => Object.defineProperty(navigator, 'language', {get: () => l, configurable: true})",
+            language,
+        )
+
+    async def flow() -> tuple[Any, ...]:
+        await login(page, erp.url, AGENT, PASSWORD)
+        order_id = await submit_order(page, erp.url, order, marker="AB-culture")
+        await as_browser("en-US")
+        english = await read_order(page, erp.url, order_id)
+        english_status = await page.evaluate(
+            "() => document.querySelector('[id$=\"xaf_dviTRANSFERSTATUS_View\"]').textContent"
+        )
+        return order_id, english, english_status
+
+    order_id, english, english_status = aio.run(flow())
+
+    async def italian() -> tuple[Any, ...]:
+        await as_browser("it-IT")
+        snapshot = await read_order(page, erp.url, order_id)
+        status = await page.evaluate(
+            "() => document.querySelector('[id$=\"xaf_dviTRANSFERSTATUS_View\"]').textContent"
+        )
+        return snapshot, status
+
+    italian_snapshot, italian_status = aio.run(italian())
+    # Then both pages speak their language, and the bot reads the same order from both
+    assert english_status.strip() == "modified" and italian_status.strip() == "Modifica"
+    saved = next(o for o in erp.orders(AGENT) if o["id"] == order_id)
+    for snapshot in (english, italian_snapshot):
+        assert snapshot is not None and not snapshot.sent
+        assert snapshot.customer == customer and snapshot.reference == "AB-culture"
+        assert snapshot.notes == "Consegna al mattino" == saved["notes"]
+        assert (
+            [(ln.article, ln.variant, ln.quantity, ln.discount) for ln in snapshot.lines]
+            == [
+                (ln["article"], ln["variant"], ln["quantity"], ln["discount"])
+                for ln in saved["lines"]
+            ]
+            == [(product["item_id"], variant, 1234.5, 12.5)]
+        )
