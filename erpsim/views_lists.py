@@ -303,6 +303,17 @@ SPECS = {
 }
 
 
+def _filtered_items(
+    sim: Sim, spec: ListSpec, agent: str, search: str, prefs: ListPrefs
+) -> list[Any]:
+    """The records the list shows for this search under the agent's filter."""
+    items = spec.rows(sim, agent, search)
+    if spec.filters is None:
+        return items
+    keep = spec.filters.item(prefs.filter or spec.filters.default).keep
+    return [item for item in items if keep(item)]
+
+
 def grid_page(
     sim: Sim,
     spec: ListSpec,
@@ -313,10 +324,7 @@ def grid_page(
     prefs: ListPrefs,
 ) -> GridPage:
     """One page of the list as this agent sees it (their filter and columns applied)."""
-    items = spec.rows(sim, agent, search)
-    if spec.filters is not None:
-        keep = spec.filters.item(prefs.filter or spec.filters.default).keep
-        items = [item for item in items if keep(item)]
+    items = _filtered_items(sim, spec, agent, search, prefs)
     page_size = min(max(1, page_size), MAX_PAGE_SIZE)
     visible, index = paginate(items, page_index, page_size)
     fields = visible_fields(spec.columns_for(prefs))
@@ -414,20 +422,13 @@ def _row_values(
     sim: Sim, spec: ListSpec, agent: str, param: dict[str, Any], prefs: ListPrefs
 ) -> list[list[str] | None]:
     """GetRowValues: [kind, raw] of each asked field of a row on the current page."""
-    grid = grid_page(
-        sim, spec, agent, prefs.page_index, prefs.page_size, str(param.get("search") or ""),
-        prefs,
-    )
-    items = spec.rows(sim, agent, str(param.get("search") or ""))
-    if spec.filters is not None:
-        keep = spec.filters.item(prefs.filter or spec.filters.default).keep
-        items = [item for item in items if keep(item)]
-    start = grid.page_index * grid.page_size
+    items = _filtered_items(sim, spec, agent, str(param.get("search") or ""), prefs)
+    on_page, _ = paginate(items, prefs.page_index, prefs.page_size)
     index = _int(param.get("row"), -1)
     values_of = VALUES_OF.get(spec.key)
-    if values_of is None or not 0 <= index < len(grid.rows):
+    if values_of is None or not 0 <= index < len(on_page):
         return []
-    values = values_of(items[start + index])
+    values = values_of(on_page[index])
     out: list[list[str] | None] = []
     for field in param.get("fields") or []:
         cell = values.get(str(field))
