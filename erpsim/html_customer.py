@@ -16,7 +16,7 @@ from erpsim.culture import Lang
 from erpsim.detail_ids import Mode, Visit
 from erpsim.detail_texts import text
 from erpsim.fmt import fmt_int
-from erpsim.html_fields import Field, edit_value, layout_item, tabs, view_value
+from erpsim.html_fields import Field, Widget, edit_value, layout_item, tabs, view_value
 from erpsim.model import Customer
 
 VIEW_NUMBERS = {"View": (9, 10), "Edit": (4, 5)}
@@ -25,14 +25,11 @@ _VAT_EDITOR_RE = re.compile(r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dviVATNUM
 
 
 def _m(
-    name: str, item: int, it: str, en: str, editable: bool = False, widget: str = "span"
+    name: str, item: int, it: str, en: str, editable: bool = False, widget: Widget = "span"
 ) -> Field:
+    """A field of the Main tab at layout item `item`."""
     return Field(
-        name,
-        f"{TABS_PATH}_xaf_l1510_xaf_l{item}",
-        (it, en),
-        widget=widget,  # type: ignore[arg-type]
-        editable=editable,
+        name, f"{TABS_PATH}_xaf_l1510_xaf_l{item}", (it, en), widget=widget, editable=editable
     )
 
 

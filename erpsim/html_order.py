@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from html import escape
+from typing import Any
 
 from erpsim import html_weight
 from erpsim.config import DEFAULT_LOOKUP_PAGE_SIZE
@@ -18,7 +19,7 @@ from erpsim.culture import Lang
 from erpsim.detail_ids import Mode, Visit
 from erpsim.detail_texts import text, value_text
 from erpsim.fmt import fmt_datetime, fmt_decimal, fmt_int, fmt_iso_date, fmt_money
-from erpsim.html_fields import Field, edit_value, layout_item, tabs, view_value
+from erpsim.html_fields import Field, Kind, Widget, edit_value, layout_item, tabs, view_value
 from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
 from erpsim.html_lines import lines_control
 from erpsim.model import Customer, Order
@@ -32,12 +33,28 @@ CUSTOMER_PATH = "xaf_l127_pg_xaf_l134_xaf_l152_xaf_l168"
 LOOKUP_COLUMNS = ("ACCOUNTNUM", "NAME", "VATNUM", "CITY")
 
 
-def _f(name: str, item: int, it: str, en: str, **kw: object) -> Field:
-    return Field(name, f"{TABS_PATH}_xaf_l134_xaf_l{item}", (it, en), **kw)  # type: ignore[arg-type]
+def _item(
+    group: int,
+    name: str,
+    item: int,
+    it: str,
+    en: str,
+    kind: Kind = "text",
+    widget: Widget = "span",
+    editable: bool = False,
+) -> Field:
+    """A field of layout group `group` at layout item `item` (ids `…_xaf_l{group}_xaf_l{item}`)."""
+    return Field(name, f"{TABS_PATH}_xaf_l{group}_xaf_l{item}", (it, en), kind, widget, editable)
 
 
-def _p(name: str, item: int, it: str, en: str, **kw: object) -> Field:
-    return Field(name, f"{TABS_PATH}_xaf_l300_xaf_l{item}", (it, en), **kw)  # type: ignore[arg-type]
+def _f(name: str, item: int, it: str, en: str, **kw: Any) -> Field:
+    """A field of the Overview tab."""
+    return _item(134, name, item, it, en, **kw)
+
+
+def _p(name: str, item: int, it: str, en: str, **kw: Any) -> Field:
+    """A field of the Price Discount tab."""
+    return _item(300, name, item, it, en, **kw)
 
 
 #: The Overview ("Panoramica") tab, in the dump's order.
@@ -103,10 +120,6 @@ def lookup_grid_name(visit: Visit) -> str:
 
 def lines_grid_name(visit: Visit) -> str:
     return visit.grid(LINES_PATH, "SALESLINEs")
-
-
-def field_id(visit: Visit, name: str) -> str:
-    return visit.field(FIELDS[name].path, name)
 
 
 def address_of(customer: Customer | None) -> str:
