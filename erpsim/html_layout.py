@@ -21,6 +21,7 @@ MENU = (
 HEAD = (
     '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
     f'<link rel="stylesheet" href="{urls.STATIC}dx.css">'
+    f'<script src="{urls.DXR}?r=1_0-Archibald"></script>'
     f'<script src="{urls.STATIC}dxfmt.js"></script><script src="{urls.STATIC}dx.js"></script>'
 )
 

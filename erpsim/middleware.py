@@ -19,7 +19,12 @@ PUBLIC_PATHS = {urls.LOGIN.lower(), urls.LOGOUT.lower()}
 
 
 def _is_dynamic(path: str) -> bool:
-    return path.startswith(urls.BASE) and not path.startswith(urls.STATIC)
+    # Script resources are static for the server: no session, no latency, no overlap count.
+    return (
+        path.startswith(urls.BASE)
+        and not path.startswith(urls.STATIC)
+        and path != urls.DXR
+    )
 
 
 @web.middleware

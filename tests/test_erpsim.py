@@ -449,3 +449,15 @@ def test_state_file_keeps_created_and_updated_customers(tmp_path: Any) -> None:
     assert again.customers_by_account[created.account].to_json() == created.to_json()
     assert again.customers_by_id[first.id].street == "Via Nuova 1"
     assert len(again.customers) == 7 and again.next_account == state.next_account
+
+
+def test_pages_carry_the_weight_of_the_devexpress_scripts(erp: SimProcess) -> None:
+    # The login page loads DXR.axd without a session, cacheably, about a megabyte of script.
+    browser = Browser(erp)
+    _, _, html = browser.request("/Archibald/Login.aspx")
+    src = re.search(r'<script src="(/Archibald/DXR\.axd[^"]*)"', html)
+    assert src is not None
+    status, headers, body = browser.request(src.group(1))
+    assert status == 200 and "max-age" in headers["Cache-Control"]
+    assert 900_000 <= len(body) <= 1_200_000
+    assert erp.counters()["overlaps"] == 0
