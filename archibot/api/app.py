@@ -1,0 +1,124 @@
+"""The application factory: ``create_app(settings)``, and ``serve`` for ``archibot api``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from archibot.api import dashboard, health, routes
+from archibot.api.errors import ApiError
+from archibot.api.services import Services
+from archibot.settings import Settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API, its dashboard and its health endpoints, on ``settings``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services(settings)
+        app.state.services = services
+        app.state.metrics_registry = health.metrics_registry(services)
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="Archibot",
+        version="1",
+        summary="Browser automation against the Archibald ERP, for many sales agents.",
+        description=(
+            "Send operations (submit-order, create-customer, syncs…) for an agent, follow them "
+            "(GET, Server-Sent Events, webhooks), cancel queued ones. Every /v1 and /metrics "
+            "request needs `Authorization: Bearer TOKEN`."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.include_router(routes.router)
+    app.include_router(health.router)
+    app.include_router(dashboard.router)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(_error_body(exc.code, exc.detail, exc.field), exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        field = ".".join(loc) or None
+        detail = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+        return JSONResponse(_error_body("invalid", detail, field), 422)
+
+    return app
+
+
+def _error_body(code: str, detail: str, field: str | None) -> dict[str, Any]:
+    return {"error": code, "detail": detail, "field": field}
+
+
+class BodyLimit:
+    """413 for a request body above ``max_bytes`` — by Content-Length, or counted as it streams."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        response = JSONResponse(
+            _error_body("too_large", f"the request body is larger than {self.max_bytes} bytes", None), 413
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _TooLarge(Exception):
+    """The streamed body passed the limit."""
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def serve(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Run the API under uvicorn until SIGTERM/SIGINT."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
+                proxy_headers=True, timeout_graceful_shutdown=10)

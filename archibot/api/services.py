@@ -1,0 +1,53 @@
+"""What one API process holds: the client (journal, agents, queue), Redis, tokens, the hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from archibot.api.auth import TokenChecker
+from archibot.api.notify import Hub
+from archibot.api.webhooks import Deliverer
+from archibot.client import Client, status_dict
+from archibot.settings import Settings
+from store.tokens import TokenStore
+
+#: PostgreSQL connections per API process: the route thread pool shares them.
+DEFAULT_API_DB_POOL = 16
+
+
+class Services:
+    """Built by the app's lifespan, closed when it ends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = Client(settings, db_pool_size=DEFAULT_API_DB_POOL)
+        self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.token_store = TokenStore(self.client.db)
+        self.tokens = TokenChecker(settings.api_token_list(), self.token_store)
+        self.hub = Hub(settings.database_url)
+        self.deliverer: Deliverer | None = None
+        if settings.webhook_url:
+            self.deliverer = Deliverer(self.client.db, settings.webhook_url, settings.webhook_secret)
+
+    def read_status(self, op_id: str) -> dict[str, Any] | None:
+        """The public view of an operation, or None."""
+        row = self.client.journal.get(op_id)
+        return status_dict(row) if row is not None else None
+
+    async def start(self) -> None:
+        """Listen to the journal and start the webhook deliverer."""
+        await self.hub.start()
+        if self.deliverer is not None:
+            self.hub.on_event(self.deliverer.wake)
+            self.deliverer.start()
+            self.deliverer.wake()
+
+    async def close(self) -> None:
+        """Stop everything started and close the connections."""
+        await self.hub.stop()
+        if self.deliverer is not None:
+            self.deliverer.stop()
+        self.redis.close()
+        self.client.close()
