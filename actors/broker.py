@@ -21,6 +21,7 @@ from actors.errors import AgentBusy
 from actors.heartbeat import Heartbeat
 from actors.requeue import RequeueBusy
 from archibot.logs import configure_logging
+from archibot.operations import OPERATION_TYPES
 from archibot.settings import Settings
 from store.db import Database
 from store.journal import Journal
@@ -60,6 +61,8 @@ dramatiq.set_broker(broker)
 
 def operation_actor(fn: Callable[[str], Awaitable[None]]) -> dramatiq.Actor[[str], None]:
     """Declare an operation actor: one queue for all (cheap idle polling), AgentBusy
-    expected (RequeueBusy re-enqueues it)."""
+    expected (RequeueBusy re-enqueues it). Its name must be a registered type's actor name."""
+    if fn.__name__ not in {t.actor_name for t in OPERATION_TYPES.values()}:
+        raise RuntimeError(f"actor {fn.__name__} runs no registered operation type (archibot.operations)")
     decorate = dramatiq.actor(queue_name=settings.queue, throws=(AgentBusy,))
     return decorate(fn)

@@ -29,6 +29,7 @@ from actors.lock import Lease
 from actors.worker import WorkerContext
 from archibot.backoff import compute_backoff_ms
 from archibot.client import make_message
+from archibot.errors import InvalidOperation
 from archibot.logs import operation_context
 from archibot.operations import operation_type
 from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, SessionExpired
@@ -212,7 +213,7 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
         await _quietly(ctx.db_call(ctx.agents.forget_cookies, op.agent))
         await _fail(ctx, op, f"the ERP refused the login of agent {op.agent!r}: {exc}. "
                     f"Store the right password with: archibot agents add {op.agent}")
-    except (UnknownAgent, CredentialsUnreadable) as exc:
+    except (UnknownAgent, CredentialsUnreadable, InvalidOperation) as exc:
         await _fail(ctx, op, str(exc))
     except ErpRejected as exc:
         where = f" (field {exc.field})" if exc.field else ""

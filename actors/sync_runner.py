@@ -16,6 +16,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from actors.errors import SyncCancelled, SyncPreempted
+from archibot.operations import OPERATION_TYPES
 from erp.lists import iter_list
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 #: Rows per grid page: big enough for few callbacks, small enough for Chromium's CPU.
 DEFAULT_SYNC_PAGE_SIZE = 100
 
-SYNC_VIEWS = {"sync-customers": "customers", "sync-orders": "orders", "sync-products": "products"}
+#: The ERP list each sync type copies (from the registry of operation types).
+SYNC_VIEWS = {name: t.sync_view for name, t in OPERATION_TYPES.items() if t.sync_view is not None}
 
 
 async def run_sync(job: Job) -> dict[str, Any]:

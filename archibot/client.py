@@ -25,7 +25,7 @@ from archibot.errors import (
     UnknownOperation,
     WaitTimeout,
 )
-from archibot.operations import operation_type
+from archibot.operations import ORDER_REF_TYPES, operation_type
 from archibot.settings import Settings
 from store.agents import AgentStore
 from store.crypto import SecretBox
@@ -36,7 +36,6 @@ from store.journal import TERMINAL, Journal
 DEFAULT_WAIT_TIMEOUT_S = 300.0
 _WAIT_POLL_MIN_S = 0.05
 _WAIT_POLL_MAX_S = 1.0
-_ORDER_REF_TYPES = ("edit-order", "delete-order", "send-to-verona")
 
 
 def make_message(settings: Settings, actor_name: str, op_id: str) -> dramatiq.Message[Any]:
@@ -109,7 +108,7 @@ class Client:
                     f"(archibot agents add {agent})",
                     field="agent",
                 )
-            if op_type in _ORDER_REF_TYPES:
+            if op_type in ORDER_REF_TYPES:
                 self._check_order_ref(agent, str(clean["order"]))
             op_id, created = self.journal.create(
                 str(uuid.uuid4()), agent, op_type, kind.is_write, clean,

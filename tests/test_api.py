@@ -86,6 +86,11 @@ def test_health_and_docs_need_no_token(api: TestClient) -> None:
     schema = api.get("/openapi.json").json()
     assert "/v1/operations" in schema["paths"] and "/v1/operations/{op_id}/cancel" in schema["paths"]
     assert api.get("/docs").status_code == 200
+    # each type's payload schema comes from its model in the registry
+    assert schema["x-archibot-payloads"]["submit-order"] == {"$ref": "#/components/schemas/SubmitOrder"}
+    submit = schema["components"]["schemas"]["SubmitOrder"]
+    assert set(submit["required"]) == {"customer", "lines"}
+    assert schema["components"]["schemas"]["Line"]["properties"]["quantity"]["minimum"] == 0.001
 
 
 def test_a_stored_token_works_and_only_its_hash_is_kept(api: TestClient, client: Client, agent: str,

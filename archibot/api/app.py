@@ -8,12 +8,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archibot.api import dashboard, health, routes
 from archibot.api.errors import ApiError
 from archibot.api.services import Services
+from archibot.operations import OPERATION_TYPES
 from archibot.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -50,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(dashboard.router)
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -64,6 +68,30 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(_error_body("invalid", detail, field), 422)
 
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus each operation type's payload model (from the registry)."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                         description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    by_type: dict[str, dict[str, str]] = {}
+    for name, kind in OPERATION_TYPES.items():
+        model_schema = kind.model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(model_schema.pop("$defs", {}))
+        components[kind.model.__name__] = model_schema
+        by_type[name] = {"$ref": f"#/components/schemas/{kind.model.__name__}"}
+    request = components["OperationRequest"]["properties"]
+    request["type"]["enum"] = list(OPERATION_TYPES)
+    request["payload"] = {
+        "description": "the payload of `type`: see x-archibot-payloads for which schema applies",
+        "oneOf": list({ref["$ref"]: ref for ref in by_type.values()}.values()),
+    }
+    schema["x-archibot-payloads"] = by_type
+    app.openapi_schema = schema
+    return schema
 
 
 def _error_body(code: str, detail: str, field: str | None) -> dict[str, Any]:
