@@ -30,7 +30,7 @@ from archibot.settings import Settings
 from store.agents import AgentStore
 from store.crypto import SecretBox
 from store.db import Database, _redact
-from store.errors import DatabaseUnavailable, IdempotencyKeyReused
+from store.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownAgent
 from store.journal import TERMINAL, Journal
 
 DEFAULT_WAIT_TIMEOUT_S = 300.0
@@ -78,7 +78,7 @@ class Client:
         same request again within ``ARCHIBOT_IDEMPOTENCY_RETENTION_S`` returns the first
         operation's id and queues nothing (IdempotencyConflict if the request differs).
         """
-        return self.submit(op_type, agent, payload, idempotency_key=idempotency_key)[0]
+        return str(self.submit(op_type, agent, payload, idempotency_key=idempotency_key)[0]["id"])
 
     def submit(
         self,
@@ -87,8 +87,9 @@ class Client:
         payload: dict[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
-    ) -> tuple[str, bool]:
-        """:meth:`send`, also telling whether the operation is new (False: the key's replay)."""
+    ) -> tuple[dict[str, Any], bool]:
+        """:meth:`send`, returning the operation's status and whether it is new (False: the
+        Idempotency-Key's replay, nothing queued)."""
         kind = operation_type(op_type)
         if idempotency_key is not None and not (0 < len(idempotency_key.strip()) <= 200):
             raise InvalidOperation(
@@ -102,25 +103,29 @@ class Client:
             raise InvalidOperation("payload must be a JSON object", field="payload")
         clean = kind.validate(payload)
         try:
-            if not self.agents.exists(agent):
-                raise InvalidOperation(
-                    f"unknown agent {agent!r}: store their ERP credentials first "
-                    f"(archibot agents add {agent})",
-                    field="agent",
-                )
             if op_type in ORDER_REF_TYPES:
+                if not self.agents.exists(agent):
+                    raise UnknownAgent(agent)
                 self._check_order_ref(agent, str(clean["order"]))
-            op_id, created = self.journal.create(
+            # The agents table's foreign key refuses an agent without credentials.
+            row, created = self.journal.create(
                 str(uuid.uuid4()), agent, op_type, kind.is_write, clean,
                 idempotency_key=idempotency_key,
                 retention_s=self.settings.idempotency_retention_s,
             )
+        except UnknownAgent:
+            raise InvalidOperation(
+                f"unknown agent {agent!r}: store their ERP credentials first "
+                f"(archibot agents add {agent})",
+                field="agent",
+            ) from None
         except DatabaseUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from exc
         except IdempotencyKeyReused as exc:
             raise IdempotencyConflict(str(exc)) from exc
+        op_id = str(row["id"])
         if not created:
-            return op_id, False
+            return status_dict(row), False
         try:
             self.broker.enqueue(make_message(self.settings, kind.actor_name, op_id))
         except redis.RedisError as exc:
@@ -129,7 +134,7 @@ class Client:
                 f"Redis did not answer at {_redact(self.settings.redis_url)}: start it "
                 "(redis-server --daemonize yes) or set ARCHIBOT_REDIS_URL"
             ) from exc
-        return op_id, True
+        return status_dict(row), True
 
     def cancel(self, op_id: str) -> str:
         """Cancel an operation: ``cancelled`` (it was queued), ``cancelling`` (a running

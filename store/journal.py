@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from store.db import Database
-from store.errors import IdempotencyKeyReused, StaleFence
+from store.errors import IdempotencyKeyReused, StaleFence, UnknownAgent
 
 PENDING = ("queued", "running")
 TERMINAL = ("done", "failed", "cancelled")
@@ -74,26 +75,27 @@ class Journal:
         *,
         idempotency_key: str | None = None,
         retention_s: int = DEFAULT_IDEMPOTENCY_RETENTION_S,
-    ) -> tuple[str, bool]:
-        """Record a new operation, ``queued``; return ``(op_id, created)``.
+    ) -> tuple[dict[str, Any], bool]:
+        """Record a new operation, ``queued``; return ``(its row, created)``.
 
         With ``idempotency_key``, the key and the operation are inserted in one
         transaction: while the key is younger than ``retention_s`` the operation it
         names is returned (``created`` False) and nothing new is written, however many
         processes send it at once. The same key with another request raises
-        IdempotencyKeyReused.
+        IdempotencyKeyReused; an agent without credentials raises UnknownAgent.
         """
         digest = request_hash(agent, op_type, payload)
         with self._db.connection() as conn:
             try:
                 with conn.transaction():
-                    conn.execute(
+                    row = conn.execute(
                         "INSERT INTO operations (id, agent, op_type, is_write, payload)"
-                        " VALUES (%s, %s, %s, %s, %s)",
+                        " VALUES (%s, %s, %s, %s, %s) RETURNING *",
                         (op_id, agent, op_type, is_write, Jsonb(payload)),
-                    )
+                    ).fetchone()
+                    assert row is not None
                     if idempotency_key is None:
-                        return op_id, True
+                        return row, True
                     # A concurrent insert of the same key waits here for the first to commit,
                     # then finds the key taken (or replaces it, if it had expired).
                     taken = conn.execute(
@@ -106,22 +108,26 @@ class Journal:
                         (idempotency_key, digest, op_id, retention_s),
                     ).fetchone()
                     if taken is not None:
-                        return op_id, True
+                        return row, True
                     raise _KeyTaken
             except _KeyTaken:
                 pass  # the transaction rolled back: no operation was written
-            row = conn.execute(
-                "SELECT request_hash, op_id FROM idempotency_keys WHERE key = %s", (idempotency_key,)
+            except psycopg.errors.ForeignKeyViolation:
+                raise UnknownAgent(f"no ERP credentials stored for agent {agent!r}") from None
+            existing = conn.execute(
+                "SELECT k.request_hash, o.* FROM idempotency_keys k JOIN operations o ON o.id = k.op_id"
+                " WHERE k.key = %s",
+                (idempotency_key,),
             ).fetchone()
-        if row is None:  # expired and swept between the two statements: try once more
+        if existing is None:  # expired and swept between the two statements: try once more
             return self.create(op_id, agent, op_type, is_write, payload,
                                idempotency_key=idempotency_key, retention_s=retention_s)
-        if row["request_hash"] != digest:
+        if existing.pop("request_hash") != digest:
             raise IdempotencyKeyReused(
                 f"Idempotency-Key {idempotency_key!r} was used for another request "
-                f"(operation {row['op_id']}): use a new key for a different operation"
+                f"(operation {existing['id']}): use a new key for a different operation"
             )
-        return str(row["op_id"]), False
+        return existing, False
 
     def forget_idempotency_keys(self, retention_s: int = DEFAULT_IDEMPOTENCY_RETENTION_S) -> int:
         """Delete keys older than the retention; how many."""

@@ -148,3 +148,25 @@ def test_worker_logs_are_json_with_the_operation_on_every_line(
     assert any(r["level"] == "debug" for r in records)
     password = next(a["password"] for a in sim.state(include="agents")["agents"] if a["username"] == agents[3])
     assert password not in "\n".join(lines)
+
+
+def test_cancelling_a_running_sync_stops_it_at_the_next_page(
+    api_servers: list[ApiProcess], client: Client, sim: SimProcess, agents: list[str],
+    start_worker_processes: Callable[..., Workers],
+) -> None:
+    # Given a products sync that has stored its first page
+    start_worker_processes(processes=1, threads=2)
+    op_id = client.send("sync-products", agents[4], {})
+    deadline = time.monotonic() + 60
+    while (client.status(op_id)["progress"] or {}).get("pages_done", 0) < 1:
+        assert time.monotonic() < deadline, client.status(op_id)
+        time.sleep(0.05)
+    # When it is cancelled through the API
+    r = httpx.post(f"{api_servers[0].url}/v1/operations/{op_id}/cancel", headers=AUTH, timeout=10)
+    assert r.status_code == 200 and r.json()["outcome"] in ("cancelling", "cancelled"), r.text
+    final = client.wait(op_id, 60)
+    # Then it ends cancelled before its last page, and nothing runs it again
+    assert final["status"] == "cancelled", final
+    assert final["progress"]["pages_done"] < final["progress"]["pages_total"]
+    time.sleep(1)
+    assert client.status(op_id)["attempts"] == 1

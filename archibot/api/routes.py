@@ -81,7 +81,7 @@ def create_operation(
     """Send an operation: 202 and the new operation; 200 and the same operation when its
     Idempotency-Key comes back (within ARCHIBOT_IDEMPOTENCY_RETENTION_S, 24 h by default)."""
     try:
-        op_id, created = svc.client.submit(
+        operation, created = svc.client.submit(
             body.type, body.agent, body.payload, idempotency_key=idempotency_key
         )
     except InvalidOperation as exc:
@@ -92,8 +92,8 @@ def create_operation(
         raise Unavailable(str(exc)) from exc
     if not created:
         response.status_code = 200
-    response.headers["Location"] = f"/v1/operations/{op_id}"
-    return svc.client.status(op_id)
+    response.headers["Location"] = f"/v1/operations/{operation['id']}"
+    return operation
 
 
 @router.get("/operations/{op_id}", response_model=Operation, responses={404: {"model": ErrorBody}})
