@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from store.crypto import SecretBox
 from store.db import Database
@@ -91,7 +92,7 @@ class AgentStore:
         with self._db.connection() as conn:
             conn.execute("INSERT INTO logins (agent, worker) VALUES (%s, %s)", (agent, worker))
 
-    def overview(self) -> list[dict[str, object]]:
+    def overview(self) -> list[dict[str, Any]]:
         """Each agent's ERP username, last login and logins today — never a secret."""
         with self._db.connection() as conn:
             return conn.execute(

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -26,7 +26,7 @@ from archibot import cli
 from archibot.client import Client
 from archibot.keys import heartbeat_key
 from archibot.settings import Settings
-from store.journal import Journal, Operation
+from store.journal import Operation
 from store.tokens import TokenStore
 from tests.fix_api import AUTH, ApiProcess
 
@@ -383,10 +383,10 @@ def test_events_stream_status_and_progress_until_terminal(api_servers: list[ApiP
 
 
 class _Hooks(http.server.BaseHTTPRequestHandler):
-    received: list[tuple[bytes, str]] = []
-    answers: list[int] = []
+    received: ClassVar[list[tuple[bytes, str]]] = []
+    answers: ClassVar[list[int]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((body, self.headers["Archibot-Signature"]))
         code = type(self).answers.pop(0) if type(self).answers else 200

@@ -25,7 +25,7 @@ START_TIMEOUT_S = 90.0
 
 def supervisorctl(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([f"{BIN}/supervisorctl", "-c", str(REPO_ROOT / "supervisord.conf"), *args],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
 def test_the_whole_set_runs_under_supervisord_and_stops_cleanly(
@@ -102,7 +102,7 @@ def _get(url: str) -> httpx.Response | None:
 
 def _group_members(root: int) -> list[int]:
     """supervisord and every process below it."""
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
     children: dict[int, list[int]] = {}
     for line in out.splitlines():
         pid, ppid = map(int, line.split())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import psycopg
 import redis
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from archibot.api.auth import require_token
 from archibot.api.metrics import ArchibotCollector, read_heartbeats
 from archibot.api.services import Services
+from store.errors import DatabaseUnavailable
 
 router = APIRouter()
 
@@ -38,7 +40,7 @@ def readyz(request: Request) -> JSONResponse:
         with svc.client.db.connection() as conn:
             conn.execute("SELECT 1")
         checks["postgres"] = "ok"
-    except Exception as exc:  # any failure means not ready; the body says which
+    except (DatabaseUnavailable, psycopg.Error) as exc:
         checks["postgres"] = f"error: {exc}"
     try:
         svc.redis.ping()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -158,7 +159,7 @@ class ArchibotCollector(Collector):
         yield own
 
 
-def read_heartbeats(client: redis.Redis) -> list[dict[str, object]]:
+def read_heartbeats(client: redis.Redis) -> list[dict[str, Any]]:
     """Every live worker heartbeat (the keys expire when a worker stops beating)."""
     keys = list(client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=500))
     if not keys:

@@ -108,7 +108,7 @@ class Hub:
                             log.warning("notify_unreadable payload=%r", note.payload)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # psycopg errors, lost connections: reconnect with backoff
+            except (psycopg.Error, OSError) as exc:  # a lost connection: reconnect with backoff
                 self.listening.clear()
                 delay_ms = compute_backoff_ms(failures, base_ms=500, max_ms=10_000)
                 failures += 1

@@ -110,7 +110,7 @@ def list_operations(
     svc: Svc,
     agent: str | None = None,
     status: str | None = None,
-    type: str | None = None,  # noqa: A002 - the API's name for it
+    type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_LIMIT)] = DEFAULT_PAGE_LIMIT,
     cursor: str | None = None,
 ) -> dict[str, Any]:
