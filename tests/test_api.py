@@ -310,10 +310,10 @@ def test_metrics_come_from_the_journal_and_the_heartbeats(api: TestClient, clien
         "archibot_workers 2.0",
         'archibot_worker_browser_contexts{worker="host-a:7"} 3.0',
         'archibot_worker_chromium_rss_bytes{worker="host-b:7"} 1000.0',
-        "archibot_webhook_deliveries_pending 2.0",
     ):
         assert line in text, line
     assert "archibot_oldest_pending_age_seconds" in text
+    assert "archibot_webhook_deliveries_pending" not in text  # no webhook URL: nothing to deliver
 
 
 # -- dashboard ----------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def test_webhooks_are_signed_retried_and_journaled(start_api_process: Any, api_s
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Hooks.received, _Hooks.answers = [], [500]
     try:
-        start_api_process(dataclasses.replace(
+        api_proc = start_api_process(dataclasses.replace(
             api_settings, webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook",
             webhook_secret="hook-secret"))
         op_id = client.send("submit-order", agent, ORDER)
@@ -423,6 +423,8 @@ def test_webhooks_are_signed_retried_and_journaled(start_api_process: Any, api_s
         row = conn.execute("SELECT * FROM webhook_deliveries WHERE op_id = %s", (op_id,)).fetchone()
     assert row is not None and row["attempts"] == 2 and row["last_status"] == 200
     assert row["delivered_at"] is not None
+    metrics = httpx.get(api_proc.url + "/metrics", headers=AUTH, timeout=10).text
+    assert "archibot_webhook_deliveries_pending 0.0" in metrics
 
 
 def test_the_client_imports_no_chromium_automation() -> None:

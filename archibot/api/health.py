@@ -67,5 +67,5 @@ def metrics(request: Request) -> Response:
 def metrics_registry(svc: Services) -> CollectorRegistry:
     """A registry holding only Archibot's collector (no per-process default metrics)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ArchibotCollector(svc.client.db, svc.redis))
+    registry.register(ArchibotCollector(svc.client.db, svc.redis, webhooks=bool(svc.settings.webhook_url)))
     return registry

@@ -17,6 +17,7 @@ in-process counter, so any API process answers for the whole deployment.
     archibot_worker_chromium_rss_bytes{worker}           RSS of the worker's Chromium tree
     archibot_worker_rss_bytes{worker}                    RSS of the worker process itself
     archibot_webhook_deliveries_pending                  terminal statuses not yet delivered
+                                                         (only with ARCHIBOT_WEBHOOK_URL set)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from archibot.api.webhooks import DEFAULT_MAX_AGE_S
 from archibot.keys import HEARTBEAT_PREFIX
 from store.db import Database
 
@@ -55,9 +57,10 @@ FROM operations WHERE status = 'failed' GROUP BY 1
 class ArchibotCollector(Collector):
     """Collects every archibot_* metric from PostgreSQL and Redis on each scrape."""
 
-    def __init__(self, db: Database, redis_client: redis.Redis) -> None:
+    def __init__(self, db: Database, redis_client: redis.Redis, *, webhooks: bool) -> None:
         self._db = db
         self._redis = redis_client
+        self._webhooks = webhooks
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         yield from self._journal()
@@ -89,6 +92,8 @@ class ArchibotCollector(Collector):
             errors = conn.execute(_ERROR_KIND_SQL).fetchall()
             pending_hooks = conn.execute(
                 "SELECT count(*) AS n FROM webhook_deliveries WHERE delivered_at IS NULL"
+                " AND created_at > clock_timestamp() - make_interval(secs => %s)",
+                (DEFAULT_MAX_AGE_S,),
             ).fetchone()
 
         ops = GaugeMetricFamily("archibot_operations", "Operations in the journal", labels=["type", "status"])
@@ -134,10 +139,11 @@ class ArchibotCollector(Collector):
         for r in errors:
             error_family.add_metric([r["kind"]], int(r["n"]))
         yield error_family
-        yield GaugeMetricFamily(
-            "archibot_webhook_deliveries_pending", "Terminal statuses not yet delivered",
-            value=int(pending_hooks["n"]) if pending_hooks else 0,
-        )
+        if self._webhooks:
+            yield GaugeMetricFamily(
+                "archibot_webhook_deliveries_pending", "Terminal statuses not yet delivered",
+                value=int(pending_hooks["n"]) if pending_hooks else 0,
+            )
 
     def _workers(self) -> Iterator[GaugeMetricFamily]:
         beats = read_heartbeats(self._redis)

@@ -147,3 +147,14 @@ class Deliverer:
             return int(exc.code), f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError) as exc:
             return None, str(exc)[:500]
+
+
+def forget_webhook_deliveries(db: Database) -> int:
+    """Delete delivery rows older than DEFAULT_MAX_AGE_S (delivered or not sendable any more)."""
+    with db.connection() as conn:
+        cur = conn.execute(
+            "DELETE FROM webhook_deliveries"
+            " WHERE created_at < clock_timestamp() - make_interval(secs => %s)",
+            (DEFAULT_MAX_AGE_S,),
+        )
+    return cur.rowcount
