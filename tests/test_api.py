@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -405,7 +406,7 @@ def test_webhooks_are_signed_retried_and_journaled(start_api_process: Any, api_s
     try:
         api_proc = start_api_process(dataclasses.replace(
             api_settings, webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook",
-            webhook_secret="hook-secret"))
+            webhook_secret="hook-secret", log_format="json"))
         op_id = client.send("submit-order", agent, ORDER)
         client.journal.finish(claim(client, op_id), {"order_id": "77"})
         deadline = time.monotonic() + 20
@@ -425,6 +426,11 @@ def test_webhooks_are_signed_retried_and_journaled(start_api_process: Any, api_s
     assert row["delivered_at"] is not None
     metrics = httpx.get(api_proc.url + "/metrics", headers=AUTH, timeout=10).text
     assert "archibot_webhook_deliveries_pending 0.0" in metrics
+    # the API process logs JSON, one object a line, uvicorn's own lines included
+    api_proc.stop()
+    records = [json.loads(line) for line in Path(api_proc.log_path).read_text().splitlines() if line.strip()]
+    assert any(r["logger"] == "archibot.api.webhooks" and op_id in r["msg"] for r in records)
+    assert any(r["logger"].startswith("uvicorn") for r in records)
 
 
 def test_the_client_imports_no_chromium_automation() -> None:
