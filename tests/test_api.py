@@ -184,6 +184,14 @@ def test_a_body_over_the_limit_is_413(api: TestClient, agent: str) -> None:
     r = api.post("/v1/operations", content=json.dumps(big), headers={**AUTH, "Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["error"] == "too_large"
 
+    def chunks() -> Any:  # no Content-Length: counted as it streams
+        text = json.dumps(big).encode()
+        for i in range(0, len(text), 64_000):
+            yield text[i:i + 64_000]
+
+    streamed = api.post("/v1/operations", content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
+    assert streamed.status_code == 413 and streamed.json()["error"] == "too_large"
+
 
 def test_get_and_list_operations_with_filters_and_cursor(api: TestClient, client: Client, agent: str) -> None:
     client.agents.add("agent02", "pw")

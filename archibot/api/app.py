@@ -114,30 +114,30 @@ class BodyLimit:
             await self._too_large(send)
             return
         seen = 0
+        answered = False
+
+        async def guarded_send(message: Message) -> None:
+            if not answered:  # after our 413, whatever the app still says is dropped
+                await send(message)
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, answered
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
+                if seen > self.max_bytes and not answered:
+                    await self._too_large(send)
+                    answered = True
+                    return {"type": "http.disconnect"}  # the app stops reading
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._too_large(send)
+        await self.app(scope, counted, guarded_send)
 
     async def _too_large(self, send: Send) -> None:
         response = JSONResponse(
             _error_body("too_large", f"the request body is larger than {self.max_bytes} bytes", None), 413
         )
         await response({"type": "http"}, _no_receive, send)
-
-
-class _TooLarge(Exception):
-    """The streamed body passed the limit."""
 
 
 async def _no_receive() -> Message:
