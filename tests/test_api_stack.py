@@ -61,9 +61,23 @@ def test_one_key_sent_twenty_times_across_two_processes_makes_one_erp_order(
     assert 'archibot_operations{status="done",type="submit-order"} 1.0' in metrics
     assert "archibot_workers 1.0" in metrics
     assert f'archibot_logins_total{{agent="{agents[0]}"}} 1.0' in metrics
+    # the worker's heartbeat (refreshed every few seconds) reports its context and Chromium's RSS
+    deadline = time.monotonic() + 15
+    while True:
+        metrics = httpx.get(api_servers[1].url + "/metrics", headers=AUTH, timeout=10).text
+        contexts = _samples(metrics, "archibot_worker_browser_contexts")
+        rss = _samples(metrics, "archibot_worker_chromium_rss_bytes")
+        if (contexts and contexts[0] >= 1) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(contexts) == 1 and contexts[0] >= 1 and rss[0] > 10_000_000
     listed = httpx.get(api_servers[0].url + "/v1/agents", headers=AUTH, timeout=10).json()
     mine = next(a for a in listed if a["agent"] == agents[0])
     assert mine["logins_today"] == 1 and mine["queue_depth"] == 0 and mine["state"] == "free"
+
+
+def _samples(metrics: str, name: str) -> list[float]:
+    return [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(name + "{")]
 
 
 def test_a_node_client_sends_and_follows_an_operation(
