@@ -3,7 +3,8 @@
 ActorError
  ├── AgentBusy    the agent's lock is held: requeue the message with backoff (not a failure)
  ├── LockLost     the lease ran out or passed to another holder: stop before anything irreversible
- └── SyncPreempted a write of the same agent is waiting: the sync stops at a page boundary
+ ├── SyncPreempted a write of the same agent is waiting: the sync stops at a page boundary
+ └── SyncCancelled someone cancelled the running sync: it stops at a page boundary
 """
 
 from __future__ import annotations
@@ -31,4 +32,12 @@ class SyncPreempted(ActorError):
 
     def __init__(self, progress: dict[str, object]) -> None:
         super().__init__(f"preempted after page {progress.get('pages_done')} of {progress.get('pages_total')}")
+        self.progress = progress
+
+
+class SyncCancelled(ActorError):
+    """The running sync was cancelled on request; it stops at a page boundary for good."""
+
+    def __init__(self, progress: dict[str, object]) -> None:
+        super().__init__(f"cancelled after page {progress.get('pages_done')} of {progress.get('pages_total')}")
         self.progress = progress
