@@ -428,8 +428,16 @@ def test_webhooks_are_signed_retried_and_journaled(start_api_process: Any, api_s
     sent = json.loads(body)
     assert sent["event"] == "operation.done" and sent["operation"]["id"] == op_id
     assert sent["operation"]["result"] == {"order_id": "77"}
-    with client.db.connection() as conn:
-        row = conn.execute("SELECT * FROM webhook_deliveries WHERE op_id = %s", (op_id,)).fetchone()
+    # The deliverer journals the answer after the receiver got the body: wait for that write.
+    deadline = time.monotonic() + 10
+    while True:
+        with client.db.connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM webhook_deliveries WHERE op_id = %s", (op_id,)
+            ).fetchone()
+        if (row and row["delivered_at"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert row is not None and row["attempts"] == 2 and row["last_status"] == 200
     assert row["delivered_at"] is not None
     metrics = httpx.get(api_proc.url + "/metrics", headers=AUTH, timeout=10).text
