@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from archibot.errors import ArchibotError
+from archibot.operations import check_agent_name
 from archibot.settings import Settings
 from store.errors import StoreError
 
@@ -34,6 +35,7 @@ def cmd_agents(args: argparse.Namespace, settings: Settings) -> int:
     client = _client(settings)
     try:
         if args.action == "add":
+            check_agent_name(args.agent)
             password = args.password
             if password is None:
                 if not sys.stdin.isatty():

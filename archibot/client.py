@@ -9,6 +9,7 @@ and credentials never leave PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from typing import Any
@@ -25,7 +26,7 @@ from archibot.errors import (
     UnknownOperation,
     WaitTimeout,
 )
-from archibot.operations import ORDER_REF_TYPES, operation_type
+from archibot.operations import ORDER_REF_TYPES, check_agent_name, operation_type
 from archibot.settings import Settings
 from store.agents import AgentStore
 from store.crypto import SecretBox
@@ -34,6 +35,8 @@ from store.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownAgent
 from store.journal import TERMINAL, Journal
 
 DEFAULT_WAIT_TIMEOUT_S = 300.0
+#: The largest normalised payload the journal takes (200 lines of an order fit in ~20 KB).
+MAX_PAYLOAD_BYTES = 64 * 1024
 _WAIT_POLL_MIN_S = 0.05
 _WAIT_POLL_MAX_S = 1.0
 
@@ -95,13 +98,17 @@ class Client:
             raise InvalidOperation(
                 "the idempotency key must be 1 to 200 characters", field="idempotency_key"
             )
-        if not isinstance(agent, str) or not agent.strip():
-            raise InvalidOperation("agent is required", field="agent")
+        check_agent_name(agent)
         if payload is None:
             payload = {}
         if not isinstance(payload, dict):
             raise InvalidOperation("payload must be a JSON object", field="payload")
         clean = kind.validate(payload)
+        if len(json.dumps(clean)) > MAX_PAYLOAD_BYTES:
+            raise InvalidOperation(
+                f"payload is larger than {MAX_PAYLOAD_BYTES // 1024} KB once normalised",
+                field="payload",
+            )
         try:
             if op_type in ORDER_REF_TYPES:
                 if not self.agents.exists(agent):
@@ -230,6 +237,8 @@ def status_dict(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "started_at": iso(row["started_at"]),
         "finished_at": iso(row["finished_at"]),
+        #: Time spent executing it, over all attempts (not waiting for the agent or a worker).
+        "exec_ms": row["exec_ms"],
     }
 
 

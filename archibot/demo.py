@@ -89,6 +89,7 @@ def run_demo(settings: Settings, *, agents: int, orders_per_agent: int, profile:
             else:
                 ok = False
                 _say(f"  {st['agent']}: operation {op_id} {st['status']}: {st['error']}")
+        _say_times(statuses, op_ids, profile)
         counters = sim.counters()
         _say(f"\nlogins per agent: {counters.get('logins')}  overlaps: {counters.get('overlaps')}")
         return 0 if ok else 1
@@ -99,6 +100,28 @@ def run_demo(settings: Settings, *, agents: int, orders_per_agent: int, profile:
         sim.stop()
         if client is not None:
             client.close()
+
+
+#: What FACTS.md §10 reports of the live ERP, for comparison with the realistic profile.
+FACTS_TIMES = (
+    "FACTS §10, the live ERP: a few-line order ~80 s end to end (seed); UpdateEdit 5-7 s a line "
+    "(>20 s possible); cold login + navigation 15-30 s; a 40-line order ~17 min"
+)
+
+
+def _say_times(statuses: dict[str, dict[str, Any]], op_ids: list[str], profile: str) -> None:
+    """Each order's execution time by its number of lines, beside what the live ERP takes."""
+    by_lines: dict[int, list[float]] = {}
+    for op_id in op_ids:
+        st = statuses[op_id]
+        if st["status"] == "done":
+            by_lines.setdefault(len(st["payload"]["lines"]), []).append(st["exec_ms"] / 1000)
+    _say(f"\nsubmit-order execution time ({profile} profile), by lines:")
+    for lines, times in sorted(by_lines.items()):
+        times.sort()
+        _say(f"  {lines} line(s): median {times[len(times) // 2]:.1f} s "
+             f"(min {times[0]:.1f}, max {times[-1]:.1f}, n={len(times)})")
+    _say(f"  {FACTS_TIMES}")
 
 
 def _with_erp(settings: Settings, url: str) -> Settings:

@@ -8,6 +8,7 @@ the workers' parsing all come. A sync also names the ERP list it copies.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,25 @@ OPERATION_TYPES: dict[str, OperationType] = {
 #: Writes that reference an order (an ERP id, or the op id of the submit-order that made it).
 ORDER_REF_TYPES = tuple(n for n, t in OPERATION_TYPES.items() if "order" in t.model.model_fields
                         and n != "submit-order")
+
+
+#: An agent's name in Archibot (their key in the journal, Redis and logs): letters, digits and
+#: ``._@-``, starting with a letter or digit, at most 64 characters. Their ERP username may
+#: differ (``archibot agents add NAME --username …``).
+AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def check_agent_name(agent: object) -> str:
+    """``agent`` if it is a valid agent name; InvalidOperation(field="agent") otherwise."""
+    if not isinstance(agent, str) or not agent.strip():
+        raise InvalidOperation("agent is required", field="agent")
+    if not AGENT_NAME_RE.match(agent):
+        raise InvalidOperation(
+            f"agent {agent[:80]!r} is not a valid agent name: letters, digits and ._@- "
+            "(starting with a letter or digit), at most 64 characters",
+            field="agent",
+        )
+    return agent
 
 
 def operation_type(name: str) -> OperationType:

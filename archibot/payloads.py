@@ -13,22 +13,30 @@ written as text (``"2,5"``) become numbers, an ERP id given as a number becomes 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from archibot.errors import InvalidOperation
 
 Raw = dict[str, Any]
+#: A number written as text longer than this is not a quantity anyone meant.
+_MAX_NUMBER_TEXT = 32
 
 _VAT_RE = re.compile(r"^(IT)?\d{11}$")
 _ZIP_RE = re.compile(r"^\d{5}$")
 #: A text field's length limit when its model declares none.
 DEFAULT_TEXT_MAX_LEN = 200
+#: The most lines one order may carry: a 40-line order takes ~17 min on the real ERP
+#: (FACTS §10); 200 lines is a working day. Larger orders are split by the main app.
+DEFAULT_MAX_LINES = 200
+#: Characters no ERP field takes: C0 controls but tab and newlines, DEL, C1 controls.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _bounds(info: FieldInfo) -> tuple[float | None, float | None, int]:
@@ -57,6 +65,12 @@ def _text(raw: Raw, key: str, name: str, *, required: bool, max_len: int) -> str
     value = value.strip()
     if len(value) > max_len:
         raise InvalidOperation(f"payload field {name!r} is longer than {max_len} characters", field=name)
+    bad = _CONTROL_RE.search(value)
+    if bad:
+        raise InvalidOperation(
+            f"payload field {name!r} contains a control character (U+{ord(bad.group()):04X})",
+            field=name,
+        )
     return value
 
 
@@ -67,12 +81,20 @@ def _number(raw: Raw, key: str, name: str, *, required: bool, low: float, high: 
             raise InvalidOperation(f"payload field {name!r} is required", field=name)
         return None
     if isinstance(value, str):
+        if len(value) > _MAX_NUMBER_TEXT:
+            raise InvalidOperation(f"payload field {name!r} must be a number", field=name)
         try:
             value = float(value.replace(",", "."))
         except ValueError:
             raise InvalidOperation(f"payload field {name!r} must be a number, not {value!r}", field=name) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidOperation(f"payload field {name!r} must be a number", field=name)
+    try:
+        value = float(value)
+    except OverflowError:  # an int of hundreds of digits
+        raise InvalidOperation(f"payload field {name!r} is out of range", field=name) from None
+    if not math.isfinite(value):
+        raise InvalidOperation(f"payload field {name!r} must be a finite number", field=name)
     if not low <= value <= high:
         raise InvalidOperation(
             f"payload field {name!r} must be between {low:g} and {high:g}, not {value:g}", field=name
@@ -101,6 +123,12 @@ def _lines(line_model: type[Spec], raw: Raw, key: str, name: str) -> list[Raw]:
         raise InvalidOperation(f"payload field {name!r} must be a list of {{article, quantity}}", field=name)
     if not lines:
         raise InvalidOperation(f"payload field {name!r} is empty: an order needs at least one line", field=name)
+    if len(lines) > DEFAULT_MAX_LINES:
+        raise InvalidOperation(
+            f"payload field {name!r} has {len(lines)} lines; at most {DEFAULT_MAX_LINES} "
+            "(split the order)",
+            field=name,
+        )
     out = []
     for i, line in enumerate(lines):
         if not isinstance(line, dict):
@@ -115,9 +143,13 @@ def normalise(model: type[Spec], raw: Raw, where: str = "") -> Raw:
     Required fields are read first, then the model's checks of them, then optional
     fields (each with its check) — so the first error reported is the most basic one.
     """
+    odd = next((k for k in raw if not isinstance(k, str)), None)
+    if odd is not None:
+        raise InvalidOperation(f"payload field names must be text, not {odd!r}", field="payload")
     if model.no_fields_expected and raw:
         extra = min(raw)
-        raise InvalidOperation(f"payload field {extra!r} is not expected: a sync takes {{}}", field=extra)
+        raise InvalidOperation(f"payload field {extra!r} is not expected: a sync takes {{}}",
+                               field=extra or "payload")
     out: Raw = {}
     fields = model.model_fields
     required = [k for k, f in fields.items() if f.is_required()]
@@ -260,13 +292,18 @@ def _customer_fields(raw: Raw, name: str) -> dict[str, str]:
     fields = raw.get("fields")
     if not isinstance(fields, dict) or not fields:
         raise InvalidOperation(f"payload field {name!r} must be a non-empty object of customer fields", field=name)
+    if any(not isinstance(k, str) for k in fields):
+        raise InvalidOperation(f"payload field {name!r} must name customer fields", field=name)
     unknown = sorted(set(fields) - set(CUSTOMER_FIELDS))
     if unknown:
         raise InvalidOperation(
             f"payload field '{name}.{unknown[0]}' cannot be updated; allowed: {', '.join(CUSTOMER_FIELDS)}",
             field=f"{name}.{unknown[0]}",
         )
-    return {k: str(_text(fields, k, k, required=True, max_len=DEFAULT_TEXT_MAX_LEN)) for k in fields}
+    return {
+        k: str(_text(fields, k, f"{name}.{k}", required=True, max_len=DEFAULT_TEXT_MAX_LEN))
+        for k in fields
+    }
 
 
 class UpdateCustomer(Spec):
@@ -285,5 +322,14 @@ class Sync(Spec):
 
 
 def parse(model: type[Spec], payload: Raw) -> Raw:
-    """Validate and normalise ``payload`` with ``model``; the JSON the journal keeps."""
-    return model.model_validate(payload).model_dump(exclude_none=True)
+    """Validate and normalise ``payload`` with ``model``; the JSON the journal keeps.
+
+    Anything pydantic itself refuses after Archibot's rules is InvalidOperation too, naming
+    the field: ``send`` raises nothing else on bad input.
+    """
+    try:
+        return model.model_validate(payload).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise InvalidOperation(f"payload field {field!r}: {first['msg']}", field=field) from None

@@ -29,7 +29,7 @@ from archibot.errors import (
     UnknownOperation,
 )
 from archibot.keys import lock_key
-from archibot.operations import OPERATION_TYPES
+from archibot.operations import OPERATION_TYPES, check_agent_name
 from store.errors import DatabaseUnavailable
 from store.journal import STATUSES
 
@@ -178,8 +178,10 @@ def all_events(request: Request, svc: Svc) -> StreamingResponse:
 @router.put("/agents/{agent}", response_model=Agent)
 def put_agent(agent: str, body: AgentCredentials, svc: Svc) -> dict[str, Any]:
     """Store (or replace) an agent's ERP credentials; the password is encrypted at rest."""
-    if not agent.strip() or len(agent) > 100:
-        raise Unprocessable("the agent name must be 1 to 100 characters", field="agent")
+    try:
+        check_agent_name(agent)
+    except InvalidOperation as exc:
+        raise Unprocessable(str(exc), field="agent") from None
     try:
         svc.client.agents.add(agent, body.password, username=body.username)
     except DatabaseUnavailable as exc:
