@@ -19,8 +19,9 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, ShutdownNotifications
 from periodiq import PeriodiqMiddleware
 
 from actors.browser import BrowserPoolMiddleware
-from actors.errors import AgentBusy
+from actors.errors import AgentBusy, WorkerStopping
 from actors.requeue import RequeueBusy
+from archibot.connections import sync_redis
 from archibot.settings import Settings
 from store.db import Database
 from store.journal import Journal
@@ -43,11 +44,12 @@ logging.basicConfig(
 logging.getLogger("pyppeteer").setLevel(logging.WARNING)
 logging.getLogger("websockets").setLevel(logging.WARNING)
 
-_db = Database(settings.database_url, max_size=2)
-requeue = RequeueBusy(Journal(_db), max_requeue_age_s=settings.max_requeue_age_s)
+_db = Database(settings.database_url, max_size=2, statement_timeout_ms=settings.statement_timeout_ms)
+requeue = RequeueBusy(Journal(_db), max_requeue_age_s=settings.max_requeue_age_s,
+                      retry_budget_s=settings.retry_budget_s)
 
 broker = RedisBroker(  # type: ignore[no-untyped-call]
-    url=settings.redis_url,
+    client=sync_redis(settings),
     heartbeat_timeout=DEFAULT_HEARTBEAT_TIMEOUT_MS,
     maintenance_chance=DEFAULT_MAINTENANCE_CHANCE,
     middleware=[
@@ -65,5 +67,5 @@ dramatiq.set_broker(broker)
 def operation_actor(fn: Callable[[str], Awaitable[None]]) -> dramatiq.Actor[[str], None]:
     """Declare an operation actor: one queue for all (cheap idle polling), AgentBusy
     expected (RequeueBusy re-enqueues it)."""
-    decorate = dramatiq.actor(queue_name=settings.queue, throws=(AgentBusy,))
+    decorate = dramatiq.actor(queue_name=settings.queue, throws=(AgentBusy, WorkerStopping))
     return decorate(fn)
