@@ -59,7 +59,9 @@ class WorkerContext:
         self.cache = Cache(self.db)
         self.agents = AgentStore(self.db, SecretBox(settings.secret_key_list()))
         self.pool = BrowserPool(
-            chromium_path=settings.chromium, contexts_per_browser=settings.contexts_per_browser
+            chromium_path=settings.chromium,
+            contexts_per_browser=settings.contexts_per_browser,
+            lang=settings.erp_lang,
         )
         self._db_threads = concurrent.futures.ThreadPoolExecutor(
             DEFAULT_DB_THREADS, thread_name_prefix="archibot-db"

@@ -7,6 +7,7 @@ below them receives the values it needs as arguments.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
@@ -59,6 +60,11 @@ DEFAULT_OP_TIMEOUTS_S = {"sync-products": 1_800, "sync-customers": 900, "sync-or
 #: How long after a dead holder's last word (its save click) a successor waits before
 #: looking in the ERP for the save's effect: a slow ERP may still be committing it.
 DEFAULT_COMMIT_SETTLE_S = 20
+#: The browser's language: the ERP's labels follow its Accept-Language, its grid numbers and
+#: dates its navigator.language ("51.847", "28/03/2026 06:24:57" in it-IT).
+DEFAULT_ERP_LANG = "it-IT"
+#: A BCP 47 tag as Chromium takes it ("it-IT", "en-US", "en"); pool.language checks the same.
+_LANG_TAG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 #: The Dramatiq queue every Archibot actor uses (one queue keeps idle polling cheap).
 DEFAULT_QUEUE = "archibot"
 
@@ -72,6 +78,7 @@ class Settings:
     redis_url: str = DEFAULT_REDIS_URL
     database_url: str = DEFAULT_DATABASE_URL
     erp_url: str = DEFAULT_ERP_URL
+    erp_lang: str = DEFAULT_ERP_LANG
     chromium: str = DEFAULT_CHROMIUM
     contexts_per_browser: int = DEFAULT_CONTEXTS_PER_BROWSER
     secret_key: str = DEFAULT_SECRET_KEY
@@ -129,6 +136,11 @@ class Settings:
                 f"ARCHIBOT_OP_TIMEOUTS must look like 'sync-products=1800,submit-order=240', "
                 f"not {settings.op_timeouts!r}"
             ) from None
+        if not _LANG_TAG_RE.match(settings.erp_lang):
+            raise ConfigError(
+                f"ARCHIBOT_ERP_LANG must be a language tag like 'it-IT' or 'en-US', "
+                f"not {settings.erp_lang!r}"
+            )
         if settings.contexts_per_browser < 1:
             raise ConfigError("ARCHIBOT_CONTEXTS_PER_BROWSER must be at least 1")
         if not settings.secret_key_list():

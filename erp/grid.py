@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from erp import culture as culture_parse
 from erp import selectors as sel
 from erp.errors import ErpError, ErpRejected, ErpUnavailable
 from erp.waits import boundary, goto, set_value, wait_idle
@@ -19,22 +20,29 @@ Hook = Callable[[], Awaitable[None]]
 log = logging.getLogger(__name__)
 _FILTER_PREFIX = re.compile(r"^xaf_xaf_a\d+")
 
-_MONEY = re.compile(r"^-?[\d.]+(,\d+)?\s*€$")
+def normalize(column: str, text: str, culture: str | None = None) -> str:
+    """A cell as plain data, whichever culture the browser showed it in.
 
-
-def normalize(column: str, text: str) -> str:
-    """Ids without thousands dots ("72.972" -> "72972"), amounts as plain decimals."""
+    Ids lose their thousands separators ("51,847"/"51.847" -> "51847"), numeric columns become
+    plain decimals ("250,01 EUR" -> "250.01"), date columns ISO ("3/28/2026 6:24:57 AM" ->
+    "2026-03-28T06:24:57"); other columns (ACCOUNTNUM, SALESID…) stay text.
+    """
+    if not text:
+        return text
     if column == "id":
-        return text.replace(".", "")
-    if _MONEY.match(text):
-        return text.replace("€", "").strip().replace(".", "").replace(",", ".")
+        return culture_parse.parse_int_id(text)
+    if column in sel.NUMBER_FIELDS:
+        value = culture_parse.parse_number(text, culture)
+        return text if value is None else f"{value:.10g}"
+    if column in sel.DATE_FIELDS:
+        when = culture_parse.parse_datetime(text, culture)
+        return text if when is None else when.isoformat()
     return text
 
 
-def parse_it_number(text: str) -> float | None:
-    """Italian "1.234,5" -> 1234.5; empty -> None."""
-    cleaned = text.replace("€", "").strip().replace(".", "").replace(",", ".")
-    return float(cleaned) if cleaned else None
+def parse_number(text: str, culture: str | None = None) -> float | None:
+    """A number as either culture shows it ("1.234,5", "1,234.5", "63,00 %"); empty -> None."""
+    return culture_parse.parse_number(text, culture)
 
 
 async def find_control(page: Any, pattern: str, step: str, method: str | None = None) -> str:

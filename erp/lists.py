@@ -59,7 +59,11 @@ async def iter_list(
                     raise ErpUnavailable(
                         f"{step}: asked for page {index}, got {data['page_index']}"
                     )
-            rows = [{k: grid.normalize(k, v) for k, v in row.items()} for row in data["rows"]]
+            # Numbers and dates are in the browser's culture: ask it, never guess (FACTS §8).
+            culture = data["culture"]
+            rows = [
+                {k: grid.normalize(k, v, culture) for k, v in row.items()} for row in data["rows"]
+            ]
             yield ListPage(index, data["page_count"], data["total"], rows)
             if index + 1 >= data["page_count"]:
                 return

@@ -146,8 +146,8 @@ async def _read_lines(page: Any) -> list[OrderLine]:
     return [
         OrderLine(
             article=row["itemid"],
-            quantity=grid.parse_it_number(row["salesqty"]) or 0.0,
-            discount=grid.parse_it_number(row.get("linedisc", "")),
+            quantity=grid.parse_number(row["salesqty"]) or 0.0,
+            discount=grid.parse_number(row.get("linedisc", "")),
             variant=row.get("inventdimid") or None,
         )
         for row in rows

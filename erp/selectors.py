@@ -19,11 +19,15 @@ def order_view_url(order_id: str) -> str:
     return f"SALESTABLE_DetailViewAgent/{order_id}/"
 
 
-# Login.aspx
-USER_INPUT = 'input[id*="UserName"][id$="_I"]'
-PASSWORD_INPUT = 'input[type="password"]'
+# Login.aspx (FACTS §1). Editor ids embed a per-visit random number: match by suffix, never by id.
+USER_INPUT = 'input[id*="dviUserName_Edit_I"]'
+PASSWORD_INPUT = 'input[id*="dviPassword_Edit_I"]'
+#: The login action is a DevExpress menu item (no <button> on the page).
 LOGIN_BUTTON = "#Logon_PopupActions_Menu_DXI0_T"
-LOGIN_ERROR = ".ErrorMessage, .dxeErrorCell"
+#: Texts the login action shows, lower-case: Italian contains "accedi", English is "log in".
+LOGIN_BUTTON_CONTAINS = ("accedi",)
+LOGIN_BUTTON_EQUALS = ("log in", "login")
+LOGIN_ERROR = ".dxeErrorCell, .ErrorMessage"
 
 # Lists. Grids and controls are found through the DevExpress control collection by the
 # stable part of their name: the number in the middle changes on every visit (FACTS §0).
@@ -49,6 +53,17 @@ CUSTOMER_LIST_COLUMNS = {
     "fiscal_code": "fiscalcode",
 }
 DATA_ROW = "tr.dxgvDataRow_XafTheme"
+#: List columns (lowercase field names) holding numbers or dates, which the browser formats
+#: in its own culture (FACTS §8): parsed back to plain values when read.
+NUMBER_FIELDS = frozenset({
+    "grossamount", "amounttotal", "manualdiscount", "ordercountact", "salesact",
+    "ordercountprev", "salesprev", "ordercountprev2", "salesprev2", "priceunit", "lowestqty",
+    "multipleqty", "highestqty", "purchpricepcs", "standardqty", "defaultsalesqty",
+})
+DATE_FIELDS = frozenset({
+    "createddatetime", "deliverydate", "transferreddate", "completeddate", "lastorderdate",
+    "modifieddatetime",
+})
 EDIT_ROW_LINK = 'a[data-args*="Edit"]'
 SELECT_CHECK = "input.dxgvSelectCheck"
 TOOLBAR_LINKS = 'a[id^="Vertical_mainMenu_Menu_DXI"][id$="_T"]'
@@ -153,7 +168,7 @@ READ_GRID_JS = """(name, rowSel) => {
       .filter(tr => tr.id.indexOf(name + '_DXDataRow') === 0)
       .map(tr => { const o = {}; [...tr.cells].forEach((td, i) => { if (byIndex[i]) o[byIndex[i]] = td.textContent.trim(); }); return o; });
   return {rows: rows, fields: fields, total: c.GetRowCount ? c.GetRowCount() : rows.length,
-          page_index: c.GetPageIndex(), page_count: c.GetPageCount()};
+          page_index: c.GetPageIndex(), page_count: c.GetPageCount(), culture: navigator.language};
 }"""
 
 #: A list's remembered state: page index, page size and the filter combo's value and items.

@@ -1,10 +1,17 @@
-"""Logging in to Archibald (Login.aspx WebForms post) and checking the session."""
+"""Logging in to Archibald as a person would (FACTS §1) and checking the session.
+
+Login.aspx's editor ids change on every visit and its login action is a DevExpress menu item,
+not a button: the inputs are found by id suffix, filled with the native value setter plus
+input/change events (what DevExpress editors listen to), and the action is clicked with the
+mouse. Success is judged on the URL's *pathname*: the ReturnUrl of Login.aspx itself contains
+"Default.aspx", which once made a check on the whole URL report a failed login as a success.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from erp import selectors as sel
 from erp.errors import ErpUnavailable, LoginRejected, SessionExpired
@@ -16,7 +23,41 @@ from erp.waits import (
     is_login_url,
 )
 
-__all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_url", "login"]
+__all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_page", "is_login_url", "login"]
+
+#: How long the login inputs may take to appear once Login.aspx answered.
+DEFAULT_INPUTS_TIMEOUT_MS = 10_000
+
+_FILL_JS = """(userSel, pwSel, user, pw) => {
+  const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  for (const [s, v] of [[userSel, user], [pwSel, pw]]) {
+    const e = document.querySelector(s);
+    e.focus();
+    setter.call(e, v);
+    e.dispatchEvent(new Event('input', {bubbles: true}));
+    e.dispatchEvent(new Event('change', {bubbles: true}));
+  }
+}"""
+
+#: The login action: the menu item by id, else the innermost element whose text contains
+#: "accedi" or is "log in"/"login" (a later ERP build may renumber the menu).
+_FIND_LOGIN_ACTION_JS = """(byId, contains, equals) => {
+  const item = document.querySelector(byId);
+  if (item) return item;
+  const matches = (e) => {
+    const t = (e.textContent || e.value || '').trim().toLowerCase();
+    return t.length > 0 && t.length < 40 &&
+        (contains.some(c => t.includes(c)) || equals.includes(t));
+  };
+  const all = [...document.querySelectorAll(
+      'a, button, span, li, div, input[type=submit], input[type=button]')].filter(matches);
+  return all.find(e => !all.some(o => o !== e && e.contains(o))) || null;
+}"""
+
+
+def is_login_page(url: str) -> bool:
+    """True when the URL's pathname is Login.aspx (its query may well mention Default.aspx)."""
+    return urlsplit(url or "").path.lower().endswith("/login.aspx")
 
 
 async def login(
@@ -26,10 +67,12 @@ async def login(
     password: str,
     *,
     timeout_ms: int = DEFAULT_NAV_TIMEOUT_MS,
+    inputs_timeout_ms: int = DEFAULT_INPUTS_TIMEOUT_MS,
 ) -> None:
-    """Open Login.aspx, post the credentials and wait to land inside the application.
+    """Open Login.aspx, fill the credentials, click the login action, land inside the ERP.
 
-    Raises LoginRejected when the ERP refuses the credentials, ErpUnavailable otherwise.
+    Raises LoginRejected when the ERP refuses the credentials (it stays on Login.aspx and
+    shows an error), ErpUnavailable otherwise (5xx, timeouts, no login action found).
     """
     step = f"login of {username}"
     login_url = urljoin(erp_url, sel.LOGIN_PAGE)
@@ -39,27 +82,32 @@ async def login(
         )
         if response is not None and response.status >= SERVER_ERROR_STATUS:
             raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status} for Login.aspx")
-        await page.waitForSelector(sel.USER_INPUT, {"timeout": timeout_ms})
-        await page.evaluate(
-            """(userSel, pwSel, user, pw) => {
-                document.querySelector(userSel).value = user;
-                document.querySelector(pwSel).value = pw;
-            }""",
-            sel.USER_INPUT,
-            sel.PASSWORD_INPUT,
-            username,
-            password,
+        await page.waitForSelector(sel.USER_INPUT, {"visible": True, "timeout": inputs_timeout_ms})
+        await page.waitForSelector(sel.PASSWORD_INPUT, {"timeout": inputs_timeout_ms})
+        await page.evaluate(_FILL_JS, sel.USER_INPUT, sel.PASSWORD_INPUT, username, password)
+        action = await page.evaluateHandle(
+            _FIND_LOGIN_ACTION_JS,
+            sel.LOGIN_BUTTON,
+            list(sel.LOGIN_BUTTON_CONTAINS),
+            list(sel.LOGIN_BUTTON_EQUALS),
         )
+        element = action.asElement()
+        if element is None:
+            raise ErpUnavailable(f"{step}: Login.aspx shows no login action ({sel.LOGIN_BUTTON})")
         navigation = asyncio.ensure_future(
             page.waitForNavigation({"waitUntil": "domcontentloaded", "timeout": timeout_ms})
         )
-        await page.click(sel.LOGIN_BUTTON)
+        try:
+            await element.click()
+        except BaseException:
+            navigation.cancel()
+            raise
         response = await navigation
     if response is not None and response.status >= SERVER_ERROR_STATUS:
         raise ErpUnavailable(
             f"{step}: the ERP answered HTTP {response.status} after posting the login"
         )
-    if is_login_url(page.url):
+    if is_login_page(page.url):
         async with boundary(page, step):
             message = await page.evaluate(
                 "(s) => { const e = document.querySelector(s); return e ? e.textContent.trim() : ''; }",
@@ -76,4 +124,4 @@ async def is_logged_in(page: Any, erp_url: str) -> bool:
         await goto(page, urljoin(erp_url, sel.DEFAULT_PAGE), "session check")
     except SessionExpired:
         return False
-    return not is_login_url(page.url)
+    return not is_login_page(page.url)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from erpsim import urls, views_admin, views_auth, views_customer, views_lists, views_order
+from erpsim import dxr, urls, views_admin, views_auth, views_customer, views_lists, views_order
 from erpsim.config import SimConfig
 from erpsim.middleware import archibald
 from erpsim.sim import SIM_KEY, Sim
@@ -39,6 +39,7 @@ def make_app(config: SimConfig) -> web.Application:
         "*", urls.CUSTOMER_DETAIL + r"{customer_id:\d+}/", views_customer.customer_detail
     )
     router.add_static(urls.STATIC, STATIC_DIR)
+    router.add_get(urls.DXR, dxr.dxr)
     router.add_get("/favicon.ico", _favicon)
     views_admin.add_routes(app)
     return app

@@ -25,35 +25,74 @@ MAX_AGENTS = 999
 
 
 @dataclass(frozen=True)
+class Delay:
+    """The latency of one kind of request, in milliseconds.
+
+    Most draws are triangular between `low_ms` and `high_ms` peaking at `mode_ms` (uniform
+    when `mode_ms` is None); with probability `tail_rate` a draw comes instead uniformly from
+    `tail_ms`, the rare slow answers the real server gives.
+    """
+
+    low_ms: float
+    high_ms: float
+    mode_ms: float | None = None
+    tail_rate: float = 0.0
+    tail_ms: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(frozen=True)
 class LatencyProfile:
-    """Latency ranges in milliseconds, drawn uniformly per request."""
+    """The latency of each kind of request (see erpsim.timing.RequestKind)."""
 
-    page_ms: tuple[float, float]
-    callback_ms: tuple[float, float]
-    update_edit_ms: tuple[float, float]
-    update_edit_slow_rate: float
-    update_edit_slow_ms: float
-    vat_check_ms: tuple[float, float]
+    #: A page GET (a chained navigation inside the application).
+    page: Delay
+    #: A grid/list callback (paging, page size, filter, lookup search).
+    callback: Delay
+    #: The order lines grid's UpdateEdit (saving one line).
+    update_edit: Delay
+    #: The VAT number check after leaving VATNUM.
+    vat_check: Delay
+    #: The payment-terms (PAYMTERMID) lookup callback.
+    payment_terms: Delay
+    #: A GET of a saved record's detail view (the readback after a save).
+    detail_page: Delay
+    #: The login POST (then Default.aspx loads as a page: a cold login is both).
+    login: Delay
 
 
-PROFILES: dict[str, LatencyProfile] = {
-    "fast": LatencyProfile(
-        page_ms=(2.0, 6.0),
-        callback_ms=(2.0, 8.0),
-        update_edit_ms=(15.0, 25.0),
-        update_edit_slow_rate=0.0,
-        update_edit_slow_ms=0.0,
-        vat_check_ms=(2.0, 8.0),
-    ),
-    "realistic": LatencyProfile(
-        page_ms=(150.0, 600.0),
-        callback_ms=(250.0, 900.0),
-        update_edit_ms=(5000.0, 7000.0),
-        update_edit_slow_rate=0.05,
-        update_edit_slow_ms=20000.0,
-        vat_check_ms=(2400.0, 2800.0),
-    ),
-}
+#: The realistic profile, calibrated to FACTS.md §10 (../shared/erp-real/FACTS.md):
+#:
+#: | kind | draws | FACTS |
+#: | --- | --- | --- |
+#: | callback | 250–900 ms, peak 350, mean 500 | list callback 251–880 ms, avg ~500 (HTTP:91) |
+#: | update_edit | 5–7 s; 3 % 20–30 s | UpdateEdit 5–7 s, >20 s possible (BOT:5971-5974) |
+#: | vat_check | 2.6–4 s, peak 2.8; 20 % 20–28 s | VAT 2.6 s (BOT:15833) vs 20–28 s in a probe |
+#: | payment_terms | 10–15 s | PAYMTERMID callback 10–15 s (BOT:15188-15190) |
+#: | detail_page | 10–15 s | detail readback ~10–15 s (c:b0356a6d; SUB:740) |
+#: | page | 2–4.5 s, peak 2.5, mean 3 s | chained navigation ~3 s (UNI:476) |
+#: | login | 13–25.5 s, + Default.aspx page = 15–30 s | cold login + nav ~15–30 s (UNI:476) |
+REALISTIC = LatencyProfile(
+    page=Delay(2000.0, 4500.0, mode_ms=2500.0),
+    callback=Delay(250.0, 900.0, mode_ms=350.0),
+    update_edit=Delay(5000.0, 7000.0, tail_rate=0.03, tail_ms=(20000.0, 30000.0)),
+    vat_check=Delay(2600.0, 4000.0, mode_ms=2800.0, tail_rate=0.2, tail_ms=(20000.0, 28000.0)),
+    payment_terms=Delay(10000.0, 15000.0),
+    detail_page=Delay(10000.0, 15000.0),
+    login=Delay(13000.0, 25500.0),
+)
+
+#: A few milliseconds everywhere: what the tests run against.
+FAST = LatencyProfile(
+    page=Delay(2.0, 6.0),
+    callback=Delay(2.0, 8.0),
+    update_edit=Delay(15.0, 25.0),
+    vat_check=Delay(2.0, 8.0),
+    payment_terms=Delay(2.0, 8.0),
+    detail_page=Delay(2.0, 6.0),
+    login=Delay(2.0, 6.0),
+)
+
+PROFILES: dict[str, LatencyProfile] = {"fast": FAST, "realistic": REALISTIC}
 
 
 @dataclass

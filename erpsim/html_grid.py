@@ -131,9 +131,12 @@ def grid_inner(
         sys_cells = (
             '<td class="dxgvCommandColumn_XafTheme"><input type="checkbox" class="dxgvSelectCheck" '
             f'id="{name}_DXSelBtn{n}" title="Seleziona riga"></td>'
-            f'<td class="dxgvCommandColumn_XafTheme"><a class="dxbButton_XafTheme" '
-            f"data-args=\"[['Edit'],[{n}]]\"><img class=\"dxGridView_gvEditButton\" "
-            f'title="{edit_title}" alt="{edit_title}" data-href="{escape(row.edit_href)}"></a></td>'
+            f'<td class="dxgvCommandColumn_XafTheme"><a id="{name}_DXCBtn{n}" '
+            f"class=\"dxbButton_XafTheme\" data-args=\"[['Edit'],[{n}]]\">"
+            f'<img class="dxGridView_gvEditButton" title="{edit_title}" alt="{edit_title}" '
+            f'data-href="{escape(row.edit_href)}"></a>'
+            f"<script>ASPx.AddDisabledItems('{name}_DXCBtn{n}',[[['dxbDisabled'],[''],['']]]);"
+            "</script></td>"
             if system_cells
             else ""
         )

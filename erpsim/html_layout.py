@@ -6,19 +6,23 @@ from dataclasses import dataclass
 from html import escape
 
 from erpsim import urls
+from erpsim.culture import Lang, label
 from erpsim.viewstate import ViewState, hidden_fields
 
+#: The navigation menu: (label key in erpsim.culture, URL).
 MENU = (
-    ("Annunci", urls.ANNOUNCEMENTS),
-    ("Clienti", urls.CUSTOMERS),
-    ("Ordini", urls.ORDERS),
-    ("Documenti di trasporto", urls.PACKING_SLIPS),
-    ("Fatture", urls.INVOICES),
-    ("MASTER DATA", urls.PRODUCTS),
+    ("menu_announcements", urls.ANNOUNCEMENTS),
+    ("menu_customers", urls.CUSTOMERS),
+    ("menu_orders", urls.ORDERS),
+    ("menu_packing_slips", urls.PACKING_SLIPS),
+    ("menu_invoices", urls.INVOICES),
+    ("menu_master_data", urls.PRODUCTS),
 )
 HEAD = (
     '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-    f'<link rel="stylesheet" href="{urls.STATIC}dx.css"><script src="{urls.STATIC}dx.js"></script>'
+    f'<link rel="stylesheet" href="{urls.STATIC}dx.css">'
+    f'<script src="{urls.DXR}?r=1_0-Archibald"></script>'
+    f'<script src="{urls.STATIC}dxfmt.js"></script><script src="{urls.STATIC}dx.js"></script>'
 )
 
 
@@ -80,12 +84,14 @@ def page(
     tools: tuple[ToolItem, ...] = (),
     banner: str = "",
     active: str = "",
+    lang: Lang = "it",
 ) -> str:
-    """A full XAF-like page inside one WebForms form."""
+    """A full XAF-like page inside one WebForms form; menu and header texts in ``lang``
+    (pass ``erpsim.culture.lang_of(request)``)."""
     menu = "".join(
         f'<li class="dxnb-item{" dxnb-itemSelected" if href == active else ""}">'
-        f'<a class="dxnb-link" href="{href}">{escape(text)}</a></li>'
-        for text, href in MENU
+        f'<a class="dxnb-link" href="{href}">{escape(label(key, lang))}</a></li>'
+        for key, href in MENU
     )
     # XAF's error panel: the server fills it on a failed save, the client on a failed callback.
     hidden = "" if banner else ' style="display:none"'
@@ -98,9 +104,10 @@ def page(
         f"<!DOCTYPE html><html><head>{HEAD}<title>{escape(title)} - Archibald</title></head>"
         '<body class="VerticalTemplate"><form id="form1" method="post" action="">'
         f"{hidden_fields(view_state)}"
-        f'<div id="Vertical_Header" class="Header"><span class="AppTitle">Archibald</span>'
+        f'<div id="Vertical_Header" class="Header">'
+        f'<span class="AppTitle">{escape(label("app_title", lang))}</span>'
         f'<span id="Vertical_UserName" class="UserName">{escape(agent_name)}</span>'
-        f'<a id="Vertical_Logout" href="{urls.LOGOUT}">Esci</a></div>'
+        f'<a id="Vertical_Logout" href="{urls.LOGOUT}">{escape(label("logout", lang))}</a></div>'
         f'<div id="Vertical_NC_NB" class="dxnbControl_XafTheme NavBar"><ul>{menu}</ul></div>'
         f'<div id="Vertical_Content" class="Content"><h1 id="Vertical_ViewCaption">{escape(title)}</h1>'
         f"{toolbar(tools)}{banner_html}{body}</div></form>"

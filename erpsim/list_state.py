@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from erpsim.culture import Lang, label, labels_in_all_languages
 from erpsim.model import TRANSFER_EDITABLE, TRANSFER_SENT, Customer, Order
 
 DEFAULT_PAGE_SIZE = 20
@@ -40,15 +41,18 @@ class ListPrefs:
 
 @dataclass(frozen=True)
 class FilterItem:
-    """One entry of a list's filter combo: its value suffix, texts and which rows it keeps."""
+    """One entry of a list's filter combo: its value suffix, label key and which rows it keeps."""
 
     value: str
-    text_en: str
-    text_it: str
+    label_key: str
     keep: Callable[[object], bool]
 
-    def text(self, lang: str) -> str:
-        return self.text_it if lang == "it" else self.text_en
+    def text(self, lang: Lang) -> str:
+        return label(self.label_key, lang)
+
+    def texts(self) -> tuple[str, ...]:
+        """Its text in every language (what an admin call may name it by)."""
+        return labels_in_all_languages(self.label_key)
 
 
 @dataclass(frozen=True)
@@ -107,31 +111,25 @@ def _exclusive(row: object) -> bool:
 ORDER_FILTERS = FilterCombo(
     slot=8,
     items=(
-        FilterItem("ListViewSalesTableOrdersAll", "All Orders ", "Tutti gli ordini", _everything),
-        FilterItem("ListViewSalesTableOrdersToday", "Orders from today", "Ordini di oggi",
-                   _created_since(0)),
-        FilterItem("ListViewSalesTableOrdersWeek", "Orders from this week",
-                   "Ordini di questa settimana", _created_since(7)),
-        FilterItem("ListViewSalesTableOrdersMonth", "Orders from this month",
-                   "Ordini di questo mese", _created_since(31)),
-        FilterItem("ListViewSalesTableOrdersEntered", "Orders entered", "Ordini inseriti",
+        FilterItem("ListViewSalesTableOrdersAll", "filter_all_orders", _everything),
+        FilterItem("ListViewSalesTableOrdersToday", "filter_today", _created_since(0)),
+        FilterItem("ListViewSalesTableOrdersWeek", "filter_week", _created_since(7)),
+        FilterItem("ListViewSalesTableOrdersMonth", "filter_month", _created_since(31)),
+        FilterItem("ListViewSalesTableOrdersEntered", "filter_entered",
                    _transfer_is(TRANSFER_EDITABLE)),
-        FilterItem("ListViewSalesTableOrdersCompleted", "Orders completed", "Ordini completati",
-                   _nothing),
-        FilterItem("ListViewSalesTableOrdersApproval", "Orders Approval Regional Manager",
-                   "Ordini in approvazione", _nothing),
-        FilterItem("ListViewSalesTableOrdersTransferred", "Orders transferred",
-                   "Ordini trasferiti", _transfer_is(TRANSFER_SENT)),
-        FilterItem("ListViewSalesTableOrdersQuote", "Quote", "Preventivi", _nothing),
+        FilterItem("ListViewSalesTableOrdersCompleted", "filter_completed", _nothing),
+        FilterItem("ListViewSalesTableOrdersApproval", "filter_approval", _nothing),
+        FilterItem("ListViewSalesTableOrdersTransferred", "filter_transferred",
+                   _transfer_is(TRANSFER_SENT)),
+        FilterItem("ListViewSalesTableOrdersQuote", "filter_quote", _nothing),
     ),
 )
 CUSTOMER_FILTERS = FilterCombo(
     slot=7,
     items=(
-        FilterItem("All_Customers", "All Customers", "Tutti i clienti", _everything),
-        FilterItem("Exclusiv_Customers", "Exclusiv customers", "Clienti in esclusiva", _exclusive),
-        FilterItem("Free_Customers", "Free customers", "Clienti liberi",
-                   lambda row: not _exclusive(row)),
+        FilterItem("All_Customers", "filter_all_customers", _everything),
+        FilterItem("Exclusiv_Customers", "filter_exclusive_customers", _exclusive),
+        FilterItem("Free_Customers", "filter_free_customers", lambda row: not _exclusive(row)),
     ),
 )
 

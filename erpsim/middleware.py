@@ -9,19 +9,22 @@ from aiohttp import web
 from erpsim import urls
 from erpsim.callbacks import parse_callback, redirect_reply
 from erpsim.errors import InjectedFault
-from erpsim.html_customer import VAT_EDITOR
 from erpsim.html_layout import server_error_page
-from erpsim.html_order import LINES_GRID
 from erpsim.responses import found
 from erpsim.sessions import AUTH_COOKIE, SESSION_COOKIE
 from erpsim.sim import sim_of
-from erpsim.timing import RequestKind
+from erpsim.timing import RequestKind, request_kind
 
 PUBLIC_PATHS = {urls.LOGIN.lower(), urls.LOGOUT.lower()}
 
 
 def _is_dynamic(path: str) -> bool:
-    return path.startswith(urls.BASE) and not path.startswith(urls.STATIC)
+    # Script resources are static for the server: no session, no latency, no overlap count.
+    return (
+        path.startswith(urls.BASE)
+        and not path.startswith(urls.STATIC)
+        and path != urls.DXR
+    )
 
 
 @web.middleware
@@ -44,7 +47,6 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
     sim = sim_of(request)
     counters = sim.counters
     counters.requests += 1
-    kind = RequestKind.PAGE
     callback = None
     if request.method == "POST":
         form = await request.post()
@@ -52,10 +54,12 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
         callback = parse_callback(form)
         if callback is not None:
             counters.callbacks += 1
-            is_update = callback.control == LINES_GRID and callback.command == "UpdateEdit"
-            kind = RequestKind.UPDATE_EDIT if is_update else RequestKind.CALLBACK
-            if callback.control == VAT_EDITOR:
-                kind = RequestKind.VAT_CHECK
+    kind = request_kind(
+        request.method,
+        request.path,
+        None if callback is None else callback.control,
+        "" if callback is None else callback.command,
+    )
     request["callback"] = callback
     if request.path.lower() in PUBLIC_PATHS:
         await sim.engine.sleep(kind)

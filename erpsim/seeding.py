@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
 from erpsim import names
@@ -165,6 +166,10 @@ def _order(
         customer_name=customer.name,
         delivery_address=f"{customer.street}, {customer.zip_code} {customer.city}",
         lines=lines,
+        # Derived, not drawn: the seeded data of every other field stays as it was.
+        delivery_date=time.strftime(
+            "%Y-%m-%d", time.localtime(created + (2 + order_id % 20) * 86400)
+        ),
         created=created,
         changed=created,
     )

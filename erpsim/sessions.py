@@ -1,4 +1,8 @@
-"""Server-side sessions (ASP.NET_SessionId + .ASPXAUTH) with idle expiry and drafts."""
+"""Server-side sessions (cookies ``ASP.NET_SessionId`` + ``Login``) with idle expiry and drafts.
+
+The cookie names are the real Archibald's (FACTS §1): ``Login`` carries the auth ticket,
+``xafkidemovbUserName`` remembers the last user name for 30 days; there is no ``.ASPXAUTH``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ from dataclasses import dataclass, field
 from erpsim.model import Order
 
 SESSION_COOKIE = "ASP.NET_SessionId"
-AUTH_COOKIE = ".ASPXAUTH"
+AUTH_COOKIE = "Login"
+USERNAME_COOKIE = "xafkidemovbUserName"
+USERNAME_COOKIE_MAX_AGE_S = 30 * 24 * 3600
+#: The real ``Login`` cookie is an encrypted ticket of ~350 bytes: the simulator's is as long.
+AUTH_TOKEN_BYTES = 170
 
 
 @dataclass
@@ -35,7 +43,7 @@ class SessionStore:
             self.expire_agent(agent)
         session = Session(
             session_id=secrets.token_hex(12),
-            auth_token=secrets.token_hex(32).upper(),
+            auth_token=secrets.token_hex(AUTH_TOKEN_BYTES).upper(),
             agent=agent,
             last_seen_s=time.monotonic(),
         )

@@ -20,6 +20,8 @@ PACKING_SLIPS = BASE + "CUSTPACKINGSLIPJOUR_ListView/"
 INVOICES = BASE + "CUSTINVOICEJOUR_ListView/"
 MASTER_DATA = BASE + "MasterData_ListView/"
 STATIC = BASE + "static/"
+#: The DevExpress script resources (their weight; see erpsim.dxr).
+DXR = BASE + "DXR.axd"
 
 
 def login_redirect(return_path: str) -> str:

@@ -138,7 +138,7 @@ async def put_list_state(request: web.Request) -> web.Response:
         wanted = str(body["filter"]).strip().lower()
         match = [
             i.value for i in combo.items
-            if wanted in (i.value.lower(), i.text_en.strip().lower(), i.text_it.lower())
+            if wanted in (i.value.lower(), *(t.strip().lower() for t in i.texts()))
         ]
         if view == "products" or not match:
             return web.json_response({"error": f"no filter {body['filter']!r} on {view}"}, status=400)

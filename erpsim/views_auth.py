@@ -1,53 +1,153 @@
-"""Login.aspx (WebForms post), Default.aspx and Logout.aspx."""
+"""Login.aspx as the real one (FACTS §1, structure JSON ``login``), Default.aspx, Logout.aspx.
+
+The page is one WebForms ``form1`` with no ``<button>``: the login action is the DevExpress
+menu item ``Logon_PopupActions_Menu_DXI0_T`` ("Accedi"/"Log In" after Accept-Language) whose
+click posts the form back with ``__EVENTTARGET=Logon$PopupActions$Menu``. Editor ids embed a
+random 8-digit number that changes on every visit (``Logon_v0_{rand}_MainLayoutEdit_…``), so
+the post is read by field-name pattern, whatever visit rendered it. A post without the login
+event (e.g. a plain ``form.submit()``) re-renders the page, as WebForms does.
+
+Enter in either input runs the same action. Unverified on the real ERP (FACTS says nothing);
+XAF's logon window sets the login action as its default button, so Enter is taken to log in.
+
+Cookies on success, as the real server's: ``Login`` (the auth ticket, httpOnly, session),
+``ASP.NET_SessionId`` (httpOnly, session) and ``xafkidemovbUserName`` (httpOnly, 30 days; the
+next visit pre-fills the user name from it). There is no ``.ASPXAUTH``.
+"""
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Mapping
 from html import escape
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from erpsim import urls, viewstate
+from erpsim.culture import Lang, label, lang_of
 from erpsim.html_layout import HEAD, server_error_page
-from erpsim.sessions import AUTH_COOKIE, SESSION_COOKIE
+from erpsim.sessions import AUTH_COOKIE, SESSION_COOKIE, USERNAME_COOKIE, USERNAME_COOKIE_MAX_AGE_S
 from erpsim.sim import sim_of
 
-USER_INPUT = "Logon_v0_MainLayoutEdit_xaf_l30_xaf_dviUserName_Edit_I"
-PASSWORD_INPUT = "Logon_v0_MainLayoutEdit_xaf_l35_xaf_dviPassword_Edit_I"
 LOGIN_BUTTON = "Logon_PopupActions_Menu_DXI0_T"
-ERROR_CELL = "Logon_v0_MainLayoutEdit_xaf_l20_ErrorInfo"
+#: The postback the login menu item sends (``__EVENTTARGET``, ``__EVENTARGUMENT``).
+LOGIN_EVENT_TARGET = "Logon$PopupActions$Menu"
+LOGIN_EVENT_ARGUMENT = "0"
+_LAYOUT = "Logon$v0_{rand}$MainLayoutEdit$xaf_l12"
+USER_EDITOR = _LAYOUT + "$xaf_l30$xaf_dviUserName_Edit"
+PASSWORD_EDITOR = _LAYOUT + "$xaf_l35$xaf_dviPassword_Edit"
+#: The posted names of the two editors, whatever random number the visit had.
+USER_FIELD_RE = re.compile(
+    r"^Logon\$v0_\d+\$MainLayoutEdit\$xaf_l12\$xaf_l30\$xaf_dviUserName_Edit$"
+)
+PASSWORD_FIELD_RE = re.compile(
+    r"^Logon\$v0_\d+\$MainLayoutEdit\$xaf_l12\$xaf_l35\$xaf_dviPassword_Edit$"
+)
+_RAND_MIN = 10_000_000
+_RAND_SPAN = 90_000_000
+
+#: The postback function ASP.NET writes inline into every WebForms page, plus the login page's
+#: own wiring: the menu item's click and Enter in an editor post the login event.
+_LOGIN_SCRIPT = """<script type="text/javascript">
+//<![CDATA[
+var theForm = document.forms['form1'];
+function __doPostBack(eventTarget, eventArgument) {
+  if (!theForm.onsubmit || (theForm.onsubmit() != false)) {
+    theForm.__EVENTTARGET.value = eventTarget;
+    theForm.__EVENTARGUMENT.value = eventArgument;
+    theForm.submit();
+  }
+}
+(function () {
+  var login = function () { __doPostBack('%(target)s', '%(argument)s'); };
+  document.getElementById('%(button)s').addEventListener('click', function (ev) {
+    ev.preventDefault(); login();
+  });
+  document.querySelectorAll('#Logon_v0 input.dxeEditArea_XafTheme').forEach(function (input) {
+    input.addEventListener('keydown', function (ev) {
+      if (ev.key === 'Enter') { ev.preventDefault(); login(); }
+    });
+  });
+})();
+//]]>
+</script>"""
 
 
-def _login_page(username: str = "", error: str = "") -> str:
+def _client_id(name: str) -> str:
+    return name.replace("$", "_")
+
+
+def _editor(name: str, kind: str, value: str, caption: str) -> str:
+    """A DevExpress text editor: EditorClientInfo hidden input, caption, ``…_I`` input."""
+    input_id = _client_id(name) + "_I"
+    return (
+        f'<tr><td class="Caption"><label for="{input_id}">{escape(caption)}</label></td>'
+        f'<td><table id="{_client_id(name)}" class="dxeTextBoxSys dxeTextBox_XafTheme"><tr><td>'
+        f'<input type="hidden" id="{name}_EditorClientInfo" name="{name}_EditorClientInfo" value="">'
+        f'<input type="{kind}" id="{input_id}" name="{name}" value="{escape(value)}" '
+        'class="dxeEditArea_XafTheme dxeEditAreaSys" autocomplete="off">'
+        "</td></tr></table></td></tr>"
+    )
+
+
+def _login_page(lang: Lang, action: str, username: str = "", error: str = "") -> str:
+    rand = str(_RAND_MIN + secrets.randbelow(_RAND_SPAN))
+    layout = f"Logon_v0_{rand}_MainLayoutEdit"
     error_html = (
-        f'<tr><td id="{ERROR_CELL}" class="ErrorMessage dxeErrorCell">{escape(error)}</td></tr>'
+        f'<tr><td colspan="2"><div id="{layout}_xaf_l20_ErrorInfo" class="ErrorInfo">'
+        '<table><tr><td class="ErrorMessage dxeErrorCell">'
+        f"{escape(error)}</td></tr></table></div></td></tr>"
         if error
         else ""
     )
+    script = _LOGIN_SCRIPT % {
+        "target": LOGIN_EVENT_TARGET,
+        "argument": LOGIN_EVENT_ARGUMENT,
+        "button": LOGIN_BUTTON,
+    }
     return (
-        f"<!DOCTYPE html><html><head>{HEAD}<title>Accesso - Archibald</title></head>"
-        '<body class="LogonTemplate"><form id="form1" method="post" action="">'
+        f"<!DOCTYPE html><html><head>{HEAD}<title>{escape(label('login_title', lang))}</title>"
+        '</head><body class="LogonTemplate">'
+        f'<form id="form1" method="post" action="{escape(action)}">'
         f"{viewstate.hidden_fields(viewstate.ViewState(page='Login'))}"
-        '<div id="Logon_v0" class="LogonContent"><table id="Logon_v0_MainLayoutEdit" class="Layout">'
-        '<tr><td class="LogonText">Benvenuto in Archibald. Inserire nome account e password.</td></tr>'
+        f'<div id="Logon_v0" class="LogonContent"><table id="{layout}" class="Layout">'
+        f'<tr><td colspan="2" class="LogonText">{escape(label("login_welcome", lang))}</td></tr>'
         f"{error_html}"
-        f'<tr><td><label for="{USER_INPUT}">NOME ACCOUNT:</label>'
-        f'<input type="text" id="{USER_INPUT}" name="{USER_INPUT}" value="{escape(username)}" '
-        'class="dxeEditArea_XafTheme" autocomplete="off"></td></tr>'
-        f'<tr><td><label for="{PASSWORD_INPUT}">PASSWORD:</label>'
-        f'<input type="password" id="{PASSWORD_INPUT}" name="{PASSWORD_INPUT}" value="" '
-        'class="dxeEditArea_XafTheme"></td></tr>'
-        '<tr><td id="Logon_PopupActions"><ul id="Logon_PopupActions_Menu" class="dxm-main"><li class="dxm-item">'
-        f'<button type="submit" id="{LOGIN_BUTTON}" class="dxm-content dxbButton_XafTheme" '
-        'name="Logon$PopupActions$Menu$DXI0" value="Accedi"><span class="dx-vam">Accedi</span></button>'
-        "</li></ul></td></tr></table></div></form></body></html>"
+        f"{_editor(USER_EDITOR.format(rand=rand), 'text', username, label('login_user', lang))}"
+        f"{_editor(PASSWORD_EDITOR.format(rand=rand), 'password', '', label('login_password', lang))}"
+        '<tr><td colspan="2" id="Logon_PopupActions">'
+        '<div id="Logon_PopupActions_Menu" class="dxmLite_XafTheme dxm-ltr">'
+        '<div class="dxm-main dxm-horizontal"><ul class="dx dxm-noImages">'
+        '<li id="Logon_PopupActions_Menu_DXI0_" class="dxm-item dxm-noSubMenu">'
+        f'<a id="{LOGIN_BUTTON}" class="dxm-content dxm-hasText" title="{escape(label("login", lang))}">'
+        f'<span class="dx-vam">{escape(label("login", lang))}</span></a></li>'
+        "</ul></div></div></td></tr></table></div>"
+        '<input type="hidden" id="ClientServerParams" name="ClientServerParams" value="">'
+        '<input type="hidden" id="Sc_xPos" name="Sc$xPos" value="0">'
+        '<input type="hidden" id="Sc_yPos" name="Sc$yPos" value="0">'
+        '<input type="hidden" name="DXScript" value="1_16,1_17,1_28,1_66,1_18,1_19,1_225">'
+        '<input type="hidden" name="DXCss" value="0_2869,1_12,1_14,0_2874">'
+        f"</form>{script}</body></html>"
     )
+
+
+def _form_value(form: Mapping[str, object], pattern: re.Pattern[str]) -> str:
+    """The value of the first posted field whose name matches ``pattern``."""
+    for name, value in form.items():
+        if pattern.match(name) and isinstance(value, str):
+            return value
+    return ""
 
 
 async def login(request: web.Request) -> web.StreamResponse:
     sim = sim_of(request)
+    lang = lang_of(request)
+    action = request.raw_path
     if request.method == "GET":
-        return web.Response(text=_login_page(), content_type="text/html")
+        remembered = request.cookies.get(USERNAME_COOKIE, "")
+        return web.Response(text=_login_page(lang, action, remembered), content_type="text/html")
     form = await request.post()
     posted = viewstate.decode(
         _text(form.get("__VIEWSTATE")),
@@ -57,23 +157,35 @@ async def login(request: web.Request) -> web.StreamResponse:
     if posted is None or posted.page != "Login":
         sim.counters.server_errors += 1
         return web.Response(text=server_error_page(), content_type="text/html", status=500)
-    username = (_text(form.get(USER_INPUT)) or "").strip()
-    password = _text(form.get(PASSWORD_INPUT)) or ""
+    username = _form_value(form, USER_FIELD_RE).strip()
+    password = _form_value(form, PASSWORD_FIELD_RE)
+    is_login_event = (
+        form.get("__EVENTTARGET") == LOGIN_EVENT_TARGET
+        and form.get("__EVENTARGUMENT") == LOGIN_EVENT_ARGUMENT
+    )
+    if not is_login_event:
+        return web.Response(text=_login_page(lang, action, username), content_type="text/html")
     agent = sim.state.check_password(username, password)
     if agent is None:
-        error = (
-            f"Accesso non riuscito per '{username}'. Verificare che il nome account sia corretto "
-            "e reinserire la password rispettando maiuscole e minuscole."
+        error = label("login_failed", lang).format(username=username)
+        return web.Response(
+            text=_login_page(lang, action, username, error), content_type="text/html"
         )
-        return web.Response(text=_login_page(username, error), content_type="text/html")
     session = sim.sessions.create(agent.username, kick_others=sim.faults.second_login_kicks)
     sim.counters.logins[agent.username] += 1
     target = unquote(request.query.get("ReturnUrl", "")) or urls.DEFAULT
     if not target.startswith(urls.BASE) or target.startswith(urls.LOGIN):
         target = urls.DEFAULT
     response = web.HTTPFound(target)
-    response.set_cookie(SESSION_COOKIE, session.session_id, path="/", httponly=True)
-    response.set_cookie(AUTH_COOKIE, session.auth_token, path="/", httponly=True)
+    response.set_cookie(SESSION_COOKIE, session.session_id, path="/", httponly=True, samesite="Lax")
+    response.set_cookie(AUTH_COOKIE, session.auth_token, path="/", httponly=True, samesite="Lax")
+    response.set_cookie(
+        USERNAME_COOKIE,
+        agent.username,
+        path="/",
+        httponly=True,
+        max_age=USERNAME_COOKIE_MAX_AGE_S,
+    )
     raise response
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from erpsim import urls
 from erpsim.callbacks import Callback, redirect_reply, reply
 from erpsim.columns import CUSTOMER_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS
+from erpsim.culture import Lang, format_value, label, lang_of
 from erpsim.errors import SimValidation
 from erpsim.html_grid import (
     Cell,
@@ -54,7 +55,7 @@ RowRender = Callable[[Any, tuple[str, ...]], GridRow]
 
 @dataclass(frozen=True)
 class ListSpec:
-    """One list view: its title, URL, grid number, columns, rows, toolbar and filter."""
+    """One list view: its title (a label key), URL, grid number, columns, rows, toolbar, filter."""
 
     key: str
     title: str
@@ -212,28 +213,28 @@ def _empty_rows(sim: Sim, agent: str, search: str) -> list[Any]:
     return []
 
 
-REFRESH = ToolItem("Aggiorna", "Refresh")
-RESET_VIEW = ToolItem("Reset View Settings", "ResetView")
-SHOW_HIDDEN = ToolItem("Show hidden items", "ShowHidden")
-EXPORT = ToolItem("Esportare in", "Export")
-EDIT_ROW = ToolItem("Modifica", "EditRow", needs_selection=True)
+# Toolbar items carry label keys (erpsim.culture), put in the request's language when shown.
+REFRESH = ToolItem("refresh", "Refresh")
+RESET_VIEW = ToolItem("reset_view", "ResetView")
+SHOW_HIDDEN = ToolItem("show_hidden", "ShowHidden")
+EXPORT = ToolItem("export", "Export")
+EDIT_ROW = ToolItem("edit", "EditRow", needs_selection=True)
 SPECS = {
     urls.ORDERS: ListSpec(
         "orders",
-        "Ordini",
+        "menu_orders",
         urls.ORDERS,
         3,
         ORDER_COLUMNS,
         _order_rows,
         order_row,
         (
-            ToolItem("Nuovo", "New", href=urls.NEW_ORDER, index=0),
-            ToolItem("Cancellare", "Delete", needs_selection=True, index=1,
-                     confirm="Cancellare gli oggetti selezionati?"),
+            ToolItem("new", "New", href=urls.NEW_ORDER, index=0),
+            ToolItem("delete", "Delete", needs_selection=True, index=1, confirm="confirm_delete"),
             dataclasses.replace(EDIT_ROW, index=2),
-            ToolItem("Clone Order", "Clone", needs_selection=True, index=3),
-            ToolItem("Invia ordine/i", "Send", needs_selection=True, index=4,
-                     confirm="Inviare gli ordini selezionati a Verona?"),
+            # Enabled on load in the real toolbar (the dump); without a selection they refuse.
+            ToolItem("clone", "Clone", index=3),
+            ToolItem("send", "Send", index=4, confirm="confirm_send"),
             dataclasses.replace(REFRESH, index=5),
             dataclasses.replace(RESET_VIEW, index=6),
             dataclasses.replace(SHOW_HIDDEN, index=9),
@@ -243,18 +244,18 @@ SPECS = {
     ),
     urls.CUSTOMERS: ListSpec(
         "customers",
-        "Clienti",
+        "menu_customers",
         urls.CUSTOMERS,
         2,
         CUSTOMER_COLUMNS,
         _customer_rows,
         _customer_row,
         (
-            ToolItem("Nuovo", "New", href=urls.NEW_CUSTOMER, index=0),
+            ToolItem("new", "New", href=urls.NEW_CUSTOMER, index=0),
             dataclasses.replace(EDIT_ROW, index=1),
             dataclasses.replace(REFRESH, index=2),
             dataclasses.replace(RESET_VIEW, index=3),
-            ToolItem("Send Message", "Message", needs_selection=True, index=5),
+            ToolItem("send_message", "Message", needs_selection=True, index=5),
             dataclasses.replace(SHOW_HIDDEN, index=8),
             dataclasses.replace(EXPORT, index=6),
         ),
@@ -262,7 +263,7 @@ SPECS = {
     ),
     urls.PRODUCTS: ListSpec(
         "products",
-        "Articoli",
+        "menu_master_data",
         urls.PRODUCTS,
         4,
         PRODUCT_COLUMNS,
@@ -278,7 +279,7 @@ SPECS = {
     ),
     urls.PACKING_SLIPS: ListSpec(
         "packing_slips",
-        "Documenti di trasporto",
+        "menu_packing_slips",
         urls.PACKING_SLIPS,
         5,
         list_columns(("ID", "PACKINGSLIPID", "DELIVERYDATE")),
@@ -288,7 +289,7 @@ SPECS = {
     ),
     urls.INVOICES: ListSpec(
         "invoices",
-        "Fatture",
+        "menu_invoices",
         urls.INVOICES,
         6,
         list_columns(("ID", "INVOICEID", "INVOICEDATE", "INVOICEAMOUNT")),
@@ -297,6 +298,17 @@ SPECS = {
         (REFRESH,),
     ),
 }
+
+
+def _filtered_items(
+    sim: Sim, spec: ListSpec, agent: str, search: str, prefs: ListPrefs
+) -> list[Any]:
+    """The records the list shows for this search under the agent's filter."""
+    items = spec.rows(sim, agent, search)
+    if spec.filters is None:
+        return items
+    keep = spec.filters.item(prefs.filter or spec.filters.default).keep
+    return [item for item in items if keep(item)]
 
 
 def grid_page(
@@ -309,10 +321,7 @@ def grid_page(
     prefs: ListPrefs,
 ) -> GridPage:
     """One page of the list as this agent sees it (their filter and columns applied)."""
-    items = spec.rows(sim, agent, search)
-    if spec.filters is not None:
-        keep = spec.filters.item(prefs.filter or spec.filters.default).keep
-        items = [item for item in items if keep(item)]
+    items = _filtered_items(sim, spec, agent, search, prefs)
     page_size = min(max(1, page_size), MAX_PAGE_SIZE)
     visible, index = paginate(items, page_index, page_size)
     fields = visible_fields(spec.columns_for(prefs))
@@ -320,7 +329,7 @@ def grid_page(
     return GridPage(rows, len(items), index, page_size, search)
 
 
-def _filter_combo(spec: ListSpec, prefs: ListPrefs, lang: str) -> tuple[str, ToolItem] | None:
+def _filter_combo(spec: ListSpec, prefs: ListPrefs, lang: Lang) -> tuple[str, ToolItem] | None:
     """The filter combo's client name and toolbar item (its `xaf_a{k}` drifts per visit)."""
     combo = spec.filters
     if combo is None:
@@ -349,6 +358,17 @@ def _filter_combo(spec: ListSpec, prefs: ListPrefs, lang: str) -> tuple[str, Too
     return name, ToolItem("", "Filter", index=combo.slot, template=html)
 
 
+def _localized(tool: ToolItem, lang: Lang) -> ToolItem:
+    """A toolbar item with its label key (and confirm key) put in `lang`."""
+    if tool.template:
+        return tool
+    return dataclasses.replace(
+        tool,
+        text=label(tool.text, lang),
+        confirm=label(tool.confirm, lang) if tool.confirm else "",
+    )
+
+
 async def list_view(request: web.Request) -> web.StreamResponse:
     """GET a list view, or answer its grid callback."""
     sim = sim_of(request)
@@ -361,21 +381,24 @@ async def list_view(request: web.Request) -> web.StreamResponse:
     name = spec.grid_name()
     grid = grid_page(sim, spec, session.agent, prefs.page_index, prefs.page_size, "", prefs)
     prefs.page_index = grid.page_index
+    lang = lang_of(request)
     search = (
         f'<div id="Vertical_SearchAC" class="SearchActionContainer">'
         f'<input id="{SEARCH_INPUT}" class="dxeEditArea_XafTheme" type="text" '
-        f'autocomplete="off" data-dx-search="1"></div>'
+        f'placeholder="{escape(label("search_placeholder", lang))}" autocomplete="off" '
+        'data-dx-search="1"></div>'
     )
     columns = spec.columns_for(prefs)
-    inner = grid_inner(name, visible_fields(columns), grid)
+    inner = _grid_inner(name, columns, grid, lang)
     body = search + grid_control(name, inner, grid.state(columns))
-    tools = spec.tools
-    combo = _filter_combo(spec, prefs, "it")
+    tools = tuple(_localized(tool, lang) for tool in spec.tools)
+    combo = _filter_combo(spec, prefs, lang)
     if combo is not None:
         tools = tools + (combo[1],)
     agent = sim.state.agents[session.agent]
     html = page(
-        title=spec.title,
+        lang=lang,
+        title=label(spec.title, lang),
         agent_name=agent.full_name,
         view_state=ViewState(page=spec.url),
         body=body,
@@ -383,6 +406,43 @@ async def list_view(request: web.Request) -> web.StreamResponse:
         active=spec.url,
     )
     return web.Response(text=html, content_type="text/html")
+
+
+VALUES_OF: dict[str, Callable[[Any], dict[str, Cell]]] = {
+    "orders": _order_values,
+    "customers": _customer_values,
+    "products": _product_values,
+}
+
+
+def _row_values(
+    sim: Sim, spec: ListSpec, agent: str, param: dict[str, Any], prefs: ListPrefs
+) -> list[list[str] | None]:
+    """GetRowValues: [kind, raw] of each asked field of a row on the current page."""
+    items = _filtered_items(sim, spec, agent, str(param.get("search") or ""), prefs)
+    on_page, _ = paginate(items, prefs.page_index, prefs.page_size)
+    index = _int(param.get("row"), -1)
+    values_of = VALUES_OF.get(spec.key)
+    if values_of is None or not 0 <= index < len(on_page):
+        return []
+    values = values_of(on_page[index])
+    out: list[list[str] | None] = []
+    for field in param.get("fields") or []:
+        cell = values.get(str(field))
+        out.append(None if cell is None else (["text", cell] if isinstance(cell, str) else list(cell)))
+    return out
+
+
+def _grid_inner(name: str, columns: tuple[ColumnSpec, ...], grid: GridPage, lang: Lang) -> str:
+    """The grid's markup, texts in `lang` (the browser re-formats numbers and dates)."""
+    return grid_inner(
+        name,
+        visible_fields(columns),
+        grid,
+        fmt=lambda kind, raw: format_value(kind, raw, lang),  # type: ignore[arg-type]
+        edit_title=label("edit", lang),
+        empty_text=label("empty_grid", lang),
+    )
 
 
 def _list_callback(
@@ -412,12 +472,14 @@ def _list_callback(
         if size in PAGE_SIZES:
             page_size = size
             page_index = 0
+    elif command == "ROWVALUES":
+        return reply(control=callback.control, rowValues=_row_values(sim, spec, agent, param, prefs))
     elif command in ("Delete", "Send") and spec.url == urls.ORDERS:
         error = _order_action(sim, agent, command, param.get("keys") or [])
     grid = grid_page(sim, spec, agent, page_index, page_size, search, prefs)
     sim.list_state.set(agent, spec.key, page_size=grid.page_size, page_index=grid.page_index)
     columns = spec.columns_for(prefs)
-    inner = grid_inner(callback.control, visible_fields(columns), grid)
+    inner = _grid_inner(callback.control, columns, grid, lang_of(request))
     return reply(
         control=callback.control,
         updates={f"{callback.control}_CC": inner},
@@ -456,17 +518,23 @@ def _int(value: object, default: int) -> int:
 async def announcements(request: web.Request) -> web.Response:
     sim = sim_of(request)
     agent = sim.state.agents[session_of(request).agent]
+    lang = lang_of(request)
+    items = (
+        label("announcement_welcome", lang).format(name=agent.full_name),
+        label("announcement_cutoff", lang),
+        label("announcement_prices", lang),
+    )
     body = (
         '<div id="Vertical_v1_Announcements" class="Announcements"><ul>'
-        f"<li>Benvenuto, {escape(agent.full_name)}.</li>"
-        "<li>Gli ordini inviati a Verona entro le 12:00 partono in giornata.</li>"
-        "<li>Listino prezzi aggiornato al 1 gennaio.</li></ul></div>"
+        + "".join(f"<li>{escape(item)}</li>" for item in items)
+        + "</ul></div>"
     )
     html = page(
-        title="Annunci",
+        title=label("announcements", lang),
         agent_name=agent.full_name,
         view_state=ViewState(page="Announcements"),
         body=body,
         active=urls.ANNOUNCEMENTS,
+        lang=lang,
     )
     return web.Response(text=html, content_type="text/html")

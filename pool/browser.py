@@ -32,6 +32,7 @@ from pyppeteer.browser import Browser
 
 from pool import procstat
 from pool.errors import ChromiumNotFound, LaunchFailed
+from pool.language import DEFAULT_LANG, chromium_language_args
 
 logger = logging.getLogger(__name__)
 
@@ -275,10 +276,13 @@ async def launch_chromium(
     chromium_path: str = DEFAULT_CHROMIUM_PATH,
     *,
     launch_timeout_s: float = DEFAULT_LAUNCH_TIMEOUT_S,
+    lang: str = DEFAULT_LANG,
     extra_args: tuple[str, ...] = (),
 ) -> Chromium:
     """Start headless Chromium in a fresh profile and connect pyppeteer to it.
 
+    ``lang`` ("it-IT") is the browser's language: ``navigator.language``, hence the ERP's
+    grid number/date formats (see :mod:`pool.language`).
     Never downloads a browser: a missing ``chromium_path`` is :class:`ChromiumNotFound`.
     """
     if not os.path.isfile(chromium_path) or not os.access(chromium_path, os.X_OK):
@@ -288,6 +292,7 @@ async def launch_chromium(
         process = await asyncio.create_subprocess_exec(
             resolve_wrapper(chromium_path),
             *CHROMIUM_ARGS,
+            *chromium_language_args(lang),
             *extra_args,
             f"--user-data-dir={user_data_dir}",
             "about:blank",

@@ -1,4 +1,4 @@
-"""Preparing a new page: resource blocking and timeouts.
+"""Preparing a new page: resource blocking, timeouts and the Accept-Language it sends.
 
 Images, fonts and media are blocked because Chromium's CPU is the scarce
 resource (DESIGN §5); stylesheets are kept, the ERP's visibility checks need
@@ -41,9 +41,13 @@ async def prepare_page(
     *,
     blocked_url_patterns: Sequence[str] = DEFAULT_BLOCKED_PATTERNS,
     navigation_timeout_ms: int = DEFAULT_NAVIGATION_TIMEOUT_MS,
+    accept_language: str = "",
 ) -> None:
-    """Block the page's heavy resources and set its default navigation timeout."""
+    """Block the page's heavy resources, set its default navigation timeout and, if given,
+    the ``Accept-Language`` header of all its requests (the ERP's label language)."""
     page.setDefaultNavigationTimeout(navigation_timeout_ms)
+    if accept_language:
+        await page.setExtraHTTPHeaders({"Accept-Language": accept_language})
     if blocked_url_patterns:
         # pyppeteer has no wrapper for it; its NetworkManager already sent Network.enable.
         await page._client.send("Network.setBlockedURLs", {"urls": list(blocked_url_patterns)})

@@ -19,6 +19,7 @@ from pyppeteer.errors import PyppeteerError
 from pool import procstat
 from pool.browser import DEFAULT_LAUNCH_TIMEOUT_S, Chromium, launch_chromium
 from pool.errors import BrowserCrashed, ContextsExhausted, PoolClosed, PoolError
+from pool.language import DEFAULT_LANG, accept_language, check_lang
 from pool.page import DEFAULT_BLOCKED_PATTERNS, DEFAULT_NAVIGATION_TIMEOUT_MS, prepare_page
 from pool.session import AgentSession
 
@@ -52,10 +53,13 @@ class BrowserPool:
         blocked_url_patterns: Sequence[str] = DEFAULT_BLOCKED_PATTERNS,
         default_timeout_ms: int = DEFAULT_NAVIGATION_TIMEOUT_MS,
         context_wait_timeout_s: float = DEFAULT_CONTEXT_WAIT_TIMEOUT_S,
+        lang: str = DEFAULT_LANG,
     ) -> None:
         if contexts_per_browser < 1:
             raise ValueError(f"contexts_per_browser must be at least 1, not {contexts_per_browser}")
         self._chromium_path = chromium_path
+        #: The browser's language ("it-IT"): ERP labels and grid formats follow it.
+        self._lang = check_lang(lang)
         self._contexts_per_browser = contexts_per_browser
         self._launch_timeout_s = launch_timeout_s
         self._blocked_url_patterns = tuple(blocked_url_patterns)
@@ -126,7 +130,7 @@ class BrowserPool:
                     self._changed.notify_all()
                 await chromium.close()
             self._chromium = await launch_chromium(
-                self._chromium_path, launch_timeout_s=self._launch_timeout_s
+                self._chromium_path, launch_timeout_s=self._launch_timeout_s, lang=self._lang
             )
             self._launches += 1
             return self._chromium
@@ -213,6 +217,7 @@ class BrowserPool:
                     page,
                     blocked_url_patterns=self._blocked_url_patterns,
                     navigation_timeout_ms=self._default_timeout_ms,
+                    accept_language=accept_language(self._lang),
                 )
             except BaseException:
                 with contextlib.suppress(Exception):

@@ -4,8 +4,9 @@ Fixtures:
     erpsim   (session)  the simulator process, started with --port 0 --test-mode --profile fast
     erp      (function) the same simulator, reset (seed, agents, faults, counters) before the test
     aio      (session)  one event loop for all pyppeteer work: `aio.run(coro)`
-    browser  (session)  a headless system Chromium on that loop
-    page     (function) a fresh page in its own incognito context (no shared cookies)
+    browser  (session)  a headless system Chromium on that loop, in the bot's default culture
+    page     (function) a fresh page in its own incognito context (no shared cookies), sending
+                        the bot's default Accept-Language (it-IT) as the pool's pages do
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from archibot import local
 from archibot.settings import Settings
 from pool.browser import launch_chromium
+from pool.language import DEFAULT_LANG, accept_language
 
 T = TypeVar("T")
 
@@ -84,8 +86,10 @@ def aio() -> Iterator[LoopRunner]:
 def browser(aio: LoopRunner) -> Iterator[Any]:
     chromium_path = Settings.from_env().chromium
     if not os.path.exists(chromium_path):
-        pytest.fail(f"Chromium not found at {chromium_path}: run `apt-get install -y chromium` (or ./dev test)")
-    chromium = aio.run(launch_chromium(chromium_path))
+        pytest.fail(
+            f"Chromium not found at {chromium_path}: run `apt-get install -y chromium` (or ./dev test)"
+        )
+    chromium = aio.run(launch_chromium(chromium_path, lang=DEFAULT_LANG))
     try:
         yield chromium.browser
     finally:
@@ -96,7 +100,9 @@ def browser(aio: LoopRunner) -> Iterator[Any]:
 def page(aio: LoopRunner, browser: Any) -> Iterator[Any]:
     async def open_page() -> tuple[Any, Any]:
         context = await browser.createIncognitoBrowserContext()
-        return context, await context.newPage()
+        new_page = await context.newPage()
+        await new_page.setExtraHTTPHeaders({"Accept-Language": accept_language(DEFAULT_LANG)})
+        return context, new_page
 
     context, new_page = aio.run(open_page())
     try:

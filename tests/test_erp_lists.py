@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from archibot.settings import Settings
 from erp import grid
 from erp import selectors as sel
 from erp.errors import ErpUnavailable
@@ -17,6 +18,7 @@ from erp.lists import iter_list
 from erp.orders import NewOrder, OrderLine, find_order_by_marker, submit_order
 from erp.session import login
 from erp.waits import wait_idle
+from pool import BrowserPool
 
 AGENT = "agent01"
 PASSWORD = "pw-agent01"
@@ -174,3 +176,55 @@ def test_a_javascript_error_inside_a_wait_fails_at_once_with_its_message(
     with pytest.raises(ErpUnavailable, match="boom in InCallback"):
         aio.run(wait_idle(page, "idle check", timeout_ms=30_000))
     assert time.monotonic() - started < 10
+
+
+def test_the_bot_reads_lists_the_same_in_english_and_italian(erp: Any, aio: Any) -> None:
+    # Given the same orders shown by an en-US and an it-IT browser ("51,847" / "51.847",
+    # "3/28/2026 6:24:57 AM" / "28/03/2026 06:24:57", "$14.34" / "14,34 EUR")
+    async def read(lang: str) -> list[dict[str, str]]:
+        pool = BrowserPool(chromium_path=Settings.from_env().chromium, contexts_per_browser=1,
+                           lang=lang)
+        async with pool, pool.context(AGENT) as session:
+            await login(session.page, erp.url, AGENT, PASSWORD)
+            rows: list[dict[str, str]] = []
+            async with aclosing(iter_list(session.page, erp.url, "orders")) as pages:
+                async for list_page in pages:
+                    rows += list_page.rows
+            shown = await session.page.evaluate(
+                "() => document.querySelector('td[data-dxfmt=\"money\"]').textContent")
+        assert ("EUR" in shown) == (lang == "it-IT"), shown
+        return rows
+
+    english, italian = aio.run(read("en-US")), aio.run(read("it-IT"))
+
+    # Then the bot reads the same plain values from both
+    assert english == italian and english
+    ids = {o["id"] for o in erp.orders(AGENT)}
+    assert {row["id"] for row in english} == ids
+    # Dates read in the browser's own culture: "3/4/2026" is March 4th in en-US, not April 3rd
+    assert {r["id"]: r["deliverydate"][:10] for r in english} == {
+        o["id"]: o["delivery_date"] for o in erp.orders(AGENT)
+    }
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", r["createddatetime"])
+               for r in english)
+    assert all(re.fullmatch(r"-?\d+(\.\d+)?", r["grossamount"]) for r in english)
+
+
+def test_get_row_values_answers_and_leaves_the_grid_in_a_callback(
+    erp: Any, aio: Any, page: Any
+) -> None:
+    # Given the orders list (the real GetRowValues fires a server callback per call, FACTS §8)
+    _open_orders(aio, page, erp)
+    name = aio.run(grid.list_grid(page, "test", "_LE_v3"))
+
+    async def row_values() -> Any:
+        return await page.evaluate("""(n) => new Promise(done => {
+            const c = ASPxClientControl.GetControlCollection().GetByName(n);
+            c.GetRowValues(0, 'ID;CREATEDDATETIME', v => setTimeout(() =>
+                done({id: v[0], created: v[1] instanceof Date, busy: c.InCallback()}), 0));
+        })""", name)
+
+    # Then it answers with typed values, and the grid stays "in a callback" afterwards
+    seen = aio.run(row_values())
+    assert str(seen["id"]) in {o["id"] for o in erp.orders(AGENT)}
+    assert seen["created"] is True and seen["busy"] is True

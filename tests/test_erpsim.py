@@ -10,14 +10,21 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from html import unescape
 from typing import Any
 
 import pytest
 
 from tests.fix_erpsim import SimProcess, start_erpsim
 
-USER_FIELD = "Logon_v0_MainLayoutEdit_xaf_l30_xaf_dviUserName_Edit_I"
-PASSWORD_FIELD = "Logon_v0_MainLayoutEdit_xaf_l35_xaf_dviPassword_Edit_I"
+#: The login editors' posted names: the number in them is new on every visit.
+USER_NAME_RE = re.compile(
+    r'name="(Logon\$v0_\d{8}\$MainLayoutEdit\$xaf_l12\$xaf_l30\$xaf_dviUserName_Edit)"'
+)
+PASSWORD_NAME_RE = re.compile(
+    r'name="(Logon\$v0_\d{8}\$MainLayoutEdit\$xaf_l12\$xaf_l35\$xaf_dviPassword_Edit)"'
+)
+LOGIN_EVENT = {"__EVENTTARGET": "Logon$PopupActions$Menu", "__EVENTARGUMENT": "0"}
 HIDDEN = re.compile(r'name="(__[A-Z]+)" id="__[A-Z]+" value="([^"]*)"')
 
 
@@ -29,8 +36,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     """A cookie-keeping HTTP client that does not follow redirects."""
 
-    def __init__(self, sim: SimProcess) -> None:
+    def __init__(self, sim: SimProcess, accept_language: str = "en-US,en;q=0.9") -> None:
         self.sim = sim
+        self.accept_language = accept_language
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
@@ -41,29 +49,38 @@ class Browser:
     ) -> tuple[int, dict[str, str], str]:
         url = path if path.startswith("http") else self.sim.root + path
         data = None if form is None else urllib.parse.urlencode(form).encode()
+        request = urllib.request.Request(url, data, {"Accept-Language": self.accept_language})
         try:
-            with self.opener.open(url, data, timeout=10) as resp:
+            with self.opener.open(request, timeout=10) as resp:
                 return resp.status, dict(resp.headers), resp.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers), exc.read().decode()
 
-    def login(self, user: str, password: str) -> tuple[int, dict[str, str], str]:
+    def login(
+        self, user: str, password: str, event: dict[str, str] = LOGIN_EVENT
+    ) -> tuple[int, dict[str, str], str]:
         login_path = "/Archibald/Login.aspx?ReturnUrl=%2fArchibald%2fDefault.aspx"
         _, _, html = self.request(login_path)
-        form = dict(HIDDEN.findall(html))
-        form[USER_FIELD] = user
-        form[PASSWORD_FIELD] = password
+        form = dict(HIDDEN.findall(html)) | event
+        form[_one(USER_NAME_RE, html)] = user
+        form[_one(PASSWORD_NAME_RE, html)] = password
         return self.request(login_path, form)
 
     def cookies(self) -> set[str]:
         return {c.name for c in self.jar}
 
 
+def _one(pattern: re.Pattern[str], html: str) -> str:
+    found = pattern.findall(html)
+    assert len(found) == 1, f"{pattern.pattern} found {found}"
+    return str(found[0])
+
+
 def test_login_sets_cookies_and_redirects(erp: SimProcess) -> None:
     browser = Browser(erp)
     status, headers, _ = browser.login("agent01", "pw-agent01")
     assert status == 302 and headers["Location"] == "/Archibald/Default.aspx"
-    assert {"ASP.NET_SessionId", ".ASPXAUTH"} <= browser.cookies()
+    assert browser.cookies() == {"ASP.NET_SessionId", "Login", "xafkidemovbUserName"}
     status, headers, _ = browser.request("/Archibald/Default.aspx")
     assert status == 302 and headers["Location"] == "/Archibald/Announcements_ListView/"
     status, _, html = browser.request("/Archibald/SALESTABLE_ListView_Agent/")
@@ -75,13 +92,68 @@ def test_wrong_password_stays_on_login(erp: SimProcess) -> None:
     browser = Browser(erp)
     status, _, html = browser.login("agent01", "nope")
     assert status == 200
-    assert "Accesso non riuscito" in html and "ErrorMessage" in html
-    assert ".ASPXAUTH" not in browser.cookies()
+    assert "Login failed for 'agent01'" in unescape(html) and "dxeErrorCell" in html
+    assert browser.cookies() == set()
+
+
+def test_login_page_is_the_real_ones(erp: SimProcess) -> None:
+    login_path = "/Archibald/Login.aspx?ReturnUrl=%2fArchibald%2fDefault.aspx"
+    english = Browser(erp).request(login_path)[2]
+    italian = Browser(erp, accept_language="it-IT,it;q=0.9").request(login_path)[2]
+    assert "<title>Log In</title>" in english
+    for html in (english, italian):
+        assert "<button" not in html
+        assert f'id="form1" method="post" action="{login_path}"' in html
+        assert re.search(
+            r'id="Logon_v0_\d{8}_MainLayoutEdit_xaf_l12_xaf_l30_xaf_dviUserName_Edit_I"', html
+        )
+        assert re.search(
+            r'type="password" id="Logon_v0_\d{8}_MainLayoutEdit_xaf_l12_xaf_l35_xaf_dviPassword_Edit_I"',
+            html,
+        )
+        hidden_names = ("ClientServerParams", "Sc$xPos", "Sc$yPos", "DXScript", "DXCss")
+        for hidden in (*hidden_names, "__VIEWSTATEGENERATOR", "__EVENTVALIDATION"):
+            assert f'name="{hidden}"' in html
+        assert html.count('_EditorClientInfo" name=') == 2
+        assert 'id="Logon_PopupActions_Menu_DXI0_T"' in html
+    assert '<span class="dx-vam">Log In</span>' in english
+    assert '<span class="dx-vam">Accedi</span>' in italian
+    # the random part of the ids is new on every visit
+    assert _one(USER_NAME_RE, english) != _one(USER_NAME_RE, Browser(erp).request(login_path)[2])
+
+
+def test_a_post_without_the_login_event_does_not_log_in(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    status, _, html = browser.login("agent01", "pw-agent01", event={})
+    assert status == 200 and "<title>Log In</title>" in html
+    assert browser.cookies() == set() and erp.counters()["logins"] == {}
+
+
+def test_login_cookies_are_the_real_ones(erp: SimProcess) -> None:
+    browser = Browser(erp)
+    browser.login("agent01", "pw-agent01")
+    cookies = {c.name: c for c in browser.jar}
+    assert set(cookies) == {"ASP.NET_SessionId", "Login", "xafkidemovbUserName"}
+    for cookie in cookies.values():
+        assert cookie.has_nonstandard_attr("HttpOnly") and cookie.path == "/"
+    assert cookies["Login"].expires is None and cookies["ASP.NET_SessionId"].expires is None
+    remembered_s = (cookies["xafkidemovbUserName"].expires or 0) - time.time()
+    assert 29 * 86400 < remembered_s <= 30 * 86400
+    assert len(cookies["Login"].value or "") >= 300
+    # the next visit of Login.aspx offers the remembered user name
+    browser.request("/Archibald/Logout.aspx")
+    html = browser.request("/Archibald/Login.aspx")[2]
+    assert re.search(r'dviUserName_Edit" value="agent01"', html)
 
 
 def test_missing_viewstate_is_refused(erp: SimProcess) -> None:
     status, _, html = Browser(erp).request(
-        "/Archibald/Login.aspx", {USER_FIELD: "agent01", PASSWORD_FIELD: "pw-agent01"}
+        "/Archibald/Login.aspx",
+        {
+            "Logon$v0_12345678$MainLayoutEdit$xaf_l12$xaf_l30$xaf_dviUserName_Edit": "agent01",
+            "Logon$v0_12345678$MainLayoutEdit$xaf_l12$xaf_l35$xaf_dviPassword_Edit": "pw-agent01",
+        }
+        | LOGIN_EVENT,
     )
     assert status == 500 and "Server Error in '/Archibald' Application" in html
 
@@ -245,7 +317,9 @@ def test_admin_api_needs_token_without_test_mode() -> None:
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(sim.root + "/__sim/counters", timeout=5)
         assert info.value.code == 403
-        agents = sim.call("GET", "/__sim/state?include=agents", headers={"X-Sim-Token": "s3cret"})["agents"]
+        agents = sim.call("GET", "/__sim/state?include=agents", headers={"X-Sim-Token": "s3cret"})[
+            "agents"
+        ]
         assert agents[0] == {"username": "agent01", "name": agents[0]["name"]}  # no password
     finally:
         sim.stop()
@@ -381,3 +455,15 @@ def test_state_file_keeps_created_and_updated_customers(tmp_path: Any) -> None:
     assert again.customers_by_account[created.account].to_json() == created.to_json()
     assert again.customers_by_id[first.id].street == "Via Nuova 1"
     assert len(again.customers) == 7 and again.next_account == state.next_account
+
+
+def test_pages_carry_the_weight_of_the_devexpress_scripts(erp: SimProcess) -> None:
+    # The login page loads DXR.axd without a session, cacheably, about a megabyte of script.
+    browser = Browser(erp)
+    _, _, html = browser.request("/Archibald/Login.aspx")
+    src = re.search(r'<script src="(/Archibald/DXR\.axd[^"]*)"', html)
+    assert src is not None
+    status, headers, body = browser.request(src.group(1))
+    assert status == 200 and "max-age" in headers["Cache-Control"]
+    assert 900_000 <= len(body) <= 1_200_000
+    assert erp.counters()["overlaps"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from collections import Counter
@@ -145,5 +146,7 @@ def test_passwords_never_reach_redis_or_the_logs(
     for password in passwords:
         assert all(password.encode() not in d for d in dumps)
         assert password not in log_text
-    for cookie in ("ASPXAUTH=", "ASP.NET_SessionId="):
+    for cookie in ("Login=", "ASP.NET_SessionId=", "xafkidemovbUserName="):
         assert cookie not in log_text
+    # nor a cookie's value: the Login ticket is hundreds of upper-case hex digits
+    assert re.search(r"[0-9A-F]{300,}", log_text) is None
