@@ -48,12 +48,22 @@ class ErpBreaker:
         return bool(await self._client.exists(self._open_key))
 
     async def transport_error(self, agent: str, error: str) -> bool:
-        """Count one transport error; True when this one opened the breaker."""
+        """Count one transport error; True when this one opened the breaker.
+
+        A streak long enough is confirmed by a probe first: an ERP whose login page answers
+        is up (its 500s are the pages' own trouble, retried one by one), so the streak is
+        reset instead of stopping every worker.
+        """
         pipe = self._client.pipeline(transaction=True)
         pipe.incr(self._errors_key)
         pipe.pexpire(self._errors_key, DEFAULT_ERROR_WINDOW_MS)
         streak = int((await pipe.execute())[0])
         if streak < self.threshold:
+            return False
+        status = await self._ask_erp()
+        if status is not None and status < 500:
+            await self._client.delete(self._errors_key)
+            log.info("erp_breaker_kept_closed errors=%d probe_status=%d", streak, status)
             return False
         opened = bool(await self._client.set(
             self._open_key, json.dumps({"since": time.time(), "probes": 0}), nx=True

@@ -28,6 +28,7 @@ hold it" — and while the ERP cannot be read it stays queued, retrying.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -70,6 +71,8 @@ DEFAULT_RETRY_BASE_MS = 1_000
 #: Marks an operation in flight in this worker; found by the next claim, it means the
 #: worker died under the operation (its holder never reached the end of execute()).
 DEFAULT_INFLIGHT_PREFIX = "archibot:inflight:"
+#: How long stopping a failed attempt's page may take.
+DEFAULT_QUIESCE_TIMEOUT_MS = 3_000
 #: Extra life of the in-flight mark beyond the operation's own time limit.
 DEFAULT_INFLIGHT_MARGIN_S = 600
 
@@ -466,20 +469,38 @@ async def _in_session(
             log.info("op_settle op_id=%s wait_s=%.1f", op.id, left_s)
             await asyncio.sleep(left_s)
     async with ctx.pool.context(op.agent) as session:
-        await _ensure_session(ctx, session)
-        reconcile = op.needs_reconcile or verify_only
-        for attempt in range(2):
-            job = Job(ctx, op, lease, session.page, reconcile=reconcile, verify_only=verify_only)
-            try:
-                return await executor(job)
-            except SessionExpired:
-                if attempt:
-                    raise
-                log.info("session_expired op_id=%s agent=%s", op.id, op.agent)
-                await _login(ctx, session)
-                # If the save may have been clicked, look for its effect before redoing it.
-                reconcile = reconcile or job.reached_commit
+        try:
+            await _ensure_session(ctx, session)
+            reconcile = op.needs_reconcile or verify_only
+            for attempt in range(2):
+                job = Job(ctx, op, lease, session.page, reconcile=reconcile, verify_only=verify_only)
+                try:
+                    return await executor(job)
+                except SessionExpired:
+                    if attempt:
+                        raise
+                    log.info("session_expired op_id=%s agent=%s", op.id, op.agent)
+                    await _login(ctx, session)
+                    # If the save may have been clicked, look for its effect before redoing it.
+                    reconcile = reconcile or job.reached_commit
+        except BaseException:
+            await _quiesce(session)
+            raise
     raise AssertionError("unreachable")
+
+
+async def _quiesce(session: AgentSession) -> None:
+    """Stop whatever the agent's page still has in flight after a failed attempt.
+
+    A navigation or a callback left running (a timeout, a crash of our side) would go on
+    under the agent's ERP session while the next holder — maybe another process, with the
+    same session cookies — starts: two requests of one session at once.
+    """
+    with contextlib.suppress(BaseException):
+        await asyncio.shield(asyncio.wait_for(
+            session.page.goto("about:blank", {"timeout": DEFAULT_QUIESCE_TIMEOUT_MS}),
+            DEFAULT_QUIESCE_TIMEOUT_MS / 1000,
+        ))
 
 
 async def _ensure_session(ctx: WorkerContext, session: AgentSession) -> None:

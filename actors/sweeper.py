@@ -5,8 +5,10 @@ Recovery must not rest on the scheduler (periodiq has no leader election and may
 nor on Dramatiq's redelivery (only after its heartbeat timeout, only during random
 maintenance). Every worker process runs this loop; a Redis key lets one of them sweep per
 interval. An operation journaled ``running`` whose agent has no lease in Redis lost its
-worker: its wake-up goes out within an interval of the lease expiring. A spare wake-up
-costs nothing — the operation runs once, under its agent's lease.
+worker: its wake-up goes out within an interval of the lease expiring. An agent with
+nothing running whose next ready operation has waited a while gets one wake-up (a worker
+that takes it drains the agent's queue). A spare wake-up costs little — the operation runs
+once, under its agent's lease — but a wake-up per waiting operation would flood a burst.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ DEFAULT_SWEEP_KEY = "archibot:sweep"
 DEFAULT_TICK_S = 2.0
 #: The longest one step of the loop (a probe, a sweep) may take.
 DEFAULT_STEP_TIMEOUT_S = 60.0
-#: A pending operation untouched this long may have lost its message: wake it again.
+#: An idle agent's next operation untouched this long may have lost its message: wake it.
+#: (A busy agent's queue is drained by its holder; an orphan is found by its lease.)
 DEFAULT_STUCK_AFTER_S = 30
 
 
@@ -77,7 +80,7 @@ class Sweeper:
             for row, exists in zip(running, await pipe.execute(), strict=True):
                 if not exists:
                     orphans.append((str(row["id"]), str(row["op_type"])))
-        stuck = await ctx.db_call(ctx.journal.stuck, DEFAULT_STUCK_AFTER_S)
+        stuck = await ctx.db_call(ctx.journal.stuck_heads, DEFAULT_STUCK_AFTER_S)
         targets = dict(orphans)
         targets.update({str(r["id"]): str(r["op_type"]) for r in stuck})
         for op_id, op_type in targets.items():
@@ -90,5 +93,7 @@ class Sweeper:
         """The breaker closed: operations waiting out a transient backoff run now."""
         ctx = self.ctx
         woken = await ctx.db_call(ctx.journal.wake_transient, ctx.settings.commit_settle_s)
-        resent = await ctx.db_call(ctx.sender.resend_pending, 0)
-        log.warning("erp_back made_ready=%d resent=%d", woken, resent)
+        heads = await ctx.db_call(ctx.journal.ready_heads)
+        for row in heads:
+            await ctx.db_call(ctx.sender.wake, str(row["op_type"]), str(row["id"]))
+        log.warning("erp_back made_ready=%d woken_agents=%d", woken, len(heads))

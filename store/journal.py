@@ -266,6 +266,32 @@ class Journal:
             )
         return cur.rowcount
 
+    def stuck_heads(self, older_than_s: float) -> list[dict[str, Any]]:
+        """For each agent with nothing running whose oldest ready queued operation has been
+        untouched for ``older_than_s``: that operation (its wake-up may be lost)."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT id, agent, op_type FROM ("
+                "  SELECT DISTINCT ON (agent) id, agent, op_type, updated_at FROM operations o"
+                "  WHERE status = 'queued'"
+                "  AND (not_before IS NULL OR not_before <= clock_timestamp())"
+                "  AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.agent = o.agent"
+                "                  AND r.status = 'running')"
+                "  ORDER BY agent, seq) heads"
+                " WHERE updated_at < clock_timestamp() - make_interval(secs => %s)",
+                (older_than_s,),
+            ).fetchall()
+
+    def ready_heads(self) -> list[dict[str, Any]]:
+        """For each agent with a queued operation ready now, its oldest one (one wake-up each:
+        the worker that takes it drains the agent's queue)."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT DISTINCT ON (agent) id, agent, op_type FROM operations"
+                " WHERE status = 'queued' AND (not_before IS NULL OR not_before <= clock_timestamp())"
+                " ORDER BY agent, seq"
+            ).fetchall()
+
     def orphan_candidates(self) -> list[dict[str, Any]]:
         """Operations journaled ``running``: their agent's lease tells whether a holder lives."""
         with self._db.connection() as conn:

@@ -294,3 +294,32 @@ def test_keys_rotate_and_unreadable_sessions_are_dropped(client: Client, setting
         assert c.agents.load_cookies("agent01") is None
     with closing(Client(new)) as c:
         assert c.agents.load_cookies("agent01") is None
+
+
+def test_a_worker_paused_past_its_lease_does_nothing_more_under_it(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given a slow write running in one worker group
+    sim.set_faults(latency_ms=300)
+    first = start_worker_processes(processes=1, threads=2)
+    agent = agents[2]
+    op_id = client.send("submit-order", agent, order_for(sim, agent, 0, lines=3))
+    _wait_running(client, [op_id])
+    time.sleep(1.0)
+    (paused,) = first.worker_pids()
+    # When its worker is paused (SIGSTOP) past its lease and another group takes over
+    os.kill(paused, signal.SIGSTOP)
+    try:
+        second = start_worker_processes(processes=1, threads=2, sweep_interval_s=3)
+        (status,) = wait_all(client, [op_id], timeout_s=120)
+        # Then the other group finishes it
+        assert status["status"] == "done", status["error"]
+        assert client.journal.get(op_id)["worker"].endswith(f":{second.worker_pids()[0]}")
+    finally:
+        os.kill(paused, signal.SIGCONT)
+    # and the paused worker, resumed, records and saves nothing more under its lost lease
+    time.sleep(5)
+    assert sum(o["reference"] == marker(op_id) for o in erp_orders(sim)) == 1
+    assert client.status(op_id)["status"] == "done"
+    log = _log(first)
+    assert "op_done op_id=" + op_id not in log
