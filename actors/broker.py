@@ -9,8 +9,6 @@ than any fixed time limit (each operation has its own timeout).
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Awaitable, Callable
 
 import dramatiq
@@ -20,8 +18,11 @@ from periodiq import PeriodiqMiddleware
 
 from actors.browser import BrowserPoolMiddleware
 from actors.errors import AgentBusy, WorkerStopping
+from actors.heartbeat import Heartbeat
 from actors.requeue import RequeueBusy
 from archibot.connections import sync_redis
+from archibot.logs import configure_logging
+from archibot.operations import OPERATION_TYPES
 from archibot.settings import Settings
 from store.db import Database
 from store.journal import Journal
@@ -37,12 +38,7 @@ DEFAULT_MAINTENANCE_CHANCE = 20_000
 DEFAULT_PERIODIC_SKIP_DELAY_S = 50
 
 settings = Settings.from_env()
-logging.basicConfig(
-    level=os.environ.get("ARCHIBOT_LOG_LEVEL", "INFO"),
-    format="%(asctime)s %(levelname)s %(name)s %(message)s",
-)
-logging.getLogger("pyppeteer").setLevel(logging.WARNING)
-logging.getLogger("websockets").setLevel(logging.WARNING)
+configure_logging(settings)
 
 _db = Database(settings.database_url, max_size=2, statement_timeout_ms=settings.statement_timeout_ms)
 requeue = RequeueBusy(Journal(_db), max_requeue_age_s=settings.max_requeue_age_s,
@@ -59,6 +55,7 @@ broker = RedisBroker(  # type: ignore[no-untyped-call]
         PeriodiqMiddleware(skip_delay=DEFAULT_PERIODIC_SKIP_DELAY_S),
         requeue,
         BrowserPoolMiddleware(settings),
+        Heartbeat(settings.redis_url, settings.heartbeat_ttl_s),
     ],
 )
 dramatiq.set_broker(broker)
@@ -66,6 +63,8 @@ dramatiq.set_broker(broker)
 
 def operation_actor(fn: Callable[[str], Awaitable[None]]) -> dramatiq.Actor[[str], None]:
     """Declare an operation actor: one queue for all (cheap idle polling), AgentBusy
-    expected (RequeueBusy re-enqueues it)."""
+    expected (RequeueBusy re-enqueues it). Its name must be a registered type's actor name."""
+    if fn.__name__ not in {t.actor_name for t in OPERATION_TYPES.values()}:
+        raise RuntimeError(f"actor {fn.__name__} runs no registered operation type (archibot.operations)")
     decorate = dramatiq.actor(queue_name=settings.queue, throws=(AgentBusy, WorkerStopping))
     return decorate(fn)

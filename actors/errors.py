@@ -8,7 +8,8 @@ ActorError
  ├── NotCommitted    a write only allowed to look for its effect found none (it fails: the ERP
  │                   does not hold it)
  ├── DependencyFailed an earlier write on the same order failed: this one is not attempted
- └── LoginBlocked    the agent's login breaker is open: no login until their credentials change
+ ├── LoginBlocked    the agent's login breaker is open: no login until their credentials change
+ └── SyncCancelled   someone cancelled the running sync: it stops at a page boundary
 """
 
 from __future__ import annotations
@@ -57,3 +58,11 @@ class DependencyFailed(ActorError):
 
 class LoginBlocked(ActorError):
     """The ERP refused the agent's login earlier; none is tried until their credentials change."""
+
+
+class SyncCancelled(ActorError):
+    """The running sync was cancelled on request; it stops at a page boundary for good."""
+
+    def __init__(self, progress: dict[str, object]) -> None:
+        super().__init__(f"cancelled after page {progress.get('pages_done')} of {progress.get('pages_total')}")
+        self.progress = progress

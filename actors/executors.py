@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from actors.errors import DependencyFailed
 from actors.sync_runner import SYNC_VIEWS, run_sync
+from archibot.operations import OPERATION_TYPES, operation_type
 from erp import operations as erp_ops
 from erp.errors import ErpRejected
 
@@ -81,7 +82,8 @@ async def _resolve_order(job: Job, payload: dict[str, Any]) -> dict[str, Any]:
 
 def _write(erp_operation: ErpOperation) -> Executor:
     async def run(job: Job) -> dict[str, Any]:
-        payload = job.op.payload
+        # The journaled payload, read through its type's model (the one declaration of it).
+        payload = operation_type(job.op.op_type).parse(job.op.payload).model_dump(exclude_none=True)
         if "order" in payload:
             payload = await _resolve_order(job, payload)
         return await erp_operation(
@@ -96,3 +98,6 @@ EXECUTORS: dict[str, Executor] = {
     **{op_type: _write(fn) for op_type, fn in _WRITES.items()},
     **{op_type: run_sync for op_type in SYNC_VIEWS},
 }
+_missing = set(OPERATION_TYPES) ^ set(EXECUTORS)
+if _missing:  # the registry and the workers must agree: fail at worker boot, not per message
+    raise RuntimeError(f"operation types without an executor (or unknown): {sorted(_missing)}")

@@ -21,11 +21,12 @@ import redis
 import redis.asyncio as aioredis
 
 from actors.errors import AgentBusy, LockLost
+from archibot.keys import FENCE_PREFIX, LOCK_PREFIX
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOCK_PREFIX = "archibot:lock:"
-DEFAULT_FENCE_PREFIX = "archibot:fence:"
+DEFAULT_LOCK_PREFIX = LOCK_PREFIX
+DEFAULT_FENCE_PREFIX = FENCE_PREFIX
 #: How long releasing a lease waits for its renewer to stop.
 DEFAULT_RENEWER_STOP_S = 2.0
 

@@ -48,6 +48,7 @@ from actors.errors import (
     LockLost,
     LoginBlocked,
     NotCommitted,
+    SyncCancelled,
     SyncPreempted,
     WorkerStopping,
 )
@@ -56,6 +57,8 @@ from actors.lock import Lease
 from actors.worker import WorkerContext
 from archibot.backoff import compute_backoff_ms
 from archibot.client import make_message
+from archibot.errors import InvalidOperation
+from archibot.logs import operation_context
 from archibot.operations import operation_type
 from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, SessionExpired
 from erp.session import login
@@ -243,7 +246,14 @@ async def _clear_inflight(ctx: WorkerContext, op: Operation) -> None:
 
 
 async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
-    """Run one claimed operation and journal how it ended."""
+    """Run one claimed operation and journal how it ended; every log line inside carries
+    the operation's id, agent, type, attempt and fence."""
+    with operation_context(op_id=op.id, agent=op.agent, type=op.op_type, attempt=op.attempts,
+                           fence=op.fence):
+        await _execute(ctx, op, lease)
+
+
+async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     journal = ctx.journal
     started = time.monotonic()
     log.info("op_start op_id=%s agent=%s type=%s attempt=%d fence=%d phase=%s",
@@ -300,6 +310,13 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
         except StaleFence as stale:
             lease.lost = True
             log.warning("op_abandoned op_id=%s reason=%s", op.id, stale)
+    except SyncCancelled as exc:
+        log.info("sync_cancelled op_id=%s agent=%s progress=%s", op.id, op.agent, exc.progress)
+        try:
+            await ctx.db_call(journal.mark_cancelled, op, exc.progress)
+        except StaleFence as stale:
+            lease.lost = True
+            log.warning("op_abandoned op_id=%s reason=%s", op.id, stale)
     except (LockLost, StaleFence) as exc:
         # The lease passed to another worker, which will reconcile; record nothing more.
         lease.lost = True
@@ -316,7 +333,8 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
         await _quietly(ctx.db_call(ctx.agents.reject_login, op.agent, str(exc)))
         log.warning("login_breaker_open agent=%s", op.agent)
         await _fail(ctx, op, error)
-    except (LoginBlocked, DependencyFailed, UnknownAgent, CredentialsUnreadable) as exc:
+    except (LoginBlocked, DependencyFailed, UnknownAgent, CredentialsUnreadable,
+            InvalidOperation) as exc:
         await _fail(ctx, op, str(exc))
     except ErpRejected as exc:
         where = f" (field {exc.field})" if exc.field else ""
@@ -529,6 +547,7 @@ async def _login(ctx: WorkerContext, session: AgentSession) -> None:
     await login(session.page, ctx.settings.erp_base(), creds.username, creds.password)
     cookies = await export_cookies(session)
     await ctx.db_call(ctx.agents.save_cookies, session.agent, cookies)
+    await ctx.db_call(ctx.agents.record_login, session.agent, ctx.name)
     session.logged_in = True
     log.info("login agent=%s", session.agent)
 

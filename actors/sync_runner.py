@@ -2,7 +2,8 @@
 
 Page by page — never the whole list in memory — each page upserted with the
 run's id, progress journaled (pages done / total). Between pages the sync asks
-the journal whether a write of the same agent is waiting; if so it stops with
+the journal whether it was cancelled (then it stops with SyncCancelled, for good)
+and whether a write of the same agent is waiting; if so it stops with
 SyncPreempted carrying where to resume, and the runtime puts it back in the
 queue behind the write; a stopping worker does the same. Every page re-checks the agent's
 lease: a sync whose holder lost it stops (LockLost) instead of paging on. When the last page is stored, the rows the run did not
@@ -16,7 +17,8 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from actors.errors import SyncPreempted
+from actors.errors import SyncCancelled, SyncPreempted
+from archibot.operations import OPERATION_TYPES
 from erp.lists import iter_list
 
 if TYPE_CHECKING:
@@ -25,7 +27,8 @@ if TYPE_CHECKING:
 #: Rows per grid page: big enough for few callbacks, small enough for Chromium's CPU.
 DEFAULT_SYNC_PAGE_SIZE = 100
 
-SYNC_VIEWS = {"sync-customers": "customers", "sync-orders": "orders", "sync-products": "products"}
+#: The ERP list each sync type copies (from the registry of operation types).
+SYNC_VIEWS = {name: t.sync_view for name, t in OPERATION_TYPES.items() if t.sync_view is not None}
 
 
 async def run_sync(job: Job) -> dict[str, Any]:
@@ -52,6 +55,8 @@ async def run_sync(job: Job) -> dict[str, Any]:
             await job.progress(progress)
             # A holder paused past its lease (SIGSTOP) does not page on under a lost lease.
             await ctx.lock.check(job.lease)
+            if next_page < pages_total and await ctx.db_call(ctx.journal.cancel_requested, op.id):
+                raise SyncCancelled(progress)
             if next_page < pages_total and (
                 ctx.stopping or await ctx.db_call(ctx.journal.has_waiting_write, op.agent)
             ):

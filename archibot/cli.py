@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -60,7 +61,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     client = _client(settings)
     try:
-        op_id = client.send(args.op_type, args.agent, payload)
+        op_id = client.send(args.op_type, args.agent, payload, idempotency_key=args.idempotency_key)
         print(op_id)
         if args.wait:
             status = client.wait(op_id, args.wait)
@@ -114,6 +115,38 @@ def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
         client.close()
     print(f"re-encrypted {passwords} passwords and {sessions} sessions with the newest of "
           f"{len(keys)} keys; once every process runs with it, the older keys can be removed")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    from archibot.api.app import serve
+    from archibot.logs import configure_logging
+
+    configure_logging(settings)
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from store.db import Database
+    from store.tokens import TokenStore
+
+    db = Database(settings.database_url)
+    try:
+        tokens = TokenStore(db)
+        if args.action == "add":
+            print(tokens.add(args.name))
+            print(f"the API token {args.name!r} above is shown only this once", file=sys.stderr)
+        elif args.action == "remove":
+            if not tokens.remove(args.name):
+                print(f"error: no token named {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"revoked the API token {args.name!r}")
+        else:
+            for name in tokens.names():
+                print(name)
+    finally:
+        db.close()
     return 0
 
 
@@ -174,7 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--agent", required=True)
     send.add_argument("--payload", default="{}", help="the payload as JSON")
     send.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the outcome and print it")
+    send.add_argument("--idempotency-key", metavar="KEY",
+                      help="send at most once: the same key again prints the first operation's id")
     send.set_defaults(func=cmd_send)
+
+    api = sub.add_parser("api", help="serve the HTTP API, its dashboard and metrics")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080),
+                     help="default: $PORT, else 8080")
+    api.set_defaults(func=cmd_api)
+
+    tokens = sub.add_parser("tokens", help="make, list or revoke API bearer tokens")
+    tokens_sub = tokens.add_subparsers(dest="action", required=True)
+    tokens_sub.add_parser("add", help="make a token; prints it once (only its hash is kept)").add_argument("name")
+    tokens_sub.add_parser("remove", help="revoke a token").add_argument("name")
+    tokens_sub.add_parser("list", help="list the tokens' names")
+    tokens.set_defaults(func=cmd_tokens)
 
     status = sub.add_parser("status", help="show one operation, or the latest ones")
     status.add_argument("op_id", nargs="?")

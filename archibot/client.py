@@ -18,19 +18,25 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from archibot.connections import sync_redis
-from archibot.errors import InvalidOperation, ServiceUnavailable, UnknownOperation, WaitTimeout
-from archibot.operations import operation_type
+from archibot.errors import (
+    CannotCancel,
+    IdempotencyConflict,
+    InvalidOperation,
+    ServiceUnavailable,
+    UnknownOperation,
+    WaitTimeout,
+)
+from archibot.operations import ORDER_REF_TYPES, operation_type
 from archibot.settings import Settings
 from store.agents import AgentStore
 from store.crypto import SecretBox
 from store.db import Database, _redact
-from store.errors import DatabaseUnavailable
+from store.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownAgent
 from store.journal import TERMINAL, Journal
 
 DEFAULT_WAIT_TIMEOUT_S = 300.0
 _WAIT_POLL_MIN_S = 0.05
 _WAIT_POLL_MAX_S = 1.0
-_ORDER_REF_TYPES = ("edit-order", "delete-order", "send-to-verona")
 
 
 def make_message(settings: Settings, actor_name: str, op_id: str) -> dramatiq.Message[Any]:
@@ -43,10 +49,13 @@ def make_message(settings: Settings, actor_name: str, op_id: str) -> dramatiq.Me
 class Client:
     """A connection to Archibot's journal and queue."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, db_pool_size: int | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.db = Database(self.settings.database_url,
-                           statement_timeout_ms=self.settings.statement_timeout_ms)
+        self.db = Database(
+            self.settings.database_url,
+            statement_timeout_ms=self.settings.statement_timeout_ms,
+            **({} if db_pool_size is None else {"max_size": db_pool_size}),
+        )
         self.journal = Journal(self.db)
         self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key_list()))
         self.broker = RedisBroker(client=sync_redis(self.settings), middleware=[])  # type: ignore[no-untyped-call]
@@ -56,13 +65,38 @@ class Client:
         self.db.close()
         self.broker.close()
 
-    def send(self, op_type: str, agent: str, payload: dict[str, Any] | None = None) -> str:
+    def send(
+        self,
+        op_type: str,
+        agent: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
         """Validate, journal and queue an operation; return its id.
 
         Raises InvalidOperation (naming the field) before anything is queued when the
-        type, the agent or the payload is wrong.
+        type, the agent or the payload is wrong. With ``idempotency_key``, sending the
+        same request again within ``ARCHIBOT_IDEMPOTENCY_RETENTION_S`` returns the first
+        operation's id and queues nothing (IdempotencyConflict if the request differs).
         """
+        return str(self.submit(op_type, agent, payload, idempotency_key=idempotency_key)[0]["id"])
+
+    def submit(
+        self,
+        op_type: str,
+        agent: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """:meth:`send`, returning the operation's status and whether it is new (False: the
+        Idempotency-Key's replay, nothing queued)."""
         kind = operation_type(op_type)
+        if idempotency_key is not None and not (0 < len(idempotency_key.strip()) <= 200):
+            raise InvalidOperation(
+                "the idempotency key must be 1 to 200 characters", field="idempotency_key"
+            )
         if not isinstance(agent, str) or not agent.strip():
             raise InvalidOperation("agent is required", field="agent")
         if payload is None:
@@ -71,18 +105,29 @@ class Client:
             raise InvalidOperation("payload must be a JSON object", field="payload")
         clean = kind.validate(payload)
         try:
-            if not self.agents.exists(agent):
-                raise InvalidOperation(
-                    f"unknown agent {agent!r}: store their ERP credentials first "
-                    f"(archibot agents add {agent})",
-                    field="agent",
-                )
-            if op_type in _ORDER_REF_TYPES:
+            if op_type in ORDER_REF_TYPES:
+                if not self.agents.exists(agent):
+                    raise UnknownAgent(agent)
                 self._check_order_ref(agent, str(clean["order"]))
-            op_id = str(uuid.uuid4())
-            self.journal.create(op_id, agent, op_type, kind.is_write, clean)
+            # The agents table's foreign key refuses an agent without credentials.
+            row, created = self.journal.create(
+                str(uuid.uuid4()), agent, op_type, kind.is_write, clean,
+                idempotency_key=idempotency_key,
+                retention_s=self.settings.idempotency_retention_s,
+            )
+        except UnknownAgent:
+            raise InvalidOperation(
+                f"unknown agent {agent!r}: store their ERP credentials first "
+                f"(archibot agents add {agent})",
+                field="agent",
+            ) from None
         except DatabaseUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from exc
+        except IdempotencyKeyReused as exc:
+            raise IdempotencyConflict(str(exc)) from exc
+        op_id = str(row["id"])
+        if not created:
+            return status_dict(row), False
         try:
             self.broker.enqueue(make_message(self.settings, kind.actor_name, op_id))
         except redis.RedisError as exc:
@@ -91,7 +136,22 @@ class Client:
                 f"Redis did not answer at {_redact(self.settings.redis_url)}: start it "
                 "(redis-server --daemonize yes) or set ARCHIBOT_REDIS_URL"
             ) from exc
-        return op_id
+        return status_dict(row), True
+
+    def cancel(self, op_id: str) -> str:
+        """Cancel an operation: ``cancelled`` (it was queued), ``cancelling`` (a running
+        sync stops at its next page); raises CannotCancel or UnknownOperation otherwise."""
+        outcome = self.journal.cancel(op_id)
+        if outcome == "unknown":
+            raise UnknownOperation(f"no operation {op_id!r} in the journal")
+        if outcome == "finished":
+            raise CannotCancel(f"operation {op_id} has already ended")
+        if outcome == "write_in_progress":
+            raise CannotCancel(
+                f"operation {op_id} is a write that is running or may already have reached the "
+                "ERP: it cannot be taken back"
+            )
+        return outcome
 
     def agents_with_credentials(self) -> list[str]:
         """Every agent whose ERP credentials are stored."""
@@ -162,7 +222,7 @@ class Client:
         return status_dict(row)
 
     def wait(self, op_id: str, timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> dict[str, Any]:
-        """Block until the operation is ``done`` or ``failed``; return its status."""
+        """Block until the operation is ``done``, ``failed`` or ``cancelled``; return its status."""
         deadline = time.monotonic() + timeout_s
         pause_s = _WAIT_POLL_MIN_S
         while True:
@@ -182,6 +242,7 @@ def status_dict(row: dict[str, Any]) -> dict[str, Any]:
 
     return {
         "id": str(row["id"]),
+        "type": row["op_type"],
         "op_type": row["op_type"],
         "agent": row["agent"],
         "status": row["status"],
@@ -191,6 +252,7 @@ def status_dict(row: dict[str, Any]) -> dict[str, Any]:
         "error": row["error"],
         "attempts": row["attempts"],
         "requeues": row["requeues"],
+        "payload": row["payload"],
         "created_at": iso(row["created_at"]),
         "started_at": iso(row["started_at"]),
         "finished_at": iso(row["finished_at"]),
@@ -215,9 +277,11 @@ def _client() -> Client:
     return _default
 
 
-def send(op_type: str, agent: str, payload: dict[str, Any] | None = None) -> str:
+def send(
+    op_type: str, agent: str, payload: dict[str, Any] | None = None, *, idempotency_key: str | None = None
+) -> str:
     """Send an operation with the settings from the environment; return its id."""
-    return _client().send(op_type, agent, payload)
+    return _client().send(op_type, agent, payload, idempotency_key=idempotency_key)
 
 
 def status(op_id: str) -> dict[str, Any]:

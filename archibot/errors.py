@@ -3,6 +3,8 @@
 ArchibotError
  ├── ConfigError        a setting in the environment is malformed
  ├── InvalidOperation   ``send`` refused an operation (bad type, payload, agent)
+ ├── IdempotencyConflict an Idempotency-Key came back with a different request
+ ├── CannotCancel       the operation has ended, or is a write that cannot be taken back
  ├── UnknownOperation   no journal row has that operation id
  ├── WaitTimeout        ``wait`` gave up before the operation ended
  └── ServiceUnavailable Redis or PostgreSQL did not answer
@@ -25,6 +27,14 @@ class InvalidOperation(ArchibotError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class IdempotencyConflict(ArchibotError):
+    """An Idempotency-Key already names an operation made from a different request."""
+
+
+class CannotCancel(ArchibotError):
+    """The operation has ended, or is a write that is running and cannot be taken back."""
 
 
 class UnknownOperation(ArchibotError):

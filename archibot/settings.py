@@ -67,6 +67,17 @@ DEFAULT_ERP_LANG = "it-IT"
 _LANG_TAG_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 #: The Dramatiq queue every Archibot actor uses (one queue keeps idle polling cheap).
 DEFAULT_QUEUE = "archibot"
+#: How long an Idempotency-Key keeps returning the operation it made (24 h).
+DEFAULT_IDEMPOTENCY_RETENTION_S = 86_400
+#: The largest request body the HTTP API reads (1 MB); bigger ones get 413.
+DEFAULT_MAX_REQUEST_BYTES = 1_000_000
+#: A worker's heartbeat in Redis lives this long; /readyz wants one younger than that.
+DEFAULT_HEARTBEAT_TTL_S = 15
+DEFAULT_LOG_FORMAT = "text"
+DEFAULT_LOG_LEVEL = "INFO"
+LOG_FORMATS = ("text", "json")
+#: Heroku-style variables read when the ARCHIBOT_ one is unset.
+PLATFORM_FALLBACKS = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 
 _ENV_PREFIX = "ARCHIBOT_"
 
@@ -109,6 +120,22 @@ class Settings:
     #: SIGKILL itself once (while FLAG_FILE does not exist) at POINT of an OP_TYPE write —
     #: ``before_click``, ``after_click`` or ``before_journal``. Empty in any real deployment.
     test_crash_at: str = ""
+    #: Bearer tokens the HTTP API accepts besides those of ``archibot tokens add`` (comma-separated;
+    #: for development).
+    api_tokens: str = ""
+    #: Where each operation's terminal status is POSTed, signed with ``webhook_secret``.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    idempotency_retention_s: int = DEFAULT_IDEMPOTENCY_RETENTION_S
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    heartbeat_ttl_s: int = DEFAULT_HEARTBEAT_TTL_S
+    #: ``text`` or ``json`` (one object a line).
+    log_format: str = DEFAULT_LOG_FORMAT
+    log_level: str = DEFAULT_LOG_LEVEL
+
+    def api_token_list(self) -> list[str]:
+        """The development tokens of ``ARCHIBOT_API_TOKENS``."""
+        return [t.strip() for t in self.api_tokens.split(",") if t.strip()]
 
     def timeout_s(self, op_type: str) -> int:
         """The time limit of one attempt of ``op_type``."""
@@ -125,6 +152,8 @@ class Settings:
         values: dict[str, object] = {}
         for field in fields(cls):
             raw = env.get(_ENV_PREFIX + field.name.upper())
+            if (raw is None or raw == "") and field.name in PLATFORM_FALLBACKS:
+                raw = env.get(PLATFORM_FALLBACKS[field.name])
             if raw is None or raw == "":
                 continue
             values[field.name] = _parse(field.name, str(field.type), raw)
@@ -141,6 +170,8 @@ class Settings:
                 f"ARCHIBOT_ERP_LANG must be a language tag like 'it-IT' or 'en-US', "
                 f"not {settings.erp_lang!r}"
             )
+        if settings.log_format not in LOG_FORMATS:
+            raise ConfigError(f"ARCHIBOT_LOG_FORMAT must be text or json, not {settings.log_format!r}")
         if settings.contexts_per_browser < 1:
             raise ConfigError("ARCHIBOT_CONTEXTS_PER_BROWSER must be at least 1")
         if not settings.secret_key_list():

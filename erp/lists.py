@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,7 +37,7 @@ async def iter_list(
     *,
     page_size: int = DEFAULT_PAGE_SIZE,
     start_page: int = 0,
-) -> AsyncIterator[ListPage]:
+) -> AsyncGenerator[ListPage, None]:
     """Yield every page of a list from `start_page` on (a preempted sync resumes there).
 
     The list is reset first (filter "all", first page, `page_size` rows a page) and the

@@ -98,6 +98,22 @@ class AgentStore:
             return None
         return cookies
 
+    def record_login(self, agent: str, worker: str) -> None:
+        """Count one ERP login of the agent (the real ERP blocks clients that log in too often)."""
+        with self._db.connection() as conn:
+            conn.execute("INSERT INTO logins (agent, worker) VALUES (%s, %s)", (agent, worker))
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Each agent's ERP username, last login and logins today — never a secret."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT a.agent, a.erp_username, a.updated_at,"
+                " (SELECT max(at) FROM logins l WHERE l.agent = a.agent) AS last_login,"
+                " (SELECT count(*) FROM logins l WHERE l.agent = a.agent"
+                "   AND l.at >= date_trunc('day', now())) AS logins_today"
+                " FROM agents a ORDER BY a.agent"
+            ).fetchall()
+
     def forget_cookies(self, agent: str) -> None:
         """Drop the agent's saved session (it expired or was rejected)."""
         with self._db.connection() as conn:

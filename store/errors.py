@@ -4,7 +4,8 @@ StoreError
  ├── DatabaseUnavailable  PostgreSQL did not answer
  ├── UnknownAgent         no credentials are stored for that agent
  ├── CredentialsUnreadable the stored secret does not decrypt with this key
- └── StaleFence           a journal write came from a lock holder that was superseded
+ ├── StaleFence           a journal write came from a lock holder that was superseded
+ └── IdempotencyKeyReused an Idempotency-Key came back with a different request
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class CredentialsUnreadable(StoreError):
 
 class StaleFence(StoreError):
     """A journal write carried an older fence than the row's: its writer lost the lock."""
+
+
+class IdempotencyKeyReused(StoreError):
+    """An Idempotency-Key already names an operation made from a different request."""

@@ -1,7 +1,9 @@
 """The operation journal: one row per operation, the source of truth.
 
 Rows are created ``queued`` by the client, claimed ``running`` by the worker that
-holds the agent's lock (taking that lock's fence), and end ``done`` or ``failed``.
+holds the agent's lock (taking that lock's fence), and end ``done``, ``failed`` or
+``cancelled`` (a queued operation, or a running sync at its next page, on request).
+Claims take only ``queued`` and ``running`` rows, so a cancelled one never runs.
 Every update by a worker carries its fence; a row whose fence has moved on to a
 newer holder refuses it (StaleFence), so a holder that lost its lock can never
 overwrite the newer holder's record.
@@ -10,17 +12,23 @@ overwrite the newer holder's record.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from store.db import Database
-from store.errors import StaleFence
+from store.errors import IdempotencyKeyReused, StaleFence, UnknownAgent
 
 PENDING = ("queued", "running")
-TERMINAL = ("done", "failed")
+TERMINAL = ("done", "failed", "cancelled")
+STATUSES = PENDING + TERMINAL
+#: How long an Idempotency-Key keeps returning its operation.
+DEFAULT_IDEMPOTENCY_RETENTION_S = 86_400
 PHASES = ("started", "about_to_commit", "erp_committed", "done")
 
 
@@ -61,14 +69,137 @@ class Journal:
 
     # -- the client's side -------------------------------------------------------------
 
-    def create(self, op_id: str, agent: str, op_type: str, is_write: bool, payload: dict[str, Any]) -> None:
-        """Record a new operation, ``queued``."""
+    def create(
+        self,
+        op_id: str,
+        agent: str,
+        op_type: str,
+        is_write: bool,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        retention_s: int = DEFAULT_IDEMPOTENCY_RETENTION_S,
+    ) -> tuple[dict[str, Any], bool]:
+        """Record a new operation, ``queued``; return ``(its row, created)``.
+
+        With ``idempotency_key``, the key and the operation are inserted in one
+        transaction: while the key is younger than ``retention_s`` the operation it
+        names is returned (``created`` False) and nothing new is written, however many
+        processes send it at once. The same key with another request raises
+        IdempotencyKeyReused; an agent without credentials raises UnknownAgent.
+        """
+        digest = request_hash(agent, op_type, payload)
         with self._db.connection() as conn:
-            conn.execute(
-                "INSERT INTO operations (id, agent, op_type, is_write, payload)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (op_id, agent, op_type, is_write, Jsonb(payload)),
+            try:
+                with conn.transaction():
+                    row = conn.execute(
+                        "INSERT INTO operations (id, agent, op_type, is_write, payload)"
+                        " VALUES (%s, %s, %s, %s, %s) RETURNING *",
+                        (op_id, agent, op_type, is_write, Jsonb(payload)),
+                    ).fetchone()
+                    assert row is not None
+                    if idempotency_key is None:
+                        return row, True
+                    # A concurrent insert of the same key waits here for the first to commit,
+                    # then finds the key taken (or replaces it, if it had expired).
+                    taken = conn.execute(
+                        "INSERT INTO idempotency_keys (key, request_hash, op_id) VALUES (%s, %s, %s)"
+                        " ON CONFLICT (key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+                        " op_id = EXCLUDED.op_id, created_at = clock_timestamp()"
+                        " WHERE idempotency_keys.created_at"
+                        "  < clock_timestamp() - make_interval(secs => %s)"
+                        " RETURNING key",
+                        (idempotency_key, digest, op_id, retention_s),
+                    ).fetchone()
+                    if taken is not None:
+                        return row, True
+                    raise _KeyTaken
+            except _KeyTaken:
+                pass  # the transaction rolled back: no operation was written
+            except psycopg.errors.ForeignKeyViolation:
+                raise UnknownAgent(f"no ERP credentials stored for agent {agent!r}") from None
+            existing = conn.execute(
+                "SELECT k.request_hash, o.* FROM idempotency_keys k JOIN operations o ON o.id = k.op_id"
+                " WHERE k.key = %s",
+                (idempotency_key,),
+            ).fetchone()
+        if existing is None:  # expired and swept between the two statements: try once more
+            return self.create(op_id, agent, op_type, is_write, payload,
+                               idempotency_key=idempotency_key, retention_s=retention_s)
+        if existing.pop("request_hash") != digest:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {idempotency_key!r} was used for another request "
+                f"(operation {existing['id']}): use a new key for a different operation"
             )
+        return existing, False
+
+    def forget_idempotency_keys(self, retention_s: int = DEFAULT_IDEMPOTENCY_RETENTION_S) -> int:
+        """Delete keys older than the retention; how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM idempotency_keys"
+                " WHERE created_at < clock_timestamp() - make_interval(secs => %s)",
+                (retention_s,),
+            )
+        return cur.rowcount
+
+    def find(
+        self,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        op_type: str | None = None,
+        limit: int = 50,
+        before_seq: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows newest first, filtered; keyset pagination on ``seq`` (``before_seq``)."""
+        where = ["true"]
+        params: dict[str, Any] = {"limit": limit}
+        for column, value in (("agent", agent), ("status", status), ("op_type", op_type),
+                              ("seq", before_seq)):
+            if value is not None:
+                where.append(f"{column} {'<' if column == 'seq' else '='} %({column})s")
+                params[column] = value
+        with self._db.connection() as conn:
+            return conn.execute(
+                f"SELECT * FROM operations WHERE {' AND '.join(where)}"
+                " ORDER BY seq DESC LIMIT %(limit)s",
+                params,
+            ).fetchall()
+
+    def cancel(self, op_id: str) -> str:
+        """Cancel an operation; the outcome is one of :data:`CANCEL_OUTCOMES`.
+
+        A queued operation ends ``cancelled`` now (no claim takes it afterwards); a
+        running sync is asked to stop at its next page. A write that is running, or
+        queued for a retry after it may have reached the ERP, cannot be taken back.
+        """
+        if not _is_uuid(op_id):
+            return "unknown"
+        with self._db.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT status, is_write, phase FROM operations WHERE id = %s FOR UPDATE", (op_id,)
+            ).fetchone()
+            if row is None:
+                return "unknown"
+            if row["status"] in TERMINAL:
+                return "finished"
+            if row["is_write"] and (row["status"] == "running" or row["phase"] not in (None, "started")):
+                return "write_in_progress"
+            if row["status"] == "queued":
+                conn.execute(
+                    "UPDATE operations SET status = 'cancelled', error = 'cancelled on request',"
+                    " finished_at = clock_timestamp(), updated_at = clock_timestamp()"
+                    " WHERE id = %s",
+                    (op_id,),
+                )
+                return "cancelled"
+            conn.execute(
+                "UPDATE operations SET cancel_requested = true, updated_at = clock_timestamp()"
+                " WHERE id = %s",
+                (op_id,),
+            )
+            return "cancelling"
 
     def get(self, op_id: str) -> dict[str, Any] | None:
         """The whole row, or None."""
@@ -120,6 +251,23 @@ class Journal:
                 (agent,),
             ).fetchone()
         return row is not None
+
+    def cancel_requested(self, op_id: str) -> bool:
+        """Whether someone asked the (running sync) operation to stop."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT cancel_requested FROM operations WHERE id = %s", (op_id,)
+            ).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    def mark_cancelled(self, op: Operation, progress: dict[str, Any]) -> None:
+        """A sync stopped on request at a page boundary."""
+        self._update(
+            op,
+            "status = 'cancelled', progress = %(progress)s, error = 'cancelled on request',"
+            " finished_at = clock_timestamp()," + _EXEC_MS,
+            progress=Jsonb(progress),
+        )
 
     def requeue_preempted(self, op: Operation, progress: dict[str, Any]) -> None:
         """Put a preempted sync back in the queue; it resumes from ``progress``."""
@@ -468,6 +616,19 @@ _EXEC_MS = (
     " exec_ms = exec_ms + CAST(1000 * extract(epoch FROM clock_timestamp() - run_started_at)"
     " AS integer)"
 )
+
+
+CANCEL_OUTCOMES = ("cancelled", "cancelling", "finished", "write_in_progress", "unknown")
+
+
+class _KeyTaken(Exception):
+    """Rolls back an insert whose Idempotency-Key another request holds."""
+
+
+def request_hash(agent: str, op_type: str, payload: dict[str, Any]) -> str:
+    """The fingerprint an Idempotency-Key is bound to: type, agent, normalised payload."""
+    body = json.dumps({"type": op_type, "agent": agent, "payload": payload}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _is_uuid(value: str) -> bool:

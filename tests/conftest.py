@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fix_services", "tests.fix_stack", "tests.fix_erpsim"]
+pytest_plugins = ["tests.fix_services", "tests.fix_stack", "tests.fix_erpsim", "tests.fix_api"]

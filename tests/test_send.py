@@ -85,3 +85,23 @@ def test_passwords_are_encrypted_at_rest(client: Client, agents: list[str]) -> N
     assert row is not None and b"s3cret-pw" not in bytes(row["password_enc"])
     assert client.agents.credentials("agent99").password == "s3cret-pw"
     assert "s3cret-pw" not in repr(client.agents.credentials("agent99"))
+
+
+def test_a_line_field_error_names_the_line(client: Client, agents: list[str]) -> None:
+    with pytest.raises(InvalidOperation) as refused:
+        client.send("submit-order", agents[0], {"customer": "1", "lines": [{"article": "A", "quantity": 1},
+                                                                          {"article": "x" * 41, "quantity": 1}]})
+    assert refused.value.field == "lines[1].article" and "longer than 40" in str(refused.value)
+
+
+def test_the_registry_parses_a_journaled_payload_into_its_model(client: Client, agents: list[str]) -> None:
+    from archibot.operations import operation_type
+    from archibot.payloads import SubmitOrder
+
+    op_id = client.send("submit-order", agents[0], {"customer": 1002305, "lines": [{"article": "A", "quantity": "2"}],
+                                                   "ignored": True})
+    row = client.journal.get(op_id)
+    assert row is not None
+    parsed = operation_type("submit-order").parse(row["payload"])
+    assert isinstance(parsed, SubmitOrder)
+    assert parsed.customer == "1002305" and parsed.lines[0].quantity == 2.0 and parsed.notes is None

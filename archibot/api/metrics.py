@@ -1,0 +1,181 @@
+"""Prometheus metrics computed at scrape time, so they are right across processes and hosts.
+
+Journal-derived figures come from PostgreSQL (every API process sees the same rows);
+per-worker figures come from the heartbeats the workers keep in Redis. Nothing is an
+in-process counter, so any API process answers for the whole deployment.
+
+    archibot_operations{type,status}                     operations in the journal
+    archibot_operation_duration_seconds{type}            sent → ended, done operations (histogram)
+    archibot_queue_depth{agent}                          operations queued or running
+    archibot_oldest_pending_age_seconds                  the oldest queued or running operation
+    archibot_operation_retries_total{type}               attempts beyond the first
+    archibot_requeues_total{type}                        busy-agent requeues
+    archibot_logins_total{agent}                         ERP logins
+    archibot_erp_errors_total{kind}                      failed operations by kind of error
+    archibot_workers                                     worker processes with a live heartbeat
+    archibot_worker_browser_contexts{worker}             contexts open in the worker's Chromium
+    archibot_worker_chromium_rss_bytes{worker}           RSS of the worker's Chromium tree
+    archibot_worker_rss_bytes{worker}                    RSS of the worker process itself
+    archibot_webhook_deliveries_pending                  terminal statuses not yet delivered
+                                                         (only with ARCHIBOT_WEBHOOK_URL set)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from archibot.api.webhooks import DEFAULT_MAX_AGE_S
+from archibot.keys import HEARTBEAT_PREFIX
+from store.db import Database
+
+log = logging.getLogger("archibot.api.metrics")
+
+#: Operation duration buckets (seconds): ERP operations take seconds, syncs minutes.
+DURATION_BUCKETS_S = (1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
+
+# A failed operation's error text starts with what the runtime knew of the cause.
+_ERROR_KIND_SQL = """
+SELECT CASE
+    WHEN error LIKE 'the ERP rejected%' THEN 'rejected'
+    WHEN error LIKE 'the ERP refused the login%' THEN 'login'
+    WHEN error LIKE '%timed out%' THEN 'timeout'
+    WHEN error LIKE '%ErpUnavailable%' OR error LIKE '%unavailable%' THEN 'unavailable'
+    WHEN error LIKE '%SessionExpired%' THEN 'session'
+    WHEN error LIKE 'agent % stayed busy%' THEN 'requeue_expired'
+    ELSE 'other' END AS kind, count(*) AS n
+FROM operations WHERE status = 'failed' GROUP BY 1
+"""
+
+
+class ArchibotCollector(Collector):
+    """Collects every archibot_* metric from PostgreSQL and Redis on each scrape."""
+
+    def __init__(self, db: Database, redis_client: redis.Redis, *, webhooks: bool) -> None:
+        self._db = db
+        self._redis = redis_client
+        self._webhooks = webhooks
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
+        yield from self._journal()
+        yield from self._workers()
+
+    def _journal(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
+        with self._db.connection() as conn:
+            by_status = conn.execute(
+                "SELECT op_type, status, count(*) AS n, sum(greatest(attempts - 1, 0)) AS retries,"
+                " sum(requeues) AS requeues FROM operations GROUP BY op_type, status"
+            ).fetchall()
+            bucket_cols = ", ".join(
+                f"count(*) FILTER (WHERE d <= {b}) AS b{i}" for i, b in enumerate(DURATION_BUCKETS_S)
+            )
+            durations = conn.execute(
+                f"SELECT op_type, count(*) AS n, coalesce(sum(d), 0) AS total, {bucket_cols} FROM ("
+                " SELECT op_type, extract(epoch FROM finished_at - created_at) AS d FROM operations"
+                " WHERE status = 'done' AND finished_at IS NOT NULL) t GROUP BY op_type"
+            ).fetchall()
+            depth = conn.execute(
+                "SELECT agent, count(*) AS n FROM operations WHERE status IN ('queued', 'running')"
+                " GROUP BY agent"
+            ).fetchall()
+            oldest = conn.execute(
+                "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age"
+                " FROM operations WHERE status IN ('queued', 'running')"
+            ).fetchone()
+            logins = conn.execute("SELECT agent, count(*) AS n FROM logins GROUP BY agent").fetchall()
+            errors = conn.execute(_ERROR_KIND_SQL).fetchall()
+            pending_hooks = conn.execute(
+                "SELECT count(*) AS n FROM webhook_deliveries WHERE delivered_at IS NULL"
+                " AND created_at > clock_timestamp() - make_interval(secs => %s)",
+                (DEFAULT_MAX_AGE_S,),
+            ).fetchone()
+
+        ops = GaugeMetricFamily("archibot_operations", "Operations in the journal", labels=["type", "status"])
+        retries = CounterMetricFamily("archibot_operation_retries", "Attempts beyond the first", labels=["type"])
+        requeues = CounterMetricFamily("archibot_requeues", "Busy-agent requeues", labels=["type"])
+        retry_sum: dict[str, int] = {}
+        requeue_sum: dict[str, int] = {}
+        for r in by_status:
+            ops.add_metric([r["op_type"], r["status"]], int(r["n"]))
+            retry_sum[r["op_type"]] = retry_sum.get(r["op_type"], 0) + int(r["retries"] or 0)
+            requeue_sum[r["op_type"]] = requeue_sum.get(r["op_type"], 0) + int(r["requeues"] or 0)
+        for op_type in sorted(retry_sum):
+            retries.add_metric([op_type], retry_sum[op_type])
+            requeues.add_metric([op_type], requeue_sum[op_type])
+        yield ops
+        yield retries
+        yield requeues
+
+        hist = HistogramMetricFamily(
+            "archibot_operation_duration_seconds", "Sent to done, per type", labels=["type"]
+        )
+        for r in durations:
+            buckets = [(f"{b:g}", int(r[f"b{i}"])) for i, b in enumerate(DURATION_BUCKETS_S)]
+            buckets.append(("+Inf", int(r["n"])))
+            hist.add_metric([r["op_type"]], buckets, float(r["total"]))
+        yield hist
+
+        queue = GaugeMetricFamily("archibot_queue_depth", "Operations queued or running", labels=["agent"])
+        for r in depth:
+            queue.add_metric([r["agent"]], int(r["n"]))
+        yield queue
+        yield GaugeMetricFamily(
+            "archibot_oldest_pending_age_seconds", "Age of the oldest queued or running operation",
+            value=float(oldest["age"]) if oldest else 0.0,
+        )
+        login_family = CounterMetricFamily("archibot_logins", "ERP logins", labels=["agent"])
+        for r in logins:
+            login_family.add_metric([r["agent"]], int(r["n"]))
+        yield login_family
+        error_family = CounterMetricFamily(
+            "archibot_erp_errors", "Failed operations by kind of error", labels=["kind"]
+        )
+        for r in errors:
+            error_family.add_metric([r["kind"]], int(r["n"]))
+        yield error_family
+        if self._webhooks:
+            yield GaugeMetricFamily(
+                "archibot_webhook_deliveries_pending", "Terminal statuses not yet delivered",
+                value=int(pending_hooks["n"]) if pending_hooks else 0,
+            )
+
+    def _workers(self) -> Iterator[GaugeMetricFamily]:
+        beats = read_heartbeats(self._redis)
+        yield GaugeMetricFamily("archibot_workers", "Worker processes with a live heartbeat", value=len(beats))
+        contexts = GaugeMetricFamily(
+            "archibot_worker_browser_contexts", "Browser contexts open", labels=["worker"]
+        )
+        chromium = GaugeMetricFamily(
+            "archibot_worker_chromium_rss_bytes", "RSS of the worker's Chromium", labels=["worker"]
+        )
+        own = GaugeMetricFamily("archibot_worker_rss_bytes", "RSS of the worker process", labels=["worker"])
+        for beat in beats:
+            name = str(beat.get("worker"))
+            contexts.add_metric([name], float(beat.get("contexts_open", 0)))
+            chromium.add_metric([name], float(beat.get("chromium_rss_bytes", 0)))
+            own.add_metric([name], float(beat.get("worker_rss_bytes", 0)))
+        yield contexts
+        yield chromium
+        yield own
+
+
+def read_heartbeats(client: redis.Redis) -> list[dict[str, Any]]:
+    """Every live worker heartbeat (the keys expire when a worker stops beating)."""
+    keys = list(client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=500))
+    if not keys:
+        return []
+    beats = []
+    for raw in client.mget(keys):
+        if raw is None:
+            continue
+        try:
+            beats.append(json.loads(raw))
+        except ValueError:
+            log.warning("heartbeat_unreadable value=%r", raw[:100])
+    return beats

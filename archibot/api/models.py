@@ -1,0 +1,88 @@
+"""The API's request and response bodies (pydantic; they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OperationRequest(BaseModel):
+    """``POST /v1/operations``: what to do, for whom. The payload is validated per type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="the operation type, e.g. submit-order", examples=["submit-order"])
+    agent: str = Field(description="the agent whose ERP account runs it")
+    payload: dict[str, Any] = Field(default_factory=dict, description="the type's payload")
+
+
+class Operation(BaseModel):
+    """An operation as the journal holds it."""
+
+    id: str
+    type: str
+    op_type: str
+    agent: str
+    status: str = Field(description="queued, running, done, failed or cancelled")
+    phase: str | None
+    payload: dict[str, Any]
+    progress: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+    requeues: int
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class OperationPage(BaseModel):
+    """A page of operations, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    operations: list[Operation]
+    next_cursor: str | None
+
+
+class CancelResult(BaseModel):
+    """What cancelling did: ``cancelled`` now, or ``cancelling`` (a sync stops at its next page)."""
+
+    outcome: str
+    operation: Operation
+
+
+class AgentCredentials(BaseModel):
+    """``PUT /v1/agents/{agent}``: the agent's ERP account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str | None = Field(default=None, description="the ERP account name (default: the agent)")
+    password: str = Field(min_length=1, max_length=200)
+
+
+class CurrentOperation(BaseModel):
+    """The operation an agent is running."""
+
+    id: str
+    type: str
+    progress: dict[str, Any] | None
+
+
+class Agent(BaseModel):
+    """An agent's state — never a password or a cookie."""
+
+    agent: str
+    username: str
+    state: str = Field(description="busy (a worker holds its lease) or free")
+    queue_depth: int = Field(description="operations queued or running")
+    current: CurrentOperation | None
+    last_login: str | None
+    logins_today: int
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    error: str
+    detail: str
+    field: str | None = None

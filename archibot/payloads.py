@@ -1,0 +1,289 @@
+"""Each operation type's payload, declared once as a pydantic model.
+
+The model is the one declaration of a payload: ``send`` validates with it
+(:func:`parse`), the HTTP API publishes its JSON schema, and the workers parse the
+journaled payload with it. Validation keeps Archibot's own rules and messages, which
+name the field the way the main app wrote it (``lines[0].quantity``): a before-validator
+walks the model's fields — required ones first, then their checks, then optional ones —
+applying each field's declared constraints (``max_length``, ``ge``, ``le``) and raising
+InvalidOperation, which pydantic lets through unchanged. Strings are stripped, numbers
+written as text (``"2,5"``) become numbers, an ERP id given as a number becomes text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
+
+from archibot.errors import InvalidOperation
+
+Raw = dict[str, Any]
+
+_VAT_RE = re.compile(r"^(IT)?\d{11}$")
+_ZIP_RE = re.compile(r"^\d{5}$")
+#: A text field's length limit when its model declares none.
+DEFAULT_TEXT_MAX_LEN = 200
+
+
+def _bounds(info: FieldInfo) -> tuple[float | None, float | None, int]:
+    low = high = None
+    max_len = DEFAULT_TEXT_MAX_LEN
+    for item in info.metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = float(item.ge)  # type: ignore[arg-type]
+        elif isinstance(item, annotated_types.Le):
+            high = float(item.le)  # type: ignore[arg-type]
+        elif isinstance(item, annotated_types.MaxLen):
+            max_len = item.max_length
+    return low, high, max_len
+
+
+def _text(raw: Raw, key: str, name: str, *, required: bool, max_len: int) -> str | None:
+    value = raw.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidOperation(f"payload field {name!r} is required", field=name)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidOperation(f"payload field {name!r} must be text, not {type(value).__name__}", field=name)
+    value = value.strip()
+    if len(value) > max_len:
+        raise InvalidOperation(f"payload field {name!r} is longer than {max_len} characters", field=name)
+    return value
+
+
+def _number(raw: Raw, key: str, name: str, *, required: bool, low: float, high: float) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise InvalidOperation(f"payload field {name!r} is required", field=name)
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.replace(",", "."))
+        except ValueError:
+            raise InvalidOperation(f"payload field {name!r} must be a number, not {value!r}", field=name) from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidOperation(f"payload field {name!r} must be a number", field=name)
+    if not low <= value <= high:
+        raise InvalidOperation(
+            f"payload field {name!r} must be between {low:g} and {high:g}, not {value:g}", field=name
+        )
+    return float(value)
+
+
+def _field(model: type[Spec], raw: Raw, key: str, info: FieldInfo, where: str) -> Any:
+    name = f"{where}{key}"
+    required = info.is_required()
+    annotation = str(info.annotation)
+    if key in model.nested_lists:
+        return _lines(model.nested_lists[key], raw, key, name)
+    if key in model.special:
+        return model.special[key](raw, name)
+    low, high, max_len = _bounds(info)
+    if "float" in annotation:
+        return _number(raw, key, name, required=required, low=low if low is not None else float("-inf"),
+                       high=high if high is not None else float("inf"))
+    return _text(raw, key, name, required=required, max_len=max_len)
+
+
+def _lines(line_model: type[Spec], raw: Raw, key: str, name: str) -> list[Raw]:
+    lines = raw.get(key)
+    if not isinstance(lines, list):
+        raise InvalidOperation(f"payload field {name!r} must be a list of {{article, quantity}}", field=name)
+    if not lines:
+        raise InvalidOperation(f"payload field {name!r} is empty: an order needs at least one line", field=name)
+    out = []
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict):
+            raise InvalidOperation(f"payload field '{name}[{i}]' must be an object", field=f"{name}[{i}]")
+        out.append(normalise(line_model, line, where=f"{name}[{i}]."))
+    return out
+
+
+def normalise(model: type[Spec], raw: Raw, where: str = "") -> Raw:
+    """``raw`` checked against ``model``'s fields and normalised; InvalidOperation names the field.
+
+    Required fields are read first, then the model's checks of them, then optional
+    fields (each with its check) — so the first error reported is the most basic one.
+    """
+    if model.no_fields_expected and raw:
+        extra = min(raw)
+        raise InvalidOperation(f"payload field {extra!r} is not expected: a sync takes {{}}", field=extra)
+    out: Raw = {}
+    fields = model.model_fields
+    required = [k for k, f in fields.items() if f.is_required()]
+    for key in required:
+        out[key] = _field(model, raw, key, fields[key], where)
+    for key in required:
+        if key in model.checks:
+            out[key] = model.checks[key](out[key], f"{where}{key}")
+    for key, info in fields.items():
+        if info.is_required():
+            continue
+        value = _field(model, raw, key, info, where)
+        if value is not None and key in model.checks:
+            value = model.checks[key](value, f"{where}{key}")
+        if value is not None:
+            out[key] = value
+    return out
+
+
+class Spec(BaseModel):
+    """A payload model: its fields (with constraints) plus the rules beyond them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: Field → a check of the read value, returning it (normalised) or raising InvalidOperation.
+    checks: ClassVar[dict[str, Callable[[Any, str], Any]]] = {}
+    #: Field → reader for fields that are neither text nor a number.
+    special: ClassVar[dict[str, Callable[[Raw, str], Any]]] = {}
+    #: Field → the model of each element of a list field.
+    nested_lists: ClassVar[dict[str, type[Spec]]] = {}
+    #: A sync takes ``{}``: any field is an error.
+    no_fields_expected: ClassVar[bool] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _archibot_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise InvalidOperation("payload must be a JSON object", field="payload")
+        return normalise(cls, data)
+
+
+class Line(Spec):
+    """One order line."""
+
+    article: str = Field(max_length=40, description="the ERP article code")
+    quantity: float = Field(ge=0.001, le=1_000_000)
+    discount: float | None = Field(default=None, ge=0, le=100, description="percent")
+    variant: str | None = Field(default=None, max_length=40, description="the package variant")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _archibot_rules(cls, data: Any) -> Any:
+        return data  # lines are read by their order's model, which names them lines[i]
+
+
+def _date(value: str, name: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidOperation(f"payload field {name!r} must be a date yyyy-mm-dd, not {value!r}", field=name) from None
+    return value
+
+
+def _vat(value: str, name: str) -> str:
+    vat = value.replace(" ", "").upper()
+    if not _VAT_RE.match(vat):
+        raise InvalidOperation(f"payload field {name!r} must be 11 digits (optionally 'IT' first), not {vat!r}",
+                               field=name)
+    return vat.removeprefix("IT")
+
+
+def _zip(value: str, name: str) -> str:
+    if not _ZIP_RE.match(value):
+        raise InvalidOperation(f"payload field {name!r} must be 5 digits, not {value!r}", field=name)
+    return value
+
+
+class SubmitOrder(Spec):
+    """``submit-order``: a new order for a customer."""
+
+    nested_lists: ClassVar[dict[str, type[Spec]]] = {"lines": Line}
+    checks: ClassVar[dict[str, Callable[[Any, str], Any]]] = {"delivery_date": _date}
+
+    customer: str = Field(max_length=40, description="the customer's ERP account")
+    lines: list[Line] = Field(min_length=1)
+    notes: str | None = Field(default=None, max_length=500)
+    delivery_date: str | None = Field(default=None, max_length=10, description="yyyy-mm-dd")
+    discount: float | None = Field(default=None, ge=0, le=100, description="percent, on the whole order")
+
+
+class EditOrder(Spec):
+    """``edit-order``: the full wanted set of lines of an order."""
+
+    nested_lists: ClassVar[dict[str, type[Spec]]] = {"lines": Line}
+
+    order: str = Field(max_length=64, description="an ERP order id, or the op id of its submit-order")
+    lines: list[Line] = Field(min_length=1)
+    notes: str | None = Field(default=None, max_length=500)
+
+
+class OrderRef(Spec):
+    """``delete-order``, ``send-to-verona``: one order."""
+
+    order: str = Field(max_length=64, description="an ERP order id, or the op id of its submit-order")
+
+
+class CreateCustomer(Spec):
+    """``create-customer``."""
+
+    checks: ClassVar[dict[str, Callable[[Any, str], Any]]] = {"vat_number": _vat, "zip": _zip}
+
+    name: str
+    vat_number: str = Field(description="11 digits, optionally 'IT' first")
+    street: str
+    zip: str = Field(description="5 digits")
+    city: str
+    email: str | None = None
+    phone: str | None = None
+    fiscal_code: str | None = None
+
+
+class CustomerFields(BaseModel):
+    """The customer fields ``update-customer`` may change (at least one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    street: str | None = None
+    zip: str | None = None
+    city: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    fiscal_code: str | None = None
+
+
+CUSTOMER_FIELDS = tuple(CustomerFields.model_fields)
+
+
+def _customer_fields(raw: Raw, name: str) -> dict[str, str]:
+    fields = raw.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        raise InvalidOperation(f"payload field {name!r} must be a non-empty object of customer fields", field=name)
+    unknown = sorted(set(fields) - set(CUSTOMER_FIELDS))
+    if unknown:
+        raise InvalidOperation(
+            f"payload field '{name}.{unknown[0]}' cannot be updated; allowed: {', '.join(CUSTOMER_FIELDS)}",
+            field=f"{name}.{unknown[0]}",
+        )
+    return {k: str(_text(fields, k, k, required=True, max_len=DEFAULT_TEXT_MAX_LEN)) for k in fields}
+
+
+class UpdateCustomer(Spec):
+    """``update-customer``: only the fields that differ are written."""
+
+    special: ClassVar[dict[str, Callable[[Raw, str], Any]]] = {"fields": _customer_fields}
+
+    customer: str = Field(max_length=40, description="the customer's ERP account")
+    fields: CustomerFields
+
+
+class Sync(Spec):
+    """``sync-customers``, ``sync-orders``, ``sync-products``: no payload."""
+
+    no_fields_expected: ClassVar[bool] = True
+
+
+def parse(model: type[Spec], payload: Raw) -> Raw:
+    """Validate and normalise ``payload`` with ``model``; the JSON the journal keeps."""
+    return model.model_validate(payload).model_dump(exclude_none=True)
