@@ -157,6 +157,8 @@ async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
     tried: set[str] = set()
     own_busy = False
     while not ctx.stopping:
+        if tried and await ctx.breaker.is_open():
+            break  # the ERP went down meanwhile: claim nothing more; its return wakes the rest
         candidates = [a for a in await ctx.db_call(ctx.journal.free_agents_by_work) if a not in tried]
         if own_agent not in tried:
             # Last: the picker calls an agent with an orphaned 'running' row busy; only its lock tells.
@@ -214,8 +216,10 @@ async def drain(ctx: WorkerContext, agent: str, token: str, op_id: str) -> bool:
             return ran
         first = False
         # An operation sent while we held the lease saw "busy" and waits out a backoff;
-        # take it now rather than after the rest of that backoff.
-        if not _may_claim(ctx) or not ran or not await ctx.db_call(ctx.journal.has_ready, agent):
+        # take it now rather than after the rest of that backoff. (Not while the ERP's
+        # breaker is open: that would spin on the lease.)
+        if (not _may_claim(ctx) or not ran or await ctx.breaker.is_open()
+                or not await ctx.db_call(ctx.journal.has_ready, agent)):
             return ran
 
 

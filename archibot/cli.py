@@ -123,6 +123,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from archibot.logs import configure_logging
 
     configure_logging(settings)
+    settings.check_secret_key()
     serve(settings, host=args.host, port=args.port)
     return 0
 
