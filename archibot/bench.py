@@ -454,7 +454,8 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             }
         if stop_figures:
             stopped_at = stop_figures.pop("stopped_at")
-            orphans = [r for r in rows if str(r["id"]) in stop_figures.pop("running_ids")]
+            running_ids = stop_figures.pop("running_ids")
+            orphans = [r for r in rows if str(r["id"]) in running_ids]
             ends = [r["finished_at"].timestamp() for r in orphans if r["finished_at"] is not None]
             stop_figures["running_at_stop"] = len(orphans)
             stop_figures["all_terminal"] = all(r["status"] in ("done", "failed") for r in rows)
