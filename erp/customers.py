@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 from erp import grid
 from erp import selectors as sel
-from erp.detail import banner_text, click_save, read_fields, write_fields
+from erp.detail import banner_text, click_save, open_for_edit, read_fields, write_fields
 from erp.errors import ErpRejected, ErpUnavailable
 from erp.waits import boundary, goto, set_value, wait_idle
 
@@ -66,7 +66,7 @@ async def _from_detail(page: Any) -> CustomerSnapshot:
         raise ErpUnavailable(f"the customer's detail view showed no ACCOUNTNUM ({page.url})")
     values = {attr: keys[field] for attr, field in sel.CUSTOMER_FIELDS.items()}
     return CustomerSnapshot(
-        id=grid.normalize("id", keys["ID"]), account=keys["ACCOUNTNUM"], **values
+        id=re.sub(r"\D", "", keys["ID"]), account=keys["ACCOUNTNUM"], **values
     )
 
 
@@ -175,7 +175,7 @@ async def update_customer_changes(
         found = await grid.find_in_list(page, name, customer.strip(), _is_customer(customer))
         if found is None:
             raise ErpRejected(f"cliente {customer} non trovato", field="customer")
-        index, row = found
+        _, row = found
         wanted = {sel.CUSTOMER_FIELDS[attr]: value.strip() for attr, value in fields.items()}
         current = {
             sel.CUSTOMER_FIELDS[attr]: row.get(col, "") for attr, col in _LIST_COLUMNS.items()
@@ -183,7 +183,8 @@ async def update_customer_changes(
         changes = {field: value for field, value in wanted.items() if current[field] != value}
         if not changes:
             return _from_row(row), False
-        await grid.open_row(page, index, step)
+        customer_id = _from_row(row).id
+        await open_for_edit(page, urljoin(erp_url, sel.customer_view_url(customer_id)), step)
     await write_fields(page, changes, step)
     if before_commit is not None:
         await before_commit()

@@ -1,11 +1,18 @@
-"""Detail views: the "Salvare" menu and the validation banner."""
+"""Detail views: toolbar save, validation banner, header fields, embedded grids, controls.
+
+Texts are matched in Italian and English (FACTS §0) and controls are found through the
+client control collection by name and role, never by a fixed id (their ids carry a random
+number per visit).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from erp import grid
 from erp import selectors as sel
 from erp.errors import ErpUnavailable
 from erp.waits import (
@@ -13,28 +20,58 @@ from erp.waits import (
     SERVER_ERROR_STATUS,
     boundary,
     check_not_login,
+    goto,
+    wait_idle,
 )
 
 Hook = Callable[[], Awaitable[None]]
 
+#: The toolbar item (its `_T` link id) whose text is one of `texts`; "" when missing.
+_TOOL_JS = """(linkSel, texts) => {
+  const a = [...document.querySelectorAll(linkSel)]
+    .find(e => texts.includes(e.textContent.trim()) && e.getClientRects().length > 0);
+  return a ? a.id : '';
+}"""
+
+
+async def find_control(
+    page: Any, step: str, *, part: str = "", suffix: str = "", role: str = ""
+) -> str:
+    """The client name of a control containing `part`, ending with `suffix`, having `role`."""
+    pattern = f"{re.escape(part)}.*{re.escape(suffix)}$"
+    return await grid.find_control(page, pattern, step, role or None)
+
+
+async def tool_link(page: Any, texts: tuple[str, ...], step: str) -> str:
+    """The id of the visible toolbar link showing one of `texts`; ErpUnavailable if none."""
+    async with boundary(page, step):
+        ident: str = await page.evaluate(_TOOL_JS, sel.TOOLBAR_ITEM_LINKS, list(texts))
+    if not ident:
+        raise ErpUnavailable(f"{step}: the toolbar shows none of {list(texts)} ({page.url})")
+    return ident
+
 
 async def click_save(page: Any, step: str, *, close: bool, after_click: Hook | None = None) -> None:
-    """ "Salvare" → "Salva" (stay on the object) or "Salva e chiudi"; wait for the next page.
+    """ "Salvare"/"Save" (stay on the object), or its popout's "Salva e chiudi"/"Save and Close".
 
     A 5xx answer is ErpUnavailable (the save may or may not have committed); Login.aspx
     is SessionExpired. `after_click` runs right after the click, before the answer.
     """
+    save = await tool_link(page, sel.SAVE_TEXTS, step)
+    target = f'[id="{save}"]'
+    if close:
+        async with boundary(page, step):
+            # "Salvare" DXI{n}_T opens nothing: its popout arrow DXI{n}_P holds the item.
+            await page.click(f'[id="{save[: -len("_T")]}_P"]')
+        target = f'[id="{await tool_link(page, sel.SAVE_AND_CLOSE_TEXTS, step)}"]'
     async with boundary(page, step):
-        await page.click(sel.SAVE_MENU)
-        item = sel.SAVE_AND_CLOSE if close else sel.SAVE
-        await page.waitForSelector(item, {"visible": True, "timeout": DEFAULT_NAV_TIMEOUT_MS})
         navigation = asyncio.ensure_future(
             page.waitForNavigation(
                 {"waitUntil": "domcontentloaded", "timeout": DEFAULT_NAV_TIMEOUT_MS}
             )
         )
         try:
-            await page.click(item)
+            await page.click(target)
             if after_click is not None:
                 await after_click()
         except BaseException:
@@ -48,6 +85,52 @@ async def click_save(page: Any, step: str, *, close: bool, after_click: Hook | N
         )
 
 
+async def open_for_edit(page: Any, url: str, step: str) -> None:
+    """Open a detail view, click "Modifica"/"Edit", wait for its `mode=Edit` page (FACTS §7)."""
+    await goto(page, url, step)
+    await wait_idle(page, step)
+    edit = await tool_link(page, sel.EDIT_TEXTS, step)
+    async with boundary(page, step):
+        navigation = asyncio.ensure_future(
+            page.waitForNavigation(
+                {"waitUntil": "domcontentloaded", "timeout": DEFAULT_NAV_TIMEOUT_MS}
+            )
+        )
+        try:
+            await page.click(f'[id="{edit}"]')
+        except BaseException:
+            navigation.cancel()
+            raise
+        response = await navigation
+    check_not_login(page, step)
+    if response is not None and response.status >= SERVER_ERROR_STATUS:
+        raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status}")
+    if "mode=edit" not in page.url.lower():
+        raise ErpUnavailable(f"{step}: the edit mode did not open ({page.url})")
+    await wait_idle(page, step)
+
+
+async def open_tab(page: Any, texts: tuple[str, ...], step: str) -> None:
+    """Show a detail tab by its text (IT or EN); a tab already shown is not clicked again.
+
+    Clicking the selected tab posts back on the real ERP (FACTS §6), hence the check.
+    """
+    async with boundary(page, step):
+        ident: str = await page.evaluate(
+            """(texts) => {
+                const li = [...document.querySelectorAll('li.dxtc-tab')]
+                    .find(e => texts.includes(e.textContent.trim()));
+                if (!li) return '';
+                return li.classList.contains('dxtc-psi') ? '-' : li.id;
+            }""",
+            list(texts),
+        )
+        if ident and ident != "-":
+            await page.click(f'[id="{ident}"]')
+    if not ident:
+        raise ErpUnavailable(f"{step}: the detail view has no tab {list(texts)}")
+
+
 async def banner_text(page: Any) -> str:
     """The validation banner ("Data Validation Error: …") or ""."""
     async with boundary(page, "read the validation banner"):
@@ -59,22 +142,20 @@ async def banner_text(page: Any) -> str:
 
 
 async def read_fields(page: Any, fields: list[str], *, edit: bool) -> dict[str, str]:
-    """FIELD -> text of detail fields (inputs in edit mode, spans in view mode); "" if absent."""
+    """FIELD -> text of detail fields (inputs in edit mode, view elements otherwise); "" if absent."""
     selectors = {f: sel.field_input(f) if edit else sel.field_view(f) for f in fields}
     async with boundary(page, "read the detail fields"):
         values: dict[str, str] = await page.evaluate(
-            """(selectors, edit) => Object.fromEntries(Object.entries(selectors).map(([f, s]) => {
-                const e = document.querySelector(s);
-                return [f, e ? (edit && 'value' in e ? e.value : e.textContent).trim() : ''];
-            }))""",
+            f"""(selectors) => {{ const text = {sel.ELEMENT_TEXT_JS};
+                return Object.fromEntries(Object.entries(selectors).map(
+                    ([f, s]) => [f, text(document.querySelector(s))])); }}""",
             selectors,
-            edit,
         )
     return values
 
 
 async def write_fields(page: Any, values: dict[str, str], step: str) -> None:
-    """Set detail inputs by FIELD, firing `change`; ErpUnavailable if a field is missing."""
+    """Set header inputs by FIELD, firing `input` and `change`; ErpUnavailable if one is missing."""
     by_selector = {sel.field_input(f): v for f, v in values.items()}
     async with boundary(page, step):
         missing = await page.evaluate(
@@ -82,6 +163,7 @@ async def write_fields(page: Any, values: dict[str, str], step: str) -> None:
                 const e = document.querySelector(s);
                 if (!e) return true;
                 e.value = v;
+                e.dispatchEvent(new Event('input', {bubbles: true}));
                 e.dispatchEvent(new Event('change', {bubbles: true}));
                 return false;
             }).map(([s]) => s)""",
@@ -89,3 +171,21 @@ async def write_fields(page: Any, values: dict[str, str], step: str) -> None:
         )
     if missing:
         raise ErpUnavailable(f"{step}: the form has no field for {missing}")
+
+
+async def read_embedded_grid(
+    page: Any, name: str, hidden: tuple[str, ...] = ()
+) -> list[dict[str, str]]:
+    """Data rows of an embedded grid as {lowercase field: text}, columns through GetColumn.
+
+    `hidden` fields (not rendered) are added, as given, from one GetPageRowValues callback
+    (invariant values). ErpUnavailable when the grid is missing or the counts disagree.
+    """
+    rows: list[dict[str, str]] = (await grid.read_grid(page, name))["rows"]
+    if hidden and rows:
+        values = await grid.page_row_values(page, name, hidden)
+        if len(values) != len(rows):
+            raise ErpUnavailable(f"grid {name}: {len(rows)} rows but {len(values)} row values")
+        for row, extra in zip(rows, values, strict=True):
+            row.update(dict(zip(hidden, extra, strict=True)))
+    return rows

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 from erp import culture as culture_parse
 from erp import selectors as sel
 from erp.errors import ErpError, ErpRejected, ErpUnavailable
-from erp.waits import boundary, goto, set_value, wait_idle
+from erp.waits import DEFAULT_CALLBACK_TIMEOUT_MS, boundary, goto, set_value, wait_idle
 
 Hook = Callable[[], Awaitable[None]]
 log = logging.getLogger(__name__)
@@ -98,6 +98,23 @@ async def read_grid(page: Any, name: str | None = None) -> dict[str, Any]:
         raise ErpUnavailable(f"the page {page.url} has no grid {name}")
     data["name"] = name
     return data
+
+
+async def page_row_values(page: Any, name: str, fields: tuple[str, ...]) -> list[list[str]]:
+    """GetPageRowValues: invariant values of `fields` (hidden columns too) per row on the page.
+
+    One server callback, as the real grid (used for embedded grids' hidden columns).
+    """
+    step = f"read {list(fields)} of grid {name}"
+    try:
+        async with boundary(page, step):
+            values: list[list[Any]] = await asyncio.wait_for(
+                page.evaluate(sel.PAGE_ROW_VALUES_JS, name, list(fields)),
+                DEFAULT_CALLBACK_TIMEOUT_MS / 1000,
+            )
+    except TimeoutError as exc:
+        raise ErpUnavailable(f"{step}: GetPageRowValues did not answer") from exc
+    return [[str(v) for v in row] for row in values]
 
 
 def require_fields(data: dict[str, Any], fields: tuple[str, ...], step: str) -> None:
@@ -208,8 +225,10 @@ async def prepared_list(
     if now.page_index != 0:
         await goto_page(page, name, 0, f"{step}: first page")
         now = await list_state(page, name, step)
-    if now.page_index != 0 or (now.combo and now.filter != now.all_value()) or (
-        page_size is not None and now.page_size != page_size
+    if (
+        now.page_index != 0
+        or (now.combo and now.filter != now.all_value())
+        or (page_size is not None and now.page_size != page_size)
     ):
         raise ErpUnavailable(f"{step}: could not reset the list (state now {now})")
     try:

@@ -1,4 +1,9 @@
-"""Steps of the new-order form: customer lookup, one line at a time, header fields."""
+"""Steps of the order form: customer lookup, one line at a time, header fields.
+
+Controls are found through the client control collection (the lines grid by name and
+AddNewRow, the lookups by name suffix); numbers and dates are typed in the browser's culture,
+as the real editors parse them (FACTS §0, §2).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import re
 from typing import Any
 
 from erp import selectors as sel
-from erp.detail import write_fields
+from erp.detail import find_control, open_tab, read_embedded_grid, write_fields
 from erp.errors import ErpRejected, ErpUnavailable
 from erp.waits import (
     DEFAULT_CALLBACK_TIMEOUT_MS,
@@ -18,19 +23,40 @@ from erp.waits import (
 
 _ORDER_URL = re.compile(sel.ORDER_URL_PATTERN)
 
-#: Reads what a callback left on the page: a line error row and the error popup.
-_PROBLEMS_JS = """(lineErr, popup) => {
-    const visible = (s) => { const e = document.querySelector(s);
-        return e && e.getClientRects().length > 0 ? e.textContent.trim() : ''; };
-    return [visible(lineErr), visible(popup)];
+#: What a callback left on the page: the grid's line error row and the error popup.
+_PROBLEMS_JS = """(grid, lineErr, popup) => {
+    const visible = (e) => e && e.getClientRects().length > 0 ? e.textContent.trim() : '';
+    const root = grid ? document.getElementById(grid) : null;
+    return [visible(root ? root.querySelector(lineErr) : null), visible(document.querySelector(popup))];
 }"""
 
 
-def italian_number(value: float) -> str:
-    """2.5 -> "2,5"; 10.0 -> "10" (the ERP's editors want a decimal comma)."""
+async def browser_lang(page: Any) -> str:
+    """ "it" when the browser's language is Italian (navigator.language it*), else "en"."""
+    async with boundary(page, "read the browser language"):
+        tag: str = await page.evaluate("() => navigator.language || ''")
+    return "it" if tag.lower().startswith("it") else "en"
+
+
+def culture_number(value: float, lang: str) -> str:
+    """A number as typed in the browser's culture: 2.5 -> "2,5" (it) / "2.5" (en); 10.0 -> "10"."""
     if value == int(value):
         return str(int(value))
-    return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",")
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if lang == "it" else text
+
+
+def italian_number(value: float) -> str:
+    """2.5 -> "2,5"; 10.0 -> "10"."""
+    return culture_number(value, "it")
+
+
+def culture_date(iso: str, lang: str) -> str:
+    """ "2026-03-01" -> "01/03/2026" (it) / "3/1/2026" (en)."""
+    year, month, day = iso.split("-")
+    if lang == "it":
+        return f"{day}/{month}/{year}"
+    return f"{int(month)}/{int(day)}/{year}"
 
 
 def choose_variant(quantity: float, packages: list[tuple[str, float]]) -> str:
@@ -45,10 +71,15 @@ def choose_variant(quantity: float, packages: list[tuple[str, float]]) -> str:
     return packages[0][0]
 
 
-async def raise_problems(page: Any, step: str, field: str | None) -> None:
+async def lines_grid(page: Any, step: str) -> str:
+    """The SALESLINEs grid's client name: contains `dviSALESLINEs` and has AddNewRow."""
+    return await find_control(page, step, part=sel.LINES_GRID_NAME, role="AddNewRow")
+
+
+async def raise_problems(page: Any, step: str, field: str | None, grid: str = "") -> None:
     async with boundary(page, step):
         line_error, popup_error = await page.evaluate(
-            _PROBLEMS_JS, sel.LINE_ERROR, sel.CALLBACK_ERROR
+            _PROBLEMS_JS, grid, sel.LINE_ERROR, sel.CALLBACK_ERROR
         )
     if line_error:
         raise ErpRejected(line_error, field=field)
@@ -56,58 +87,65 @@ async def raise_problems(page: Any, step: str, field: str | None) -> None:
         raise ErpUnavailable(f"{step}: {popup_error}")
 
 
-async def choose_customer(page: Any, account: str) -> None:
-    """Open the customer lookup, search the account, click its row."""
-    step = f"choose customer {account}"
+async def check_not_editing(page: Any, grid: str, step: str) -> None:
+    """After UpdateEdit: the grid must have left edit mode (FACTS §2.11, §9: IsEditing() can
+    stay true after the callback; adding a row then freezes the page)."""
     async with boundary(page, step):
-        await page.waitForSelector(sel.CUSTOMER_BUTTON, {"timeout": DEFAULT_CALLBACK_TIMEOUT_MS})
-        await page.click(sel.CUSTOMER_BUTTON)
-        await page.waitForSelector(
-            sel.CUSTOMER_POPUP, {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
+        editing = await page.evaluate(
+            "(n) => { const g = ASPxClientControl.GetControlCollection().GetByName(n);"
+            " return !!(g && g.IsEditing()); }",
+            grid,
         )
-    await set_value(page, sel.CUSTOMER_SEARCH, account, step)
+    if editing:
+        raise ErpUnavailable(f"{step}: the lines grid is still editing after UpdateEdit")
+
+
+async def choose_customer(page: Any, account: str) -> None:
+    """Open the CUSTTABLE lookup (`_B-1`), search the account, click its row (FACTS §2.4)."""
+    step = f"choose customer {account}"
+    editor = await find_control(page, step, suffix=sel.CUSTOMER_LOOKUP_SUFFIX)
+    rows = f'[id="{editor}_DDD_gv"] tr.dxgvDataRow_XafTheme'
+    async with boundary(page, step):
+        await page.click(f'[id="{editor}_B-1"]')
+        await page.waitForSelector(
+            f'[id="{editor}_DDD_PW-1"]', {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
+        )
+    await set_value(page, f'[id="{editor}_DDD_gv_DXSE_I"]', account, step)
     async with boundary(page, step):
         await page.keyboard.press("Enter")
     await wait_idle(page, step)
     async with boundary(page, step):
         index = await page.evaluate(
-            """(rowSel, account) => {
-                const rows = [...document.querySelectorAll(rowSel)];
-                return rows.findIndex(tr => [...tr.cells].some(td => td.textContent.trim() === account));
-            }""",
-            sel.CUSTOMER_ROWS,
+            """(rowSel, account) => [...document.querySelectorAll(rowSel)]
+                .findIndex(tr => [...tr.cells].some(td => td.textContent.trim() === account))""",
+            rows,
             account,
         )
         if index < 0:
             raise ErpRejected(
                 f"cliente '{account}' non trovato nella ricerca clienti", field="customer"
             )
-        rows = await page.querySelectorAll(sel.CUSTOMER_ROWS)
-        await rows[index].click()
+        await (await page.querySelectorAll(rows))[index].click()
     await wait_idle(page, step)
     await raise_problems(page, step, "customer")
 
 
-async def add_line(page: Any, line: Any, number: int) -> str | None:
-    """Add one line through the inline grid; returns the order id once the URL carries it."""
-    step = f"line {number} ({line.article})"
-    async with boundary(page, step):
-        await page.click(sel.ADD_LINE)
+async def _pick_article(page: Any, grid: str, line: Any, step: str) -> None:
+    """Type the article into the new row's editor and click the wanted variant's row."""
+    editor = await find_control(
+        page, step, part=f"{grid}_{sel.NEW_LINE_TAG}", suffix=sel.ARTICLE_EDITOR_SUFFIX
+    )
+    await set_value(page, f'[id="{editor}_I"]', line.article, step)
     await wait_idle(page, step)
-    await set_value(page, sel.ARTICLE_INPUT, line.article, step)
-    await wait_idle(page, step)
-    async with boundary(page, step):
-        packages = await page.evaluate(
-            """(rowSel, article) => [...document.querySelectorAll(rowSel)]
-                .map((tr, i) => [i, tr.cells[0].textContent.trim(), tr.cells[1].textContent.trim(),
-                                 parseFloat(tr.cells[2].textContent.trim().replace(',', '.'))])
-                .filter(r => r[1].toUpperCase() === article.toUpperCase())""",
-            sel.ARTICLE_ROWS,
-            line.article,
-        )
+    rows = await read_embedded_grid(page, f"{editor}_DDD_gv")
+    packages = [
+        (n, row[sel.ARTICLE_VARIANT], float(re.sub(r"\D", "", row[sel.ARTICLE_PACKAGE]) or 0))
+        for n, row in enumerate(rows)
+        if row.get(sel.ARTICLE_NAME, "").upper() == line.article.upper()
+    ]
     if not packages:
         raise ErpRejected(f"articolo '{line.article}' non trovato", field="article")
-    by_variant = {variant: index for index, _, variant, _ in packages}
+    by_variant = {variant: n for n, variant, _ in packages}
     if line.variant is not None:
         if line.variant not in by_variant:
             raise ErpRejected(
@@ -115,28 +153,46 @@ async def add_line(page: Any, line: Any, number: int) -> str | None:
             )
         variant = line.variant
     else:
-        variant = choose_variant(line.quantity, [(v, content) for _, _, v, content in packages])
+        variant = choose_variant(line.quantity, [(v, content) for _, v, content in packages])
     async with boundary(page, step):
-        rows = await page.querySelectorAll(sel.ARTICLE_ROWS)
-        await rows[by_variant[variant]].click()
-        await page.type(sel.QUANTITY_INPUT, italian_number(line.quantity))
+        await page.click(f'[id="{editor}_DDD_gv_DXDataRow{by_variant[variant]}"]')
+
+
+async def add_line(page: Any, line: Any, number: int) -> str | None:
+    """Add one line through the inline grid; returns the order id once the URL carries it."""
+    step = f"line {number} ({line.article})"
+    grid = await lines_grid(page, step)
+    new_row = f'[id="{grid}"] {sel.NEW_LINE_ROW}'
+    lang = await browser_lang(page)
+    async with boundary(page, step):
+        await page.click(f'[id="{grid}_DXHeadersRow0"] {sel.ADD_LINE}')
+    await wait_idle(page, step)
+    await _pick_article(page, grid, line, step)
+    async with boundary(page, step):
+        await page.type(f"{new_row} {sel.QUANTITY_INPUT}", culture_number(line.quantity, lang))
         if line.discount is not None:
-            await page.type(sel.DISCOUNT_INPUT, italian_number(line.discount))
-        await page.click(sel.UPDATE_LINE)
+            await page.type(
+                f"{new_row} {sel.LINE_DISCOUNT_INPUT}", culture_number(line.discount, lang)
+            )
+        await page.click(f"{new_row} {sel.UPDATE_LINE}")
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
-    await raise_problems(page, step, "article")
+    await raise_problems(page, step, "article", grid)
+    await check_not_editing(page, grid, step)
     match = _ORDER_URL.search(page.url)
     return match.group(1) if match else None
 
 
 async def fill_header(page: Any, order: Any, marker: str) -> None:
-    """Write the marker, notes, delivery date and order discount in one go."""
-    values = {"CUSTOMERREF": marker}
+    """The marker into PURCHORDERFORMNUM (where the real bot writes, FACTS §2.14), the notes
+    into TEXTEXTERNAL, the delivery date; the global discount on "Prezzi e sconti" (§2.16)."""
+    step = "fill the order header"
+    lang = await browser_lang(page)
+    values = {"PURCHORDERFORMNUM": marker}
     if order.notes:
-        values["NOTES"] = order.notes
+        values["TEXTEXTERNAL"] = order.notes
     if order.delivery_date:
-        year, month, day = order.delivery_date.split("-")
-        values["DELIVERYDATE"] = f"{day}/{month}/{year}"
+        values["DELIVERYDATE"] = culture_date(order.delivery_date, lang)
+    await write_fields(page, values, step)
     if order.discount is not None:
-        values["DISCPERCENT"] = italian_number(order.discount)
-    await write_fields(page, values, "fill the order header")
+        await open_tab(page, sel.PRICE_DISCOUNT_TAB_TEXTS, step)
+        await write_fields(page, {"MANUALDISCOUNT": culture_number(order.discount, lang)}, step)

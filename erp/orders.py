@@ -10,7 +10,13 @@ from urllib.parse import urljoin
 
 from erp import grid, order_form
 from erp import selectors as sel
-from erp.detail import banner_text, click_save, read_fields, write_fields
+from erp.detail import (
+    banner_text,
+    click_save,
+    read_embedded_grid,
+    read_fields,
+    write_fields,
+)
 from erp.errors import ErpRejected, ErpUnavailable
 from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, boundary, goto, wait_idle
 
@@ -18,8 +24,8 @@ MAX_MARKER_CHARS = 40
 
 ProgressHook = Callable[[str], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
-#: Order attributes read from the detail view: FIELD of each.
-_VIEW_FIELDS = ["CUSTACCOUNT", "NOTES", "CUSTOMERREF", "TRANSFERSTATUS", "SALESID"]
+#: Order attributes read from the detail view (FACTS §2.18 readback): FIELD of each.
+_VIEW_FIELDS = ["CUSTTABLE", "TEXTEXTERNAL", "PURCHORDERFORMNUM", "TRANSFERSTATUS", "SALESID"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ async def submit_order(
 ) -> str:
     """Create the order through the new-order form and save it; returns the ERP id ("72972").
 
-    `marker` goes into the reference field so a retry can find the order. `before_commit`
+    `marker` goes into PURCHORDERFORMNUM so a retry can find the order. `before_commit`
     is awaited right before the saving click; if it raises, nothing is saved.
     """
     if not marker or len(marker) > MAX_MARKER_CHARS:
@@ -97,10 +103,10 @@ async def _save_and_close(page: Any, order_id: str, after_click: Hook | None = N
 
 
 async def find_order_by_marker(page: Any, erp_url: str, marker: str) -> str | None:
-    """Search the orders list for `marker` in the reference column; the order id or None.
+    """Search the orders list for `marker` in the PURCHORDERFORMNUM column; the order id or None.
 
     None only when the list, reset to all orders from the first page and showing both the id
-    and the reference columns, has no such row; otherwise ErpUnavailable (fail closed).
+    and the PURCHORDERFORMNUM columns, has no such row; otherwise ErpUnavailable (fail closed).
     """
     column = sel.ORDER_MARKER_COLUMN
     found = await grid.find_row(
@@ -141,14 +147,24 @@ async def _find_order_row(
 
 
 async def _read_lines(page: Any) -> list[OrderLine]:
-    """The lines grid of the open detail view (view or edit mode)."""
-    rows = (await grid.read_grid(page, sel.LINES_GRID))["rows"]
+    """The SALESLINEs of the open detail view (view or edit mode), by column field name.
+
+    Quantities and discounts are shown in the browser's culture; the package variant is a
+    hidden column (ITEMID), read with GetPageRowValues.
+    """
+    step = "read the order lines"
+    lines = await order_form.lines_grid(page, step)
+    lang = await order_form.browser_lang(page)
+    rows = await read_embedded_grid(page, lines, (sel.LINE_VARIANT,))
+    needed = (sel.LINE_ARTICLE, sel.LINE_QUANTITY, sel.LINE_DISCOUNT)
+    if rows and any(field not in rows[0] for field in needed):
+        raise ErpUnavailable(f"{step}: the lines grid does not show {list(needed)}")
     return [
         OrderLine(
-            article=row["itemid"],
-            quantity=grid.parse_number(row["salesqty"]) or 0.0,
-            discount=grid.parse_number(row.get("linedisc", "")),
-            variant=row.get("inventdimid") or None,
+            article=row[sel.LINE_ARTICLE],
+            quantity=grid.parse_number(row[sel.LINE_QUANTITY], lang) or 0.0,
+            discount=grid.parse_number(row[sel.LINE_DISCOUNT], lang) or None,
+            variant=row.get(sel.LINE_VARIANT) or None,
         )
         for row in rows
     ]
@@ -161,23 +177,23 @@ async def read_order(page: Any, erp_url: str, order_id: str) -> OrderSnapshot | 
     await goto(page, urljoin(erp_url, sel.order_view_url(order_id)), f"open order {order_id}")
     await wait_idle(page, f"open order {order_id}")
     fields = await read_fields(page, _VIEW_FIELDS, edit=False)
-    lines = await _read_lines(page)
     status = fields["TRANSFERSTATUS"]
-    if not status or not fields["CUSTACCOUNT"]:
+    if not status or not fields["CUSTTABLE"]:
         # Not the order's detail (an error page, a half-rendered view): never guess "sent"
         # from a blank — a reconcile would report a send that did not happen.
         raise ErpUnavailable(
             f"open order {order_id}: the detail view showed no transfer status ({page.url})"
         )
+    lines = await _read_lines(page)
     return OrderSnapshot(
         id=order_id,
-        customer=fields["CUSTACCOUNT"],
+        customer=fields["CUSTTABLE"],
         lines=tuple(lines),
-        notes=fields["NOTES"],
-        reference=fields["CUSTOMERREF"],
+        notes=fields["TEXTEXTERNAL"],
+        reference=fields["PURCHORDERFORMNUM"],
         transfer_status=status,
         sales_id=fields["SALESID"],
-        sent=status != sel.ORDER_EDITABLE_STATUS,
+        sent=status not in sel.ORDER_EDITABLE_STATUSES,
     )
 
 
@@ -226,50 +242,56 @@ async def _open_order_for_edit(page: Any, erp_url: str, order_id: str) -> None:
             raise ErpRejected(f"ordine {order_id} non trovato", field="order")
         await grid.open_row(page, found[0], f"open order {order_id} for editing")
     async with boundary(page, f"open order {order_id} for editing"):
-        editable = await page.querySelector(sel.field_input("NOTES"))
+        editable = await page.querySelector(sel.field_input("TEXTEXTERNAL"))
     if editable is None:
         banner = await banner_text(page)
         raise ErpRejected(banner or f"l'ordine {order_id} non è modificabile", field="order")
 
 
-async def _click_in_line(page: Any, row: int, selector: str, step: str) -> None:
+async def _click_in_line(page: Any, row: int, selector: str, step: str) -> str:
+    """Click a command of line `row`; returns the lines grid's name."""
+    lines = await order_form.lines_grid(page, step)
     async with boundary(page, step):
-        rows = await page.querySelectorAll(sel.LINE_ROWS)
+        rows = await page.querySelectorAll(f'tr[id^="{lines}_DXDataRow"]')
         if row >= len(rows):
             raise ErpUnavailable(f"{step}: the lines grid has no row {row}")
         button = await rows[row].querySelector(selector)
         if button is None:
             raise ErpUnavailable(f"{step}: line {row} has no {selector}")
         await button.click()
+    return lines
 
 
 async def _delete_line(page: Any, row: int) -> None:
     step = f"delete line {row}"
     async with grid.accepting_dialogs(page):
-        await _click_in_line(page, row, sel.LINE_DELETE, step)
+        lines = await _click_in_line(page, row, sel.LINE_DELETE, step)
         await wait_idle(page, step)
-    await order_form.raise_problems(page, step, "lines")
+    await order_form.raise_problems(page, step, "lines", lines)
 
 
 async def _change_line(page: Any, row: int, line: OrderLine) -> None:
     step = f"change line {row} ({line.article})"
-    await _click_in_line(page, row, sel.LINE_START_EDIT, step)
+    lines = await _click_in_line(page, row, sel.LINE_START_EDIT, step)
     await wait_idle(page, step)
+    lang = await order_form.browser_lang(page)
+    editing = f'[id="{lines}"] {sel.EDITING_ROW}'
     async with boundary(page, step):
-        await page.waitForSelector(sel.EDIT_QUANTITY_INPUT, {"visible": True})
+        await page.waitForSelector(f"{editing} {sel.QUANTITY_INPUT}", {"visible": True})
         await page.evaluate(
             """(qSel, dSel, q, d) => {
                 document.querySelector(qSel).value = q;
                 document.querySelector(dSel).value = d;
             }""",
-            sel.EDIT_QUANTITY_INPUT,
-            sel.EDIT_DISCOUNT_INPUT,
-            order_form.italian_number(line.quantity),
-            "" if line.discount is None else order_form.italian_number(line.discount),
+            f"{editing} {sel.QUANTITY_INPUT}",
+            f"{editing} {sel.LINE_DISCOUNT_INPUT}",
+            order_form.culture_number(line.quantity, lang),
+            "" if line.discount is None else order_form.culture_number(line.discount, lang),
         )
-        await page.click(sel.UPDATE_LINE)
+        await page.click(f"{editing} {sel.UPDATE_LINE}")
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
-    await order_form.raise_problems(page, step, "lines")
+    await order_form.raise_problems(page, step, "lines", lines)
+    await order_form.check_not_editing(page, lines, step)
 
 
 async def apply_order_edit(
@@ -288,7 +310,7 @@ async def apply_order_edit(
     await _open_order_for_edit(page, erp_url, order_id)
     current = await _read_lines(page)
     deletes, changes, additions = plan_line_edit(current, lines)
-    current_notes = (await read_fields(page, ["NOTES"], edit=True))["NOTES"]
+    current_notes = (await read_fields(page, ["TEXTEXTERNAL"], edit=True))["TEXTEXTERNAL"]
     notes_change = notes is not None and notes.strip() != current_notes
     if not (deletes or changes or additions or notes_change):
         return False
@@ -300,7 +322,7 @@ async def apply_order_edit(
         await order_form.add_line(page, line, n)
     if notes_change:
         assert notes is not None
-        await write_fields(page, {"NOTES": notes.strip()}, f"write the notes of {order_id}")
+        await write_fields(page, {"TEXTEXTERNAL": notes.strip()}, f"write the notes of {order_id}")
     if before_commit is not None:
         await before_commit()
     await _save_and_close(page, order_id, after_click)

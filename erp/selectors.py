@@ -11,12 +11,16 @@ NEW_ORDER = "SALESTABLE_DetailViewAgent/?NewObject=true"
 ORDER_URL_PATTERN = r"/SALESTABLE_DetailViewAgent/(\d+)/"
 NEW_CUSTOMER = "CUSTTABLE_DetailView/?NewObject=true"
 CUSTOMER_URL_PATTERN = r"/CUSTTABLE_DetailView/(\d+)/"
-ORDER_EDITABLE_STATUS = "Modifica"
 
 
 def order_view_url(order_id: str) -> str:
-    """The detail view of a saved order (relative to the ERP base URL)."""
-    return f"SALESTABLE_DetailViewAgent/{order_id}/"
+    """The detail view of a saved order in view mode (relative to the ERP base URL)."""
+    return f"SALESTABLE_DetailViewAgent/{order_id}/?mode=View"
+
+
+def customer_view_url(customer_id: str) -> str:
+    """A customer's detail view in view mode (FACTS §7: View first, then "Modifica")."""
+    return f"CUSTTABLE_DetailView/{customer_id}/"
 
 
 # Login.aspx (FACTS §1). Editor ids embed a per-visit random number: match by suffix, never by id.
@@ -40,7 +44,7 @@ FILTER_ALL_VALUES = ("OrdersAll", "All_Customers")
 FILTER_ALL_TEXTS = ("all orders", "tutti gli ordini", "all customers", "tutti i clienti")
 SEARCH_INPUT = 'input[id*="SearchAC"][id*="Ed_I"]'
 #: The orders list column holding our marker (AB-<op id>), lowercase field name.
-ORDER_MARKER_COLUMN = "customerref"
+ORDER_MARKER_COLUMN = "purchorderformnum"
 #: Customers list columns (lowercase field names) of each CustomerSnapshot attribute.
 CUSTOMER_LIST_COLUMNS = {
     "vat_number": "vatnum",
@@ -77,34 +81,44 @@ ERROR_TEXT = '[id*="ErrorInfo"] .ErrorMessage, [id*="ErrorInfo"].ErrorMessage'
 #: Error texts that mean the server failed (not a business rejection).
 SERVER_FAILURE_TEXTS = ("Server Error in", "TypeError", "Failed to fetch", "NetworkError")
 
-# Order detail
-LAYOUT = "Vertical_v5_MainLayoutEdit"
-CUSTOMER_EDITOR = f"{LAYOUT}_xaf_l12_xaf_dviCUSTACCOUNT_Edit_dropdown_DD"
-CUSTOMER_BUTTON = f"#{CUSTOMER_EDITOR}_B-1"
-CUSTOMER_POPUP = f"#{CUSTOMER_EDITOR}_DDD_PW"
-CUSTOMER_SEARCH = f"#{CUSTOMER_EDITOR}_DDD_gv_DXSE_I"
-CUSTOMER_ROWS = f'[id*="_DDD"][id^="{CUSTOMER_EDITOR}"] tr[class*=dxgvDataRow]'
-LINES_GRID = f"{LAYOUT}_xaf_l40_xaf_dviSALESLINEs_v6_LE_v7"
-ADD_LINE = f'#{LINES_GRID} a[data-args*="AddNew"]'
-UPDATE_LINE = f'#{LINES_GRID} a[data-args*="UpdateEdit"]'
-NEW_LINE_ROW = f'#{LINES_GRID} tr[id*="editnew"]'
-ARTICLE_INPUT = f'{NEW_LINE_ROW} input[id*="INVENTTABLE"][id$="_I"]'
-ARTICLE_ROWS = f'{NEW_LINE_ROW} [id*="_DDD"] tr[class*=dxgvDataRow]'
-ARTICLE_EMPTY = f'{NEW_LINE_ROW} [id*="_DDD"] tr[class*=dxgvEmptyData]'
-QUANTITY_INPUT = f'{NEW_LINE_ROW} input[id*="dviSALESQTY_Edit_I"]'
-DISCOUNT_INPUT = f'{NEW_LINE_ROW} input[id*="dviLINEDISC_Edit_I"]'
-LINE_ERROR = f'#{LINES_GRID} tr[id$="DXEditingErrorRow"]'
-LINE_ROWS = f"#{LINES_GRID} {DATA_ROW}"
+# Order detail: controls are found through the client control collection by name and role
+# (FACTS §2.3), never by a fixed id; every id below is built from a control's client name.
+#: The SALESLINEs grid: its name contains this and it has AddNewRow.
+LINES_GRID_NAME = "dviSALESLINEs"
+#: The customer lookup editor's name ends with this (FACTS §2.4).
+CUSTOMER_LOOKUP_SUFFIX = "dviCUSTTABLE_Edit"
+#: The article editor of an editing row: its name ends with this (FACTS §2.7).
+ARTICLE_EDITOR_SUFFIX = "xaf_dviINVENTTABLE_Edit"
+NEW_LINE_TAG = "editnew"
+ADD_LINE = 'a[data-args*="AddNew"]'
+UPDATE_LINE = 'a[data-args*="UpdateEdit"]'
 LINE_START_EDIT = 'a[data-args*="StartEdit"]'
 LINE_DELETE = 'a[data-args*="DeleteRow"]'
-EDITING_ROW = f'#{LINES_GRID} tr[id*="DXEditingRow"]'
-EDIT_QUANTITY_INPUT = f'{EDITING_ROW} input[id*="dviSALESQTY_Edit_I"]'
-EDIT_DISCOUNT_INPUT = f'{EDITING_ROW} input[id*="dviLINEDISC_Edit_I"]'
+EDITING_ROW = 'tr[id*="DXEditingRow"]'
+NEW_LINE_ROW = 'tr[id*="editnew"]'
+QUANTITY_INPUT = 'input[id$="_xaf_dviQTYORDERED_Edit_I"]'
+LINE_DISCOUNT_INPUT = 'input[id$="_xaf_dviMANUALDISCOUNT_Edit_I"]'
+LINE_ERROR = 'tr[id$="_DXEditingErrorRow"]'
+#: Column field names (lowercase, as grid.read_grid keys rows) of the SALESLINEs grid (dump
+#: embeddedGrids); ITEMID, the package variant, is a hidden column.
+LINE_ARTICLE = "inventtable.name"
+LINE_QUANTITY = "qtyordered"
+LINE_DISCOUNT = "manualdiscount"
+LINE_VARIANT = "ITEMID"
+#: Columns of the article drop-down (one row per package variant).
+ARTICLE_NAME = "name"
+ARTICLE_VARIANT = "itemid"
+ARTICLE_PACKAGE = "braspackageqty"
 CALLBACK_ERROR = ERROR_TEXT
 VALIDATION_BANNER = '[id*="ErrorInfo"]'
-SAVE_MENU = "#Vertical_mainMenu_Menu_DXI0_T"
-SAVE = "#Vertical_mainMenu_Menu_DXI0i0_T"
-SAVE_AND_CLOSE = "#Vertical_mainMenu_Menu_DXI0i1_T"
+TOOLBAR_ITEM_LINKS = 'a[id^="Vertical_mainMenu_Menu_DXI"][id$="_T"]'
+#: Toolbar texts in Italian and English (FACTS §0: match both everywhere).
+SAVE_TEXTS = ("Salvare", "Save")
+SAVE_AND_CLOSE_TEXTS = ("Salva e chiudi", "Save and Close")
+EDIT_TEXTS = ("Modifica", "Edit")
+PRICE_DISCOUNT_TAB_TEXTS = ("Prezzi e sconti", "Price Discount")
+#: TRANSFERSTATUS of an order not yet sent to Verona, in both languages (FACTS §5).
+ORDER_EDITABLE_STATUSES = ("Modifica", "modified")
 
 # Customer detail: FIELD of each CustomerSnapshot attribute, and the labels of its messages.
 CUSTOMER_FIELDS = {
@@ -113,7 +127,7 @@ CUSTOMER_FIELDS = {
     "email": "LEGALEMAIL",
     "phone": "PHONE",
     "street": "STREET",
-    "zip": "ZIP",
+    "zip": "LOGISTICSADDRESSZIPCODE",
     "city": "CITY",
     "fiscal_code": "FISCALCODE",
 }
@@ -131,13 +145,30 @@ DUPLICATE_VAT_TEXT = "Il numero IVA è già utilizzato"
 
 
 def field_input(field: str) -> str:
-    """The edit-mode input of a detail field, e.g. CUSTOMERREF."""
-    return f'[id*="xaf_dvi{field}_Edit_I"]'
+    """The edit-mode input of a header field, e.g. PURCHORDERFORMNUM (not a grid editor)."""
+    return f'[id$="_xaf_dvi{field}_Edit_I"]:not([id*="{LINES_GRID_NAME}"])'
 
 
 def field_view(field: str) -> str:
-    """The view-mode text of a detail field, e.g. SALESID."""
-    return f'[id*="xaf_dvi{field}_View"]'
+    """The view-mode element of a detail field, e.g. SALESID."""
+    return f'[id$="_xaf_dvi{field}_View"]'
+
+
+#: GetPageRowValues(fields) of a grid, resolved when its callback answers.
+PAGE_ROW_VALUES_JS = """(name, fields) => new Promise((resolve, reject) => {
+  const grid = ASPxClientControl.GetControlCollection().GetByName(name);
+  if (!grid || !grid.GetPageRowValues) { reject(new Error('no grid ' + name)); return; }
+  grid.GetPageRowValues(fields.join(';'), values => resolve(values));
+})"""
+
+#: Text of a detail element without its scripts (combos and checkboxes carry inline scripts).
+ELEMENT_TEXT_JS = """(e) => {
+  if (!e) return '';
+  if ('value' in e && (e.tagName === 'INPUT' || e.tagName === 'TEXTAREA')) return e.value.trim();
+  const clone = e.cloneNode(true);
+  clone.querySelectorAll('script, input').forEach(s => s.remove());
+  return clone.textContent.trim();
+}"""
 
 
 #: The name of the first control whose name matches `pattern` (and has `method`), or null.

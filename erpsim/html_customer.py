@@ -1,89 +1,178 @@
-"""Markup of the customer detail view (CUSTTABLE_DetailView): edit and view mode."""
+"""Markup of the customer detail view (CUSTTABLE_DetailView) in view and edit mode.
+
+Field names, tabs and id shapes as the structure dump's ``detailViews.Customer_Detail``:
+layout ``Vertical_v9_{rand}_MainLayoutView`` (edit: ``Vertical_v4_{rand}_MainLayoutEdit``),
+fields ``…_xaf_dvi{FIELD}_View`` / ``…_xaf_dvi{FIELD}_Edit_I``, the tabs Principale/Main,
+Prezzi e sconti/Price Discount, … and the orders grid ``…_xaf_dviSALESTABLEs_v10_{rand}_LE_v10``
+on the "Sales-History:" tab.
+"""
 
 from __future__ import annotations
 
-from html import escape
+import re
 
+from erpsim import html_weight
+from erpsim.culture import Lang
+from erpsim.detail_ids import Mode, Visit
+from erpsim.detail_texts import text
 from erpsim.fmt import fmt_int
+from erpsim.html_fields import Field, Widget, edit_value, layout_item, tabs, view_value
 from erpsim.model import Customer
-from erpsim.state import CUSTOMER_FIELDS
 
-LAYOUT = "Vertical_v3_MainLayoutEdit"
-#: FIELD -> layout item; VATNUM comes first because its check fills the others.
-LAYOUT_ITEMS = {name: f"l{10 + 2 * n}" for n, name in enumerate(CUSTOMER_FIELDS)}
-VIEW_ONLY = {"ID": ("l4", "ID"), "ACCOUNTNUM": ("l6", "Conto cliente")}
-VAT_EDITOR = f"{LAYOUT}_xaf_{LAYOUT_ITEMS['VATNUM']}_xaf_dviVATNUM_Edit"
+VIEW_NUMBERS = {"View": (9, 10), "Edit": (4, 5)}
+TABS_PATH = "xaf_l1504_pg"
+_VAT_EDITOR_RE = re.compile(r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dviVATNUM_Edit$")
 
 
-def input_id(field: str) -> str:
-    return f"{LAYOUT}_xaf_{LAYOUT_ITEMS[field]}_xaf_dvi{field}_Edit_I"
+def _m(
+    name: str, item: int, it: str, en: str, editable: bool = False, widget: Widget = "span"
+) -> Field:
+    """A field of the Main tab at layout item `item`."""
+    return Field(
+        name, f"{TABS_PATH}_xaf_l1510_xaf_l{item}", (it, en), widget=widget, editable=editable
+    )
 
 
-def view_id(field: str) -> str:
-    item = VIEW_ONLY[field][0] if field in VIEW_ONLY else LAYOUT_ITEMS[field]
-    return f"{LAYOUT}_xaf_{item}_xaf_dvi{field}_View"
+#: The Main ("Principale") tab, in the dump's order.
+MAIN = (
+    _m("VATNUM", 1520, "Partita IVA", "VAT number", editable=True),
+    _m("VATLASTCHECKEDDATE", 1522, "Ultimo controllo IVA", "VAT last checked"),
+    _m("VATVALIEDE", 1524, "IVA valida", "VAT valid", widget="check"),
+    _m("VATADDRESS", 1526, "Indirizzo IVA", "VAT address"),
+    _m("ACCOUNTNUM", 1528, "Conto cliente", "Account"),
+    _m("ID", 1530, "ID", "ID"),
+    _m("NAME", 1532, "Ragione sociale", "Name", editable=True),
+    _m("NAMEALIAS", 1534, "Nome breve", "Name alias", editable=True),
+    _m("DLVMODE", 1536, "Modalità di consegna", "Delivery mode", widget="link"),
+    _m("FISCALCODE", 1538, "Codice fiscale", "Fiscal code", editable=True),
+    _m("CURRENCY", 1540, "Valuta", "Currency"),
+    _m("BRASCRMATTENTIONTO", 1542, "All'attenzione di", "Attention to"),
+    _m("FISCALCODEVALIDE", 1544, "Codice fiscale valido", "Fiscal code valid", widget="check"),
+    _m("FISCALCODELASTCHECKDATE", 1546, "Ultimo controllo CF", "Fiscal code checked"),
+    _m("CUSTINFO", 1548, "Info cliente", "Customer info"),
+    _m("BUSINESSSECTORID", 1550, "Settore", "Business sector", widget="link"),
+    _m("PAYMTERMID", 1552, "Termini di pagamento", "Payment terms", widget="link"),
+    _m("LEGALEMAIL", 1554, "PEC", "Legal e-mail", editable=True),
+    _m("LEGALAUTHORITY", 1556, "Codice SDI", "Legal authority"),
+    _m("BLOCKED", 1558, "Bloccato", "Blocked", widget="check"),
+    _m("ADDRESS", 1560, "Indirizzo completo", "Address"),
+    _m("STREET", 1562, "Indirizzo", "Street", editable=True),
+    _m("LOGISTICSADDRESSZIPCODE", 1564, "CAP", "Zip code", editable=True, widget="link"),
+    _m("COUNTRYREGIONID", 1566, "Paese", "Country"),
+    _m("CITY", 1568, "Città", "City", editable=True),
+    _m("COUNTY", 1570, "Provincia", "County"),
+    _m("STATE", 1572, "Regione", "State"),
+    _m("PHONE", 1574, "Telefono", "Phone", editable=True),
+    _m("CELLULARPHONE", 1576, "Cellulare", "Mobile", editable=True),
+    _m("EMAIL", 1578, "E-mail", "E-mail", editable=True),
+    _m("URL", 1580, "Sito web", "URL"),
+)
+FIELDS = {f.name: f for f in MAIN}
+TAB_KEYS = (
+    "tab_main",
+    "tab_delivery_times",
+    "tab_crm",
+    "tab_other",
+    "tab_price_discount",
+    "tab_sales_history",
+    "tab_packing_history",
+    "tab_invoice_history",
+    "tab_alt_addresses",
+)
 
 
-def customer_values(customer: Customer) -> dict[str, str]:
-    """FIELD -> shown text."""
-    return {
-        "VATNUM": customer.vat_number,
-        "NAME": customer.name,
-        "LEGALEMAIL": customer.email,
-        "PHONE": customer.phone,
-        "STREET": customer.street,
-        "ZIP": customer.zip_code,
-        "CITY": customer.city,
-        "FISCALCODE": customer.fiscal_code,
-    }
+def visit_for(mode: Mode) -> Visit:
+    layout, grid = VIEW_NUMBERS[mode]
+    return Visit.fresh(layout, grid, mode)
 
 
-def edit_body(customer: Customer | None, values: dict[str, str]) -> str:
-    """The form; `values` (FIELD -> text) win over the customer's own values."""
-    current = customer_values(customer) if customer is not None else {}
-    rows = [f'<table id="{LAYOUT}" class="Layout">']
-    if customer is not None:
-        for field, (_, label) in VIEW_ONLY.items():
-            text = fmt_int(customer.id) if field == "ID" else customer.account
-            rows.append(
-                f'<tr><td class="Caption">{label}:</td><td><span id="{view_id(field)}">'
-                f"{escape(text)}</span></td></tr>"
+def is_vat_editor(control: str) -> bool:
+    """Whether a callback's control is the VATNUM editor of a customer form (any visit)."""
+    return bool(_VAT_EDITOR_RE.match(control))
+
+
+def vat_editor_name(visit: Visit) -> str:
+    return f"{visit.layout}_{FIELDS['VATNUM'].path}_xaf_dviVATNUM_Edit"
+
+
+def input_id(visit: Visit, field: str) -> str:
+    return f"{visit.layout}_{FIELDS[field].path}_xaf_dvi{field}_Edit_I"
+
+
+def customer_values(customer: Customer | None) -> dict[str, str]:
+    """FIELD -> shown text; a new customer shows empty fields."""
+    values = {f: "" for f in FIELDS}
+    values["CURRENCY"] = "EUR"
+    values["COUNTRYREGIONID"] = "IT"
+    if customer is None:
+        return values
+    values.update(
+        {
+            "VATNUM": customer.vat_number,
+            "ACCOUNTNUM": customer.account,
+            "ID": fmt_int(customer.id),
+            "NAME": customer.name,
+            "NAMEALIAS": customer.name_alias,
+            "FISCALCODE": customer.fiscal_code,
+            "LEGALEMAIL": customer.email,
+            "ADDRESS": f"{customer.street}, {customer.zip_code} {customer.city}",
+            "STREET": customer.street,
+            "LOGISTICSADDRESSZIPCODE": customer.zip_code,
+            "CITY": customer.city,
+            "PHONE": customer.phone,
+            "CELLULARPHONE": customer.mobile,
+            "EMAIL": customer.contact_email,
+        }
+    )
+    return values
+
+
+def _main_tab(visit: Visit, customer: Customer | None, values: dict[str, str], lang: Lang) -> str:
+    editing = visit.mode == "Edit"
+    items = []
+    for f in MAIN:
+        caption = f.caption[0] if lang == "it" else f.caption[1]
+        shown = values[f.name]
+        editable = editing and f.editable and not (f.name == "VATNUM" and customer is not None)
+        if not editable:
+            ident = f"{visit.layout}_{f.path}_xaf_dvi{f.name}_View"
+            raw = str(customer.id) if f.name == "ID" and customer else shown
+            view_field = Field(
+                f.name, f.path, f.caption, "int" if f.name == "ID" else "text", f.widget
             )
-    for field, label in CUSTOMER_FIELDS.items():
-        value = escape(values.get(field, current.get(field, "")))
-        ident = input_id(field)
-        extra = ""
-        if field == "VATNUM":
-            extra = (
-                " readonly"
-                if customer is not None
-                else f' data-dx-blurcallback="{VAT_EDITOR}" data-dx-checked="{value}"'
-            )
-        widget = (
-            f'<input id="{ident}" name="{ident}" class="dxeEditArea_XafTheme" type="text" '
-            f'value="{value}" autocomplete="off"{extra}>'
+            items.append(layout_item(caption, view_value(ident, view_field, raw, shown)))
+            continue
+        editor = edit_value(
+            visit.field(f.path, f.name), Field(f.name, f.path, f.caption), shown, shown
         )
-        if field == "VATNUM":
-            widget = (
-                f'<div id="{VAT_EDITOR}" data-dx-control="{VAT_EDITOR}" data-dx-state="{{}}" '
-                f'class="dxeTextBox_XafTheme">{widget}'
-                f'<div id="{VAT_EDITOR}_LPV" class="dxgvLoadingPanel_XafTheme" style="display:none">'
-                "Verifica partita IVA…</div></div>"
-            )
-        rows.append(f'<tr><td class="Caption">{escape(label)}:</td><td>{widget}</td></tr>')
-    rows.append("</table>")
-    return "".join(rows)
+        if f.name == "VATNUM":
+            editor = _vat_editor(visit, editor, shown, lang)
+        items.append(layout_item(caption, editor))
+    return "".join(items)
 
 
-def view_body(customer: Customer) -> str:
-    values = customer_values(customer)
-    rows = [f'<table id="{LAYOUT}" class="Layout">']
-    shown = [("ID", "ID", fmt_int(customer.id)), ("ACCOUNTNUM", "Conto cliente", customer.account)]
-    shown += [(f, label, values[f]) for f, label in CUSTOMER_FIELDS.items()]
-    for field, label, text in shown:
-        rows.append(
-            f'<tr><td class="Caption">{escape(label)}:</td><td><span id="{view_id(field)}">'
-            f"{escape(text)}</span></td></tr>"
-        )
-    rows.append("</table>")
-    return "".join(rows)
+def _vat_editor(visit: Visit, editor: str, value: str, lang: Lang) -> str:
+    """The VATNUM editor of a new customer: leaving it runs the server's VAT check callback."""
+    ed = vat_editor_name(visit)
+    tagged = editor.replace(
+        f'id="{ed}_I"', f'id="{ed}_I" data-dx-blurcallback="{ed}" data-dx-checked="{value}"', 1
+    )
+    return (
+        f'<div data-dx-control="{ed}" data-dx-role="vat" data-dx-state="{{}}">{tagged}'
+        f'<div id="{ed}_LPV" class="dxlpLoadingPanel_XafTheme dxlpLoadingPanel" style="display:none">'
+        f"{text('vat_checking', lang)}</div></div>"
+    )
+
+
+def detail_body(visit: Visit, customer: Customer | None, values: dict[str, str], lang: Lang) -> str:
+    """The form: `values` (FIELD -> text) win over the customer's own values."""
+    shown = customer_values(customer)
+    shown.update({k: v for k, v in values.items() if k in shown})
+    pages = [_main_tab(visit, customer, shown, lang)] + [""] * (len(TAB_KEYS) - 1)
+    body = (
+        f'<div id="{visit.layout}" class="Layout">'
+        + tabs(f"{visit.layout}_{TABS_PATH}", [text(k, lang) for k in TAB_KEYS], pages)
+        + "</div>"
+    )
+    weight = html_weight.DEFAULT_CUSTOMER_ELEMENTS
+    return body + html_weight.ballast(visit.layout, weight, html_weight.element_count(body))

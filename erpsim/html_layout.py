@@ -56,18 +56,24 @@ def toolbar(items: tuple[ToolItem, ...]) -> str:
         needs = ' data-needs-selection="1"' if item.needs_selection else ""
         sub = ""
         if item.children:
+            # The item runs its own command; its popout arrow `DXI{n}_P` opens the children.
             sub_items = "".join(
                 f'<li id="Vertical_mainMenu_Menu_DXI{n}i{m}_" class="dxm-item">'
                 f'<a id="Vertical_mainMenu_Menu_DXI{n}i{m}_T" class="dxm-content" data-menu-cmd="{c.command}">'
                 f'<span class="dx-vam">{escape(c.text)}</span></a></li>'
                 for m, c in enumerate(item.children)
             )
-            sub = f'<ul id="Vertical_mainMenu_Menu_DXM{n}_" class="dxm-popup" style="display:none">{sub_items}</ul>'
+            sub = (
+                f'<div id="Vertical_mainMenu_Menu_DXI{n}_P" class="dxm-popOut" data-menu-popout="1">'
+                f'<span id="Vertical_mainMenu_Menu_DXI{n}_PImg" class="dxm-pImage">▾</span></div>'
+                f'<ul id="Vertical_mainMenu_Menu_DXM{n}_" class="dxm-popup" style="display:none">{sub_items}</ul>'
+            )
         href = f' data-href="{escape(item.href)}"' if item.href else ""
         if item.confirm:
             href += f' data-confirm="{escape(item.confirm)}"'
         parts.append(
-            f'<li id="Vertical_mainMenu_Menu_DXI{n}_" class="dxm-item{disabled}"{needs}>'
+            f'<li id="Vertical_mainMenu_Menu_DXI{n}_" class="dxm-item{disabled}"{needs} '
+            f'title="{escape(item.text)}">'
             f'<a id="Vertical_mainMenu_Menu_DXI{n}_T" class="dxm-content" data-menu-cmd="{item.command}"{href}>'
             f'<span class="dx-vam">{escape(item.text)}</span></a>{sub}</li>'
         )

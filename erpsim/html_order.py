@@ -1,307 +1,290 @@
-"""Markup of the order detail view: customer lookup, header fields and the lines grid."""
+"""Markup of the order detail view (SALESTABLE_DetailViewAgent) in view and edit mode.
+
+Ids, field names, tabs and the SALESLINEs columns follow the structure dump's
+``detailViews.Order_Detail``: the layout ``Vertical_v11_{rand}_MainLayoutView`` (edit:
+``Vertical_v6_{rand}_MainLayoutEdit``), the customer lookup ``…_xaf_dviCUSTTABLE_Edit``
+(``_B-1``, ``_DDD_PW-1``, ``_DDD_gv_DXSE_I``), and the lines grid
+``…_xaf_dviSALESLINEs_v{M}_{rand}_LE_v{M}``. Lines-grid rows and editors live in html_lines.
+"""
 
 from __future__ import annotations
 
+import time
 from html import escape
+from typing import Any
 
+from erpsim import html_weight
 from erpsim.config import DEFAULT_LOOKUP_PAGE_SIZE
-from erpsim.fmt import fmt_datetime, fmt_int, fmt_iso_date, fmt_money, fmt_quantity
-from erpsim.html_grid import (
-    GridPage,
-    GridRow,
-    columns_state,
-    grid_control,
-    grid_inner,
-    list_columns,
-    paginate,
-)
-from erpsim.model import Customer, Order, OrderLine, Product
+from erpsim.culture import Lang
+from erpsim.detail_ids import Mode, Visit
+from erpsim.detail_texts import text, value_text
+from erpsim.fmt import fmt_datetime, fmt_decimal, fmt_int, fmt_iso_date, fmt_money
+from erpsim.html_fields import Field, Kind, Widget, edit_value, layout_item, tabs, view_value
+from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
+from erpsim.html_lines import lines_control
+from erpsim.model import Customer, Order
 from erpsim.state import SimState
 
-LAYOUT = "Vertical_v5_MainLayoutEdit"
-CUSTOMER_EDITOR = f"{LAYOUT}_xaf_l12_xaf_dviCUSTACCOUNT_Edit_dropdown_DD"
-LOOKUP_GRID = f"{CUSTOMER_EDITOR}_DDD_gv"
-LINES_GRID = f"{LAYOUT}_xaf_l40_xaf_dviSALESLINEs_v6_LE_v7"
-ARTICLE_EDITOR = f"{LINES_GRID}_editnew_xaf_dviINVENTTABLE_Edit_dropdown_DD"
-ERROR_ROW = f"{LINES_GRID}_DXEditingErrorRow"
-ADDRESS_VIEW = f"{LAYOUT}_xaf_l14_xaf_dviDLVADDRESS_View"
-ORDER_ID_VIEW = f"{LAYOUT}_xaf_l10_xaf_dviID_View"
-
-#: Editable header fields: FIELD -> (layout item, Italian label).
-HEADER_FIELDS = {
-    "DELIVERYDATE": ("l16", "Data di consegna"),
-    "CUSTOMERREF": ("l18", "Riferimento cliente"),
-    "PURCHORDERFORMNUM": ("l20", "N. ordine d'acquisto"),
-    "DISCPERCENT": ("l22", "Sconto %"),
-    "NOTES": ("l24", "Note"),
-}
-LINE_COLUMNS = ("ITEMID", "INVENTDIMID", "NAME", "SALESQTY", "PACKAGE", "LINEDISC", "LINEAMOUNT")
+VIEW_NUMBERS = {"View": (11, 12), "Edit": (6, 7)}
+TABS_PATH = "xaf_l127_pg"
+LINES_TABS_PATH = "xaf_l715_pg"
+LINES_PATH = "xaf_l715_pg_xaf_l724"
+CUSTOMER_PATH = "xaf_l127_pg_xaf_l134_xaf_l152_xaf_l168"
 LOOKUP_COLUMNS = ("ACCOUNTNUM", "NAME", "VATNUM", "CITY")
 
 
-def field_input_id(field: str) -> str:
-    return f"{LAYOUT}_xaf_{HEADER_FIELDS[field][0]}_xaf_dvi{field}_Edit_I"
+def _item(
+    group: int,
+    name: str,
+    item: int,
+    it: str,
+    en: str,
+    kind: Kind = "text",
+    widget: Widget = "span",
+    editable: bool = False,
+) -> Field:
+    """A field of layout group `group` at layout item `item` (ids `…_xaf_l{group}_xaf_l{item}`)."""
+    return Field(name, f"{TABS_PATH}_xaf_l{group}_xaf_l{item}", (it, en), kind, widget, editable)
 
 
-def field_view_id(field: str) -> str:
-    item = HEADER_FIELDS[field][0] if field in HEADER_FIELDS else "l30"
-    return f"{LAYOUT}_xaf_{item}_xaf_dvi{field}_View"
+def _f(name: str, item: int, it: str, en: str, **kw: Any) -> Field:
+    """A field of the Overview tab."""
+    return _item(134, name, item, it, en, **kw)
+
+
+def _p(name: str, item: int, it: str, en: str, **kw: Any) -> Field:
+    """A field of the Price Discount tab."""
+    return _item(300, name, item, it, en, **kw)
+
+
+#: The Overview ("Panoramica") tab, in the dump's order.
+OVERVIEW = (
+    _f("ID", 140, "ID", "ID", kind="int"),
+    _f("CUSTTABLE", 168, "Profilo cliente", "Customer profile", widget="link"),
+    _f("SALESID", 170, "ID di vendita", "Sales ID"),
+    _f("SALESNAME", 211, "Nome", "Name"),
+    _f("ORDERDATE", 238, "Data ordine", "Order date", kind="datetime"),
+    _f("SAMPLEORDER", 240, "Ordine campione", "Sample order", widget="check"),
+    _f("DELIVERYDATE", 242, "Data di consegna", "Delivery date", kind="date", editable=True),
+    _f("DELIVERYPOSTALADDRESS", 244, "Indirizzo di consegna", "Delivery address", widget="link"),
+    _f("DELIVERYNAME", 246, "Nome di consegna", "Delivery name"),
+    _f("DLVADDRESS", 248, "Indirizzo", "Address"),
+    _f("PURCHORDERFORMNUM", 250, "Descrizione ordine", "Purchase order", editable=True),
+    _f("CUSTOMERREF", 252, "Riferimento cliente", "Customer reference", editable=True),
+    _f("BRASCRMATTENTIONTO", 254, "All'attenzione di", "Attention to"),
+    _f("DLVEMAIL", 256, "E-mail consegna", "Delivery e-mail"),
+    _f("SALESORIGINID", 258, "Origine", "Origin", widget="link"),
+    _f("DLVMODE", 260, "Modalità di consegna", "Delivery mode", widget="link"),
+    _f("VATNUM", 262, "Partita IVA", "VAT number"),
+    _f("QUOTE", 264, "Preventivo", "Quote", widget="check"),
+    _f("LANGUAGEID", 266, "Lingua", "Language", widget="combo"),
+    _f("COMPLETEDDATE", 268, "Data completamento", "Completed date", kind="date"),
+    _f("TEXTEXTERNAL", 270, "Testo esterno", "External text", widget="memo", editable=True),
+    _f("TEXTINTERNAL", 272, "Testo interno", "Internal text", widget="memo", editable=True),
+    _f("SALESTYPE", 274, "Tipo ordine", "Order type", widget="combo"),
+    _f("SALESSTATUS", 276, "Stato", "Sales status", widget="combo"),
+    _f("DOCUMENTSTATUS", 278, "Stato documento", "Document status", widget="combo"),
+    _f("TRANSFERSTATUS", 280, "Stato trasferimento", "Transfer status", widget="combo"),
+    _f("TRANSFERREDDATE", 282, "Data trasferimento", "Transferred date", kind="datetime"),
+)
+#: The "Prezzi e sconti" / "Price Discount" tab: the order's global discount (FACTS §2.16).
+PRICE_DISCOUNT = (
+    _p("LINEDISC", 310, "Sconto linea", "Line discount", widget="combo"),
+    _p(
+        "MANUALDISCOUNT", 312, "Applica sconto %", "Apply discount %", kind="percent", editable=True
+    ),
+    _p("ENDDISCPERCENT", 314, "Sconto totale %", "Total discount %", kind="percent"),
+    _p("GROSSAMOUNT", 316, "Importo lordo", "Gross amount", kind="money"),
+    _p("AMOUNTTOTAL", 318, "Totale", "Total", kind="money"),
+)
+DELIVERY_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+DELIVERY_TIMES = tuple(
+    Field(f"BRASDLV{day}{part}", f"{TABS_PATH}_xaf_l400_xaf_l{402 + 2 * n}", (day, day))
+    for n, (day, part) in enumerate((d, p) for d in DELIVERY_DAYS for p in ("FROM", "TO"))
+)
+FIELDS = {f.name: f for f in (*OVERVIEW, *PRICE_DISCOUNT, *DELIVERY_TIMES)}
+
+
+def visit_for(mode: Mode) -> Visit:
+    layout, grid = VIEW_NUMBERS[mode]
+    return Visit.fresh(layout, grid, mode)
+
+
+def customer_editor_name(visit: Visit) -> str:
+    return f"{visit.layout}_{CUSTOMER_PATH}_xaf_dviCUSTTABLE_Edit"
+
+
+def lookup_grid_name(visit: Visit) -> str:
+    return f"{customer_editor_name(visit)}_DDD_gv"
+
+
+def lines_grid_name(visit: Visit) -> str:
+    return visit.grid(LINES_PATH, "SALESLINEs")
+
+
+def address_of(customer: Customer | None) -> str:
+    if customer is None:
+        return ""
+    return f"{customer.street}, {customer.zip_code} {customer.city}"
+
+
+def _iso_datetime(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch_s)) if epoch_s else ""
+
+
+def _pct(value: float | None) -> tuple[str, str]:
+    v = value or 0.0
+    return f"{v:.2f}", f"{fmt_decimal(v)} %"
+
+
+def order_values(state: SimState, order: Order, lang: Lang) -> dict[str, tuple[str, str]]:
+    """FIELD -> (invariant value, Italian text) of an order."""
+    customer = state.agent_customer(order.agent, order.customer or "")
+    gross = order.gross_amount_eur
+    values = {
+        "ID": (str(order.id), fmt_int(order.id)) if order.id else ("", ""),
+        "CUSTTABLE": (order.customer or "", order.customer or ""),
+        "SALESID": (order.sales_id, order.sales_id),
+        "SALESNAME": (order.customer_name, order.customer_name),
+        "ORDERDATE": (_iso_datetime(order.created), fmt_datetime(order.created)),
+        "SAMPLEORDER": ("false", ""),
+        "DELIVERYDATE": (order.delivery_date, fmt_iso_date(order.delivery_date)),
+        "DELIVERYPOSTALADDRESS": (order.delivery_address, order.delivery_address),
+        "DELIVERYNAME": (order.customer_name, order.customer_name),
+        "DLVADDRESS": (order.delivery_address, order.delivery_address),
+        "PURCHORDERFORMNUM": (order.reference, order.reference),
+        "CUSTOMERREF": (order.customer_ref, order.customer_ref),
+        "BRASCRMATTENTIONTO": ("", ""),
+        "DLVEMAIL": (customer.email if customer else "", customer.email if customer else ""),
+        "SALESORIGINID": ("Agent", "Agent"),
+        "DLVMODE": ("", ""),
+        "VATNUM": (customer.vat_number if customer else "",) * 2,
+        "QUOTE": ("false", ""),
+        "LANGUAGEID": ("it", "it"),
+        "COMPLETEDDATE": ("", ""),
+        "TEXTEXTERNAL": (order.notes, order.notes),
+        "TEXTINTERNAL": (order.internal_notes, order.internal_notes),
+        "SALESTYPE": ("Giornale", value_text("Giornale", lang)),
+        "SALESSTATUS": (order.status, value_text(order.status, lang)),
+        "DOCUMENTSTATUS": ("Nessuno", value_text("Nessuno", lang)),
+        "TRANSFERSTATUS": (order.transfer_status, value_text(order.transfer_status, lang)),
+        "TRANSFERREDDATE": (_iso_datetime(order.transfer_date), fmt_datetime(order.transfer_date)),
+        "LINEDISC": ("", "N/A"),
+        "MANUALDISCOUNT": _pct(order.discount),
+        "ENDDISCPERCENT": _pct(order.discount),
+        "GROSSAMOUNT": (f"{gross:.2f}", fmt_money(gross)),
+        "AMOUNTTOTAL": (f"{gross:.2f}", fmt_money(gross)),
+    }
+    for f in DELIVERY_TIMES:
+        values[f.name] = ("", "")
+    return values
 
 
 def lookup_page(state: SimState, agent: str, search: str, page_index: int) -> GridPage:
     customers = state.search_customers(agent, search)
     visible, index = paginate(customers, page_index, DEFAULT_LOOKUP_PAGE_SIZE)
-    rows = tuple(_lookup_row(c) for c in visible)
+    rows = tuple(GridRow(c.account, (c.account, c.name, c.vat_number, c.city)) for c in visible)
     return GridPage(rows, len(customers), index, DEFAULT_LOOKUP_PAGE_SIZE, search)
 
 
-def _lookup_row(customer: Customer) -> GridRow:
-    return GridRow(
-        customer.account, (customer.account, customer.name, customer.vat_number, customer.city)
-    )
+def lookup_state(page: GridPage) -> dict[str, object]:
+    state = dict(page.state())
+    state["columns"] = [
+        {"fieldName": name, "visible": True, "visibleIndex": n}
+        for n, name in enumerate(LOOKUP_COLUMNS)
+    ]
+    return state
 
 
-def lookup_inner(page: GridPage) -> str:
-    return grid_inner(LOOKUP_GRID, LOOKUP_COLUMNS, page, system_cells=False)
+def lookup_inner(name: str, page: GridPage) -> str:
+    return grid_inner(name, LOOKUP_COLUMNS, page, system_cells=False)
 
 
-def customer_editor(state: SimState, draft: Order) -> str:
+def customer_editor(visit: Visit, state: SimState, draft: Order, lang: Lang) -> str:
+    """The CUSTTABLE lookup: button `_B-1` opens `_DDD_PW-1` with a searchable grid."""
+    ed = customer_editor_name(visit)
+    gv = lookup_grid_name(visit)
     page = lookup_page(state, draft.agent, "", 0)
-    ed = CUSTOMER_EDITOR
     return (
         f'<table id="{ed}" class="dxeButtonEditSys dxeButtonEdit_XafTheme" data-dx-control="{ed}" '
-        'data-dx-state="{}"><tr>'
+        'data-dx-role="lookup" data-dx-state="{}"><tbody><tr>'
         f'<td class="dxic"><input id="{ed}_I" name="{ed}_I" class="dxeEditArea_XafTheme" type="text" '
-        f'readonly value="{escape(draft.customer_name)}" autocomplete="off">'
+        f'readonly value="{escape(draft.customer_name or "N/A")}" autocomplete="off">'
         f'<input type="hidden" id="{ed}_VI" name="{ed}_VI" value="{escape(draft.customer or "")}"></td>'
-        f'<td id="{ed}_B-1" class="dxeButton dxeButtonEditButton_XafTheme" data-dx-dropdown="{ed}">▼</td>'
-        "</tr></table>"
-        f'<div id="{ed}_DDD_PW" class="dxpcDropDown_XafTheme dxpclW" style="display:none" data-dx-lookup="{ed}">'
-        f'<div id="{ed}_DDD_PWC" class="dxpc-content"><div class="SearchActionContainer">'
-        f'<input id="{LOOKUP_GRID}_DXSE_I" class="dxeEditArea_XafTheme" type="text" '
-        f'placeholder="Cerca..." autocomplete="off" data-dx-search="{LOOKUP_GRID}"></div>'
-        f"{grid_control(LOOKUP_GRID, lookup_inner(page), page.state(), 'dxgvLookup')}</div></div>"
-        f'<div id="{ed}_LPV" class="dxgvLoadingPanel_XafTheme" style="display:none">Caricamento…</div>'
+        f'<td id="{ed}_B-1" class="dxeButton dxeButtonEditButton_XafTheme" data-dx-dropdown="{ed}">'
+        f'<img id="{ed}_B-1Img" alt="v" class="dxEditors_edtDropDown_XafTheme"></td>'
+        "</tr></tbody></table>"
+        f'<div id="{ed}_DDD_PW-1" class="dxpcDropDown_XafTheme dxpclW" style="display:none" '
+        f'data-dx-lookup="{ed}"><div id="{ed}_DDD_PWC-1" class="dxpc-content">'
+        f'<div id="{gv}_DXSE" class="SearchActionContainer">'
+        f'<input id="{gv}_DXSE_I" class="dxeEditArea_XafTheme" type="text" '
+        f'placeholder="{escape(text("search_placeholder", lang))}" autocomplete="off" '
+        f'data-dx-search="{gv}"></div>'
+        f"{grid_control(gv, lookup_inner(gv, page), lookup_state(page), 'dxgvLookup')}</div></div>"
+        f'<div id="{ed}_LPV" class="dxlpLoadingPanel_XafTheme dxlpLoadingPanel" style="display:none">'
+        f"{escape(text('loading', lang))}</div>"
     )
 
 
-def article_rows(products: list[Product], limit: int, editor: str = ARTICLE_EDITOR) -> str:
-    """Drop-down rows of an article editor: one per package variant."""
-    rows: list[str] = []
-    for product in products:
-        for variant in product.variants:
-            rows.append(
-                f'<tr id="{editor}_DDD_L_DXDataRow{len(rows)}" class="dxgvDataRow_XafTheme" '
-                f'data-dx-article="{escape(product.item_id)}" data-variant="{variant.variant_id}" '
-                f'data-package="{variant.package_content}">'
-                f'<td class="dxgv">{escape(product.item_id)}</td><td class="dxgv">{variant.variant_id}</td>'
-                f'<td class="dxgv">{variant.package_content}</td><td class="dxgv">{escape(product.name)}</td></tr>'
-            )
-            if len(rows) >= limit:
-                break
-        if len(rows) >= limit:
-            break
-    if not rows:
-        rows.append(
-            f'<tr id="{editor}_DDD_L_DXEmptyRow" class="dxgvEmptyData_XafTheme">'
-            '<td colspan="4">Nessun articolo corrispondente</td></tr>'
-        )
-    head = (
-        '<tr class="dxgvHeaderRow_XafTheme"><td class="dxgvHeader_XafTheme">ITEMID</td>'
-        '<td class="dxgvHeader_XafTheme">Variante</td><td class="dxgvHeader_XafTheme">Contenuto confezione</td>'
-        '<td class="dxgvHeader_XafTheme">NAME</td></tr>'
-    )
-    return f'<table class="dxgvTable_XafTheme">{head}{"".join(rows)}</table>'
-
-
-def lines_inner(
-    state: SimState,
-    draft: Order,
-    *,
-    editing: bool,
-    read_only: bool = False,
-    values: dict[str, str] | None = None,
-    error: str = "",
-    edit_row: int | None = None,
+def _group(
+    visit: Visit,
+    fields: tuple[Field, ...],
+    values: dict[str, tuple[str, str]],
+    lang: Lang,
+    editable: bool,
+    custom: dict[str, str] | None = None,
 ) -> str:
-    """The lines grid content: `editnew` row while a line is added, or row `edit_row` in edit."""
-    values = values or {}
-    add = (
-        ""
-        if read_only
-        else f'<a id="{LINES_GRID}_DXCBtn_AddNew" class="dxbButton_XafTheme" data-args="[[\'AddNew\'],1]">Nuovo</a>'
-    )
-    heads = "".join(f'<td class="dxgvHeader_XafTheme">{c}</td>' for c in LINE_COLUMNS)
-    out = [
-        (
-            f'<table id="{LINES_GRID}_DXMainTable" class="dxgvTable_XafTheme">'
-            f'<tr id="{LINES_GRID}_DXHeadersRow0" class="dxgvHeaderRow_XafTheme">'
-            f'<td class="dxgvCommandColumn_XafTheme dxgvHeader_XafTheme">{add}</td>'
-            f'<td class="dxgvCommandColumn_XafTheme dxgvHeader_XafTheme"></td>{heads}</tr>'
-        )
-    ]
-    for n, line in enumerate(draft.lines):
-        if n == edit_row:
-            out.append(_edit_row(values, f"edit{n}", str(n)))
-            continue
-        product = state.products_by_id.get(line.article)
-        package = (
-            next((v.package_content for v in product.variants if v.variant_id == line.variant), 0)
-            if product
-            else 0
-        )
-        cells = (
-            line.article,
-            line.variant,
-            product.name if product else "",
-            fmt_quantity(line.quantity),
-            str(package),
-            "" if line.discount is None else fmt_quantity(line.discount),
-            fmt_money(line.amount_eur),
-        )
-        commands = (
-            (
-                '<td class="dxgvCommandColumn_XafTheme"></td><td class="dxgvCommandColumn_XafTheme"></td>'
-            )
-            if read_only
-            else (
-                f'<td class="dxgvCommandColumn_XafTheme"><a id="{LINES_GRID}_DXCBtn{n}_StartEdit" '
-                f'class="dxbButton_XafTheme dxgvCommandColumnItem" title="Modifica" '
-                f"data-args=\"[['StartEdit',{n}],1]\">Modifica</a></td>"
-                f'<td class="dxgvCommandColumn_XafTheme"><a id="{LINES_GRID}_DXCBtn{n}_Delete" '
-                f'class="dxbButton_XafTheme dxgvCommandColumnItem" title="Elimina" '
-                f"data-args=\"[['DeleteRow',{n}],1]\">Elimina</a></td>"
-            )
-        )
-        out.append(
-            f'<tr id="{LINES_GRID}_DXDataRow{n}" class="dxgvDataRow_XafTheme" data-key="{n}">'
-            + commands
-            + "".join(f'<td class="dxgv">{escape(c)}</td>' for c in cells)
-            + "</tr>"
-        )
-    if editing:
-        out.append(_edit_row(values, "editnew", "new"))
-    if error:
-        out.append(
-            f'<tr id="{ERROR_ROW}" class="dxgvEditingErrorRow_XafTheme">'
-            f'<td colspan="{len(LINE_COLUMNS) + 2}" class="dxgvEditingErrorCell">{escape(error)}</td></tr>'
-        )
-    if not draft.lines and not editing:
-        out.append(
-            f'<tr id="{LINES_GRID}_DXEmptyRow" class="dxgvEmptyData_XafTheme">'
-            f'<td colspan="{len(LINE_COLUMNS) + 2}">Nessun dato da visualizzare</td></tr>'
-        )
-    out.append(
-        f'<tr id="{LINES_GRID}_DXFooterRow" class="dxgvFooter_XafTheme">'
-        f'<td colspan="{len(LINE_COLUMNS) + 2}">Count={len(draft.lines)}</td></tr></table>'
-    )
-    return "".join(out)
-
-
-def line_values(line: OrderLine) -> dict[str, str]:
-    """The edit row's inputs for an existing line."""
-    return {
-        "article": line.article,
-        "variant": line.variant,
-        "qty": fmt_quantity(line.quantity),
-        "disc": "" if line.discount is None else fmt_quantity(line.discount),
-    }
-
-
-def _edit_row(values: dict[str, str], tag: str, row: str) -> str:
-    """An editing row; `tag` is "editnew" for a new line or "edit{n}" for line n."""
-    ed = f"{LINES_GRID}_{tag}_xaf_dviINVENTTABLE_Edit_dropdown_DD"
-    article = escape(values.get("article", ""))
-    return (
-        f'<tr id="{LINES_GRID}_DXEditingRow_{tag}" class="dxgvEditingRow_XafTheme" data-row="{row}">'
-        '<td class="dxgvCommandColumn_XafTheme" colspan="2">'
-        f'<a id="{LINES_GRID}_DXCBtn_UpdateEdit" class="dxbButton_XafTheme" data-args="[[\'UpdateEdit\'],1]">Aggiorna</a> '
-        f'<a id="{LINES_GRID}_DXCBtn_CancelEdit" class="dxbButton_XafTheme" data-args="[[\'CancelEdit\'],1]">Annulla</a></td>'
-        f'<td colspan="3"><div id="{ed}" data-dx-control="{ed}" data-dx-state="{{}}" class="dxeButtonEdit_XafTheme">'
-        f'<input id="{ed}_I" class="dxeEditArea_XafTheme" type="text" value="{article}" autocomplete="off" '
-        f'data-dx-incremental="{ed}">'
-        f'<input type="hidden" id="{ed}_VI" value="{escape(values.get("variant", ""))}">'
-        f'<div id="{ed}_DDD_PW" class="dxpcDropDown_XafTheme" style="display:none"><div id="{ed}_DDD_L"></div></div>'
-        f'<div id="{ed}_LPV" class="dxgvLoadingPanel_XafTheme" style="display:none">Caricamento…</div></div></td>'
-        f'<td><input id="{LINES_GRID}_{tag}_xaf_dviSALESQTY_Edit_I" class="dxeEditArea_XafTheme" type="text" '
-        f'value="{escape(values.get("qty", ""))}" autocomplete="off"></td><td></td>'
-        f'<td><input id="{LINES_GRID}_{tag}_xaf_dviLINEDISC_Edit_I" class="dxeEditArea_XafTheme" type="text" '
-        f'value="{escape(values.get("disc", ""))}" autocomplete="off"></td><td></td></tr>'
-    )
-
-
-def lines_control(state: SimState, draft: Order, read_only: bool = False) -> str:
-    inner = lines_inner(state, draft, editing=False, read_only=read_only)
-    client_state = {
-        "rows": len(draft.lines),
-        "page": 0,
-        "page_count": 1,
-        "columns": columns_state(list_columns(LINE_COLUMNS)),
-    }
-    return grid_control(LINES_GRID, inner, client_state)
-
-
-def edit_body(state: SimState, draft: Order, posted: dict[str, str]) -> str:
-    """The detail view in edit mode (a new order or an unsaved draft)."""
-    header = [
-        f'<table id="{LAYOUT}" class="Layout">',
-        (
-            f'<tr><td class="Caption">ID:</td><td><span id="{ORDER_ID_VIEW}">'
-            f"{fmt_int(draft.id) if draft.id else ''}</span></td></tr>"
-        ),
-        f'<tr><td class="Caption">Cliente:</td><td>{customer_editor(state, draft)}</td></tr>',
-        (
-            f'<tr><td class="Caption">Indirizzo di consegna:</td><td><span id="{ADDRESS_VIEW}">'
-            f"{escape(draft.delivery_address)}</span></td></tr>"
-        ),
-    ]
-    current = {
-        "DELIVERYDATE": fmt_iso_date(draft.delivery_date),
-        "CUSTOMERREF": draft.reference,
-        "PURCHORDERFORMNUM": draft.purch_order_num,
-        "DISCPERCENT": "" if draft.discount is None else fmt_quantity(draft.discount),
-        "NOTES": draft.notes,
-    }
-    for field, (_, label) in HEADER_FIELDS.items():
-        input_id = field_input_id(field)
-        value = escape(posted.get(input_id, current[field]))
-        if field == "NOTES":
-            widget = f'<textarea id="{input_id}" name="{input_id}" class="dxeMemo_XafTheme" rows="3">{value}</textarea>'
+    """Layout items of `fields`; `custom` replaces the editor of some fields (lookups)."""
+    items = []
+    for f in fields:
+        ident = visit.field(f.path, f.name)
+        raw, shown = values[f.name]
+        caption = f.caption[0] if lang == "it" else f.caption[1]
+        if custom and f.name in custom:
+            editor = custom[f.name]
+        elif editable and f.editable:
+            editor = edit_value(ident, f, raw, shown)
         else:
-            widget = (
-                f'<input id="{input_id}" name="{input_id}" class="dxeEditArea_XafTheme" type="text" '
-                f'value="{value}" autocomplete="off">'
-            )
-        header.append(f'<tr><td class="Caption">{escape(label)}:</td><td>{widget}</td></tr>')
-    header.append(
-        f'<tr><td class="Caption">Righe:</td><td>{lines_control(state, draft)}</td></tr></table>'
-    )
-    return "".join(header)
+            editor = view_value(f"{visit.layout}_{f.path}_xaf_dvi{f.name}_View", f, raw, shown)
+        items.append(layout_item(caption, editor))
+    return "".join(items)
 
 
-def view_body(state: SimState, order: Order) -> str:
-    """The detail view of a saved order in view mode (`xaf_dvi{FIELD}_View`)."""
-    fields = (
-        ("ID", "ID", fmt_int(order.id)),
-        ("SALESID", "N. ordine", order.sales_id),
-        ("CUSTACCOUNT", "Cliente", order.customer or ""),
-        ("SALESNAME", "Nome", order.customer_name),
-        ("DLVADDRESS", "Indirizzo di consegna", order.delivery_address),
-        ("CREATEDDATETIME", "Creato", fmt_datetime(order.created)),
-        ("DELIVERYDATE", "Data di consegna", fmt_iso_date(order.delivery_date)),
-        ("CUSTOMERREF", "Riferimento cliente", order.reference),
-        ("PURCHORDERFORMNUM", "N. ordine d'acquisto", order.purch_order_num),
-        ("NOTES", "Note", order.notes),
-        ("SALESSTATUS", "Stato", order.status),
-        ("TRANSFERSTATUS", "Stato trasferimento", order.transfer_status),
-        ("GROSSAMOUNT", "Totale", fmt_money(order.gross_amount_eur)),
+def detail_body(
+    visit: Visit,
+    state: SimState,
+    order: Order,
+    lang: Lang,
+    *,
+    posted: dict[str, str] | None = None,
+    weight: int = html_weight.DEFAULT_ORDER_VIEW_ELEMENTS,
+) -> str:
+    """The whole detail view: header tabs, the SALESLINEs tab, and the view's furniture."""
+    editing = visit.mode == "Edit"
+    values = order_values(state, order, lang)
+    for name, value in (posted or {}).items():
+        if name in values:
+            values[name] = (values[name][0], value)
+    custom = {"CUSTTABLE": customer_editor(visit, state, order, lang)} if editing else None
+    overview = _group(visit, OVERVIEW, values, lang, editing, custom)
+    header = tabs(
+        f"{visit.layout}_{TABS_PATH}",
+        [
+            text("tab_overview", lang),
+            text("tab_order_delivery_times", lang),
+            text("tab_price_discount", lang),
+        ],
+        [
+            overview,
+            _group(visit, DELIVERY_TIMES, values, lang, editing),
+            _group(visit, PRICE_DISCOUNT, values, lang, editing),
+        ],
     )
-    rows = "".join(
-        f'<tr><td class="Caption">{escape(label)}:</td><td><span id="{field_view_id(field)}">'
-        f"{escape(value)}</span></td></tr>"
-        for field, label, value in fields
+    grid = lines_grid_name(visit)
+    lines = tabs(
+        f"{visit.layout}_{LINES_TABS_PATH}",
+        [text("tab_saleslines", lang), text("tab_packing_history", lang)],
+        [lines_control(grid, state, order, lang, editing=editing), ""],
     )
-    return (
-        f'<table id="{LAYOUT}" class="Layout">{rows}'
-        f'<tr><td class="Caption">Righe:</td><td>{lines_control(state, order, read_only=True)}</td></tr></table>'
-    )
+    body = f'<div id="{visit.layout}" class="Layout">{header}{lines}</div>'
+    return body + html_weight.ballast(visit.layout, weight, html_weight.element_count(body))

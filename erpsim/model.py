@@ -40,6 +40,10 @@ class Customer:
     zip_code: str
     city: str
     phone: str
+    #: CELLULARPHONE, EMAIL and NAMEALIAS of the detail view.
+    mobile: str = ""
+    contact_email: str = ""
+    name_alias: str = ""
     created: float = 0.0
     changed: float = 0.0
 
@@ -56,6 +60,9 @@ class Customer:
             "zip": self.zip_code,
             "city": self.city,
             "phone": self.phone,
+            "mobile": self.mobile,
+            "contact_email": self.contact_email,
+            "name_alias": self.name_alias,
             "created": self.created,
             "changed": self.changed,
         }
@@ -74,6 +81,9 @@ class Customer:
             zip_code=data.get("zip", ""),
             city=data.get("city", ""),
             phone=data.get("phone", ""),
+            mobile=data.get("mobile", ""),
+            contact_email=data.get("contact_email", ""),
+            name_alias=data.get("name_alias", ""),
             created=float(data.get("created", 0.0)),
             changed=float(data.get("changed", 0.0)),
         )
@@ -147,9 +157,14 @@ class Order:
     customer_name: str = ""
     delivery_address: str = ""
     lines: list[OrderLine] = field(default_factory=list)
+    #: TEXTEXTERNAL: the order's notes.
     notes: str = ""
+    #: PURCHORDERFORMNUM: the order's reference, where the bot writes its marker (FACTS §2.14).
     reference: str = ""
-    purch_order_num: str = ""
+    #: CUSTOMERREF: the customer's own reference.
+    customer_ref: str = ""
+    #: TEXTINTERNAL: notes for the office.
+    internal_notes: str = ""
     delivery_date: str = ""
     discount: float | None = None
     status: str = STATUS_OPEN
@@ -173,6 +188,8 @@ class Order:
             "lines": [line.to_json() for line in self.lines],
             "notes": self.notes,
             "reference": self.reference,
+            "customer_ref": self.customer_ref,
+            "internal_notes": self.internal_notes,
             "delivery_date": self.delivery_date,
             "discount": self.discount,
             "status": self.status,
@@ -204,6 +221,8 @@ class Order:
             lines=lines,
             notes=data.get("notes", ""),
             reference=data.get("reference", ""),
+            customer_ref=data.get("customer_ref", ""),
+            internal_notes=data.get("internal_notes", ""),
             delivery_date=data.get("delivery_date", ""),
             discount=data.get("discount"),
             status=data.get("status", STATUS_OPEN),

@@ -33,7 +33,7 @@ def registry_lookup(vat: str) -> dict[str, str] | None:
     return {
         "NAME": rng.choice(names.BUSINESS_KINDS).format(f=first, s=surname).upper(),
         "STREET": f"{rng.choice(names.STREETS)} {rng.randrange(1, 180)}".upper(),
-        "ZIP": zip_code,
+        "LOGISTICSADDRESSZIPCODE": zip_code,
         "CITY": f"{city} ({province})".upper(),
         "FISCALCODE": vat,
     }

@@ -14,18 +14,21 @@ from erpsim.model import TRANSFER_EDITABLE, TRANSFER_SENT, Agent, Customer, Orde
 from erpsim.seeding import seed_data
 
 MISSING_OBJECT = "L'oggetto richiesto non esiste o è stato eliminato."
-#: Customer detail fields (FIELD -> Italian label), in form order: VATNUM first.
+#: Customer detail fields a save writes (FIELD -> Italian label), in form order: VATNUM first.
 CUSTOMER_FIELDS = {
     "VATNUM": "Partita IVA",
     "NAME": "Ragione sociale",
+    "NAMEALIAS": "Nome breve",
     "LEGALEMAIL": "PEC",
     "PHONE": "Telefono",
+    "CELLULARPHONE": "Cellulare",
+    "EMAIL": "E-mail",
     "STREET": "Indirizzo",
-    "ZIP": "CAP",
+    "LOGISTICSADDRESSZIPCODE": "CAP",
     "CITY": "Città",
     "FISCALCODE": "Codice fiscale",
 }
-REQUIRED_CUSTOMER_FIELDS = ("VATNUM", "NAME", "STREET", "ZIP", "CITY")
+REQUIRED_CUSTOMER_FIELDS = ("VATNUM", "NAME", "STREET", "LOGISTICSADDRESSZIPCODE", "CITY")
 
 
 class SimState:
@@ -242,9 +245,12 @@ class SimState:
         customer.fiscal_code = values["FISCALCODE"]
         customer.email = values["LEGALEMAIL"]
         customer.street = values["STREET"]
-        customer.zip_code = values["ZIP"]
+        customer.zip_code = values["LOGISTICSADDRESSZIPCODE"]
         customer.city = values["CITY"]
         customer.phone = values["PHONE"]
+        customer.mobile = values["CELLULARPHONE"]
+        customer.contact_email = values["EMAIL"]
+        customer.name_alias = values["NAMEALIAS"]
         customer.changed = now
         self.touched_customers.add(customer.id)
         self.persist()
@@ -322,7 +328,7 @@ def _order_haystack(order: Order) -> str:
         order.customer or "",
         order.customer_name,
         order.reference,
-        order.purch_order_num,
+        order.customer_ref,
         order.notes,
     )
     return " ".join(parts).lower()

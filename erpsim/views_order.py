@@ -4,83 +4,123 @@ from __future__ import annotations
 
 import copy
 import secrets
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 
+from erpsim import html_lines as hl
 from erpsim import html_order as ho
-from erpsim import urls
+from erpsim import html_weight, urls
 from erpsim.callbacks import Callback, reply
 from erpsim.config import DEFAULT_ARTICLE_DROPDOWN_ROWS
+from erpsim.culture import Lang
+from erpsim.detail_ids import Visit, posted_field
+from erpsim.detail_texts import request_lang, text
 from erpsim.errors import SimValidation
-from erpsim.fmt import parse_decimal, parse_it_date
+from erpsim.fmt import fmt_int, parse_decimal, parse_it_date
 from erpsim.html_layout import ToolItem, page, server_error_page
-from erpsim.model import TRANSFER_EDITABLE, Order, OrderLine
+from erpsim.model import Order, OrderLine
 from erpsim.sessions import Session
 from erpsim.sim import Sim, session_of, sim_of
 from erpsim.viewstate import ViewState, decode
 from erpsim.writes import commit_write
 
 MAX_DRAFTS_PER_SESSION = 8
-EDIT_TOOLS = (
-    ToolItem(
-        "Salvare",
-        "SaveMenu",
-        children=(ToolItem("Salva", "Save"), ToolItem("Salva e chiudi", "SaveAndClose")),
-    ),
-    ToolItem("Annulla", "Cancel"),
-)
-VIEW_TOOLS = (ToolItem("Modifica", "Edit"), ToolItem("Chiudi", "Close"))
+#: The view state of a saved order in view mode carries its id behind this prefix.
+VIEW_KEY_PREFIX = "order:"
+
+
+def edit_tools(lang: Lang) -> tuple[ToolItem, ...]:
+    """Edit mode: "Salvare" saves; its popout (DXI1_P) holds "Salva e chiudi" (FACTS §2.18)."""
+    return (
+        ToolItem(text("new", lang), "New", href=urls.NEW_ORDER),
+        ToolItem(
+            text("save", lang),
+            "Save",
+            children=(
+                ToolItem(text("save_and_new", lang), "SaveAndNew"),
+                ToolItem(text("save_and_close", lang), "SaveAndClose"),
+            ),
+        ),
+        ToolItem(text("cancel", lang), "Cancel"),
+    )
+
+
+def view_tools(lang: Lang) -> tuple[ToolItem, ...]:
+    """View mode as the dump: New, Edit (→ ?mode=Edit), Refresh."""
+    return (
+        ToolItem(text("new", lang), "New", href=urls.NEW_ORDER),
+        ToolItem(text("edit", lang), "Edit"),
+        ToolItem(text("refresh", lang), "Reload"),
+    )
 
 
 async def order_detail(request: web.Request) -> web.StreamResponse:
     sim = sim_of(request)
     session = session_of(request)
+    lang = request_lang(request)
     callback: Callback | None = request.get("callback")
     if callback is not None:
-        return _callback(sim, session, request, callback)
+        return _callback(sim, session, request, callback, lang)
     if request.method == "POST":
-        return await _save(sim, session, request)
+        return await _save(sim, session, request, lang)
     order_id = request.match_info.get("order_id", "")
     if not order_id:
         if request.query.get("NewObject", "").lower() != "true":
             raise web.HTTPFound(urls.ORDERS)
-        key = _new_draft(session)
-        return _edit_page(sim, session, key, "", {})
+        return _edit_page(sim, session, _new_draft(session), "", {}, lang)
     order = sim.state.orders.get(int(order_id))
     if order is not None and order.agent != session.agent:
         order = None
     if request.query.get("mode", "").lower() == "edit":
         if order is None:
-            return _not_found(sim, session)
+            return _not_found(sim, session, lang)
         try:
             sim.state.editable_order(session.agent, order.id)
         except SimValidation as exc:
-            return _view_page(sim, session, order, exc.message)
-        return _edit_page(sim, session, _edit_draft(session, order), "", {})
+            return _view_page(sim, session, order, exc.message, lang)
+        return _edit_page(sim, session, _edit_draft(session, order), "", {}, lang)
     draft_key = _draft_key_for(session, int(order_id))
     if draft_key is not None and order is None:
         # A new order being entered (its URL carries the id after the first line). A saved
         # order opens in view mode, as in XAF: an edit left unsaved is not resumed by a GET.
-        return _edit_page(sim, session, draft_key, "", {})
+        return _edit_page(sim, session, draft_key, "", {}, lang)
     if order is None:
-        return _not_found(sim, session)
-    return _view_page(sim, session, order, "")
+        return _not_found(sim, session, lang)
+    return _view_page(sim, session, order, "", lang)
 
 
-def _view_page(sim: Sim, session: Session, order: Order, banner: str) -> web.Response:
-    """A saved order in view mode; a sent order offers no "Modifica"."""
-    editable = order.transfer_status == TRANSFER_EDITABLE
+def _html(
+    sim: Sim,
+    session: Session,
+    title: str,
+    view_state: ViewState,
+    body: str,
+    tools: tuple[ToolItem, ...],
+    banner: str,
+    lang: Lang,
+    status: int = 200,
+) -> web.Response:
     html = page(
-        title=f"Ordine {order.id}",
+        title=title,
         agent_name=sim.state.agents[session.agent].full_name,
-        view_state=ViewState(page="SalesView"),
-        body=ho.view_body(sim.state, order),
-        tools=VIEW_TOOLS if editable else VIEW_TOOLS[1:],
+        view_state=view_state,
+        body=body,
+        tools=tools,
         banner=banner,
         active=urls.ORDERS,
+        lang=lang,
     )
-    return web.Response(text=html, content_type="text/html")
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+def _view_page(sim: Sim, session: Session, order: Order, banner: str, lang: Lang) -> web.Response:
+    """A saved order in view mode (`xaf_dvi{FIELD}_View`)."""
+    body = ho.detail_body(ho.visit_for("View"), sim.state, order, lang)
+    view_state = ViewState(page="SalesView", draft_key=f"{VIEW_KEY_PREFIX}{order.id}")
+    title = f"{text('order', lang)} {fmt_int(order.id)}"
+    return _html(sim, session, title, view_state, body, view_tools(lang), banner, lang)
 
 
 def _edit_draft(session: Session, order: Order) -> str:
@@ -105,43 +145,52 @@ def _draft_key_for(session: Session, order_id: int) -> str | None:
 
 
 def _edit_page(
-    sim: Sim, session: Session, key: str, banner: str, posted: dict[str, str]
+    sim: Sim, session: Session, key: str, banner: str, posted: dict[str, str], lang: Lang
 ) -> web.Response:
     draft = session.drafts[key]
-    html = page(
-        title="Ordine" if not draft.id else f"Ordine {draft.id}",
-        agent_name=sim.state.agents[session.agent].full_name,
-        view_state=ViewState(page="SalesEdit", draft_key=key),
-        body=ho.edit_body(sim.state, draft, posted),
-        tools=EDIT_TOOLS,
-        banner=banner,
-        active=urls.ORDERS,
+    body = ho.detail_body(
+        ho.visit_for("Edit"),
+        sim.state,
+        draft,
+        lang,
+        posted=posted,
+        weight=html_weight.DEFAULT_ORDER_EDIT_ELEMENTS,
     )
-    return web.Response(text=html, content_type="text/html")
+    title = (
+        text("new_order", lang) if not draft.id else f"{text('order', lang)} {fmt_int(draft.id)}"
+    )
+    view_state = ViewState(page="SalesEdit", draft_key=key)
+    return _html(sim, session, title, view_state, body, edit_tools(lang), banner, lang)
 
 
-def _not_found(sim: Sim, session: Session) -> web.Response:
-    html = page(
-        title="Ordine",
-        agent_name=sim.state.agents[session.agent].full_name,
-        view_state=ViewState(page="SalesView"),
-        body="",
-        banner="L'oggetto richiesto non esiste o è stato eliminato.",
-        active=urls.ORDERS,
+def _not_found(sim: Sim, session: Session, lang: Lang) -> web.Response:
+    return _html(
+        sim,
+        session,
+        text("order", lang),
+        ViewState(page="SalesView"),
+        "",
+        (),
+        text("not_found", lang),
+        lang,
+        status=404,
     )
-    return web.Response(text=html, content_type="text/html", status=404)
+
+
+def _posted_state(form: Any) -> ViewState | None:
+    return decode(
+        form.get("__VIEWSTATE"), form.get("__VIEWSTATEGENERATOR"), form.get("__EVENTVALIDATION")
+    )
 
 
 def _draft_from(session: Session, form: Any) -> tuple[str, Order] | None:
-    posted = decode(
-        form.get("__VIEWSTATE"), form.get("__VIEWSTATEGENERATOR"), form.get("__EVENTVALIDATION")
-    )
+    posted = _posted_state(form)
     if posted is None or posted.draft_key not in session.drafts:
         return None
     return posted.draft_key, session.drafts[posted.draft_key]
 
 
-async def _save(sim: Sim, session: Session, request: web.Request) -> web.StreamResponse:
+async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) -> web.StreamResponse:
     form = await request.post()
     found = _draft_from(session, form)
     if found is None:
@@ -149,7 +198,7 @@ async def _save(sim: Sim, session: Session, request: web.Request) -> web.StreamR
         return web.Response(text=server_error_page(), content_type="text/html", status=500)
     key, draft = found
     argument = str(form.get("__EVENTARGUMENT") or "")
-    if argument not in ("Save", "SaveAndClose"):
+    if argument not in ("Save", "SaveAndNew", "SaveAndClose"):
         session.drafts.pop(key, None)
         raise web.HTTPFound(urls.ORDERS)
     posted = {k: str(v) for k, v in form.items() if isinstance(v, str)}
@@ -164,86 +213,144 @@ async def _save(sim: Sim, session: Session, request: web.Request) -> web.StreamR
     try:
         commit_write(sim, "order_edit" if editing else "order_save", commit)
     except SimValidation as exc:
-        return _edit_page(sim, session, key, exc.message, posted)
-    raise web.HTTPFound(urls.ORDERS if argument == "SaveAndClose" else urls.order_detail(draft.id))
+        shown = {f: posted_field(posted, f) or "" for f in ho.FIELDS if ho.FIELDS[f].editable}
+        return _edit_page(sim, session, key, exc.message, shown, lang)
+    if argument == "SaveAndClose":
+        raise web.HTTPFound(urls.ORDERS)
+    if argument == "SaveAndNew":
+        raise web.HTTPFound(urls.NEW_ORDER)
+    raise web.HTTPFound(urls.order_detail(draft.id))
+
+
+def _raw(posted: dict[str, str], field: str) -> str:
+    """A field's invariant value: the editor's `_Raw` input, else its text."""
+    for name, value in posted.items():
+        if name.endswith(f"xaf_dvi{field}_Edit_Raw") and value.strip():
+            return value.strip()
+    return (posted_field(posted, field) or "").strip()
 
 
 def _apply_header(draft: Order, posted: dict[str, str]) -> None:
-    def value(field: str) -> str:
-        return posted.get(ho.field_input_id(field), "").strip()
-
+    delivery = _raw(posted, "DELIVERYDATE")
     try:
-        draft.delivery_date = parse_it_date(value("DELIVERYDATE"))
+        draft.delivery_date = (
+            date.fromisoformat(delivery[:10]).isoformat()
+            if "-" in delivery
+            else parse_it_date(delivery)
+        )
     except ValueError as exc:
         raise SimValidation(
-            "Data Validation Error: 'Data di consegna' non è una data valida (gg/mm/aaaa)."
+            f"Data Validation Error: '{delivery}' is not a valid date (DELIVERYDATE)."
         ) from exc
-    discount = value("DISCPERCENT")
+    discount = _raw(posted, "MANUALDISCOUNT").replace("%", "").strip()
     try:
-        draft.discount = parse_decimal(discount) if discount else None
-    except ValueError as exc:
-        raise SimValidation("Data Validation Error: 'Sconto %' non è un numero valido.") from exc
-    draft.reference = value("CUSTOMERREF")
-    draft.purch_order_num = value("PURCHORDERFORMNUM")
-    draft.notes = value("NOTES")
+        value = float(discount) if discount else 0.0
+    except ValueError:
+        try:
+            value = parse_decimal(discount)
+        except ValueError as exc:
+            raise SimValidation(
+                f"Data Validation Error: '{discount}' is not a valid number (MANUALDISCOUNT)."
+            ) from exc
+    draft.discount = value or None
+    draft.reference = (posted_field(posted, "PURCHORDERFORMNUM") or "").strip()
+    draft.customer_ref = (posted_field(posted, "CUSTOMERREF") or "").strip()
+    draft.notes = (posted_field(posted, "TEXTEXTERNAL") or "").strip()
+    draft.internal_notes = (posted_field(posted, "TEXTINTERNAL") or "").strip()
 
 
-def _callback(sim: Sim, session: Session, request: web.Request, callback: Callback) -> web.Response:
-    found = _draft_from(session, request["form"])
+def _callback(
+    sim: Sim, session: Session, request: web.Request, callback: Callback, lang: Lang
+) -> web.Response:
+    control = callback.control
+    visit = Visit.parse(control)
+    form = request["form"]
+    if visit is None:
+        return reply(error=f"Unknown control: {control}")
+    grid = ho.lines_grid_name(visit)
+    posted = _posted_state(form)
+    if control == grid and callback.command == "ROWVALUES" and posted is not None:
+        order = _shown_order(sim, session, posted)
+        if order is not None:
+            fields = [str(f) for f in callback.param.get("fields") or []]
+            return reply(control=grid, rowValues=hl.row_values(sim.state, order, fields))
+    found = _draft_from(session, form)
     if found is None:
         return reply(error="L'oggetto è scaduto o non esiste più. Ricaricare la pagina.")
     _, draft = found
     param = callback.param
-    if callback.control == ho.LOOKUP_GRID:
+    if control == ho.lookup_grid_name(visit):
         lookup = ho.lookup_page(
             sim.state, session.agent, str(param.get("search") or ""), _int(param.get("page"))
         )
         return reply(
-            control=ho.LOOKUP_GRID,
-            updates={f"{ho.LOOKUP_GRID}_CC": ho.lookup_inner(lookup)},
-            state=lookup.state(),
+            control=control,
+            updates={f"{control}_CC": ho.lookup_inner(control, lookup)},
+            state=ho.lookup_state(lookup),
         )
-    if callback.control == ho.CUSTOMER_EDITOR:
-        return _select_customer(sim, draft, str(param.get("key") or ""))
-    if callback.control.startswith(ho.LINES_GRID) and "INVENTTABLE" in callback.control:
-        editor = callback.control
+    if control == ho.customer_editor_name(visit):
+        return _select_customer(sim, visit, draft, str(param.get("key") or ""))
+    if control.startswith(grid) and control.endswith("_xaf_dviINVENTTABLE_Edit"):
         products = sim.state.search_products(str(param.get("text") or ""))
-        rows = ho.article_rows(products, DEFAULT_ARTICLE_DROPDOWN_ROWS, editor)
-        return reply(control=editor, updates={f"{editor}_DDD_L": rows}, show=[f"{editor}_DDD_PW"])
-    if callback.control == ho.LINES_GRID:
-        return _lines_callback(sim, draft, callback)
-    return reply(error=f"Controllo sconosciuto: {callback.control}")
+        gv = f"{control}_DDD_gv"
+        rows = hl.article_rows(gv, products, DEFAULT_ARTICLE_DROPDOWN_ROWS)
+        return reply(
+            control=gv,
+            updates={f"{gv}_CC": rows},
+            state=hl.article_state(rows.count("dxgvDataRow_XafTheme")),
+            show=[f"{control}_DDD_PW-1"],
+        )
+    if control == grid:
+        return _lines_callback(sim, visit, draft, callback, lang)
+    return reply(error=f"Unknown control: {control}")
 
 
-def _select_customer(sim: Sim, draft: Order, account: str) -> web.Response:
+def _shown_order(sim: Sim, session: Session, posted: ViewState) -> Order | None:
+    """The order a page shows: a draft in edit mode, the saved order in view mode."""
+    if posted.draft_key in session.drafts:
+        return session.drafts[posted.draft_key]
+    if posted.draft_key.startswith(VIEW_KEY_PREFIX):
+        order = sim.state.orders.get(_int(posted.draft_key[len(VIEW_KEY_PREFIX) :]))
+        return order if order is not None and order.agent == session.agent else None
+    return None
+
+
+def _select_customer(sim: Sim, visit: Visit, draft: Order, account: str) -> web.Response:
     customer = sim.state.agent_customer(draft.agent, account)
     if customer is None:
         return reply(error=f"Cliente '{account}' non trovato.")
     draft.customer = customer.account
     draft.customer_name = customer.name
-    draft.delivery_address = f"{customer.street}, {customer.zip_code} {customer.city}"
-    ed = ho.CUSTOMER_EDITOR
+    draft.delivery_address = ho.address_of(customer)
+    ed = ho.customer_editor_name(visit)
+    address = f"{visit.layout}_{ho.FIELDS['DLVADDRESS'].path}_xaf_dviDLVADDRESS_View"
     return reply(
         control=ed,
         values={f"{ed}_I": customer.name, f"{ed}_VI": customer.account},
-        updates={ho.ADDRESS_VIEW: draft.delivery_address},
-        hide=[f"{ed}_DDD_PW"],
+        updates={address: draft.delivery_address},
+        hide=[f"{ed}_DDD_PW-1"],
     )
 
 
-def _lines_callback(sim: Sim, draft: Order, callback: Callback) -> web.Response:
+def _lines_callback(
+    sim: Sim, visit: Visit, draft: Order, callback: Callback, lang: Lang
+) -> web.Response:
     """AddNew / StartEdit / DeleteRow / UpdateEdit / CancelEdit on the draft's lines."""
+    grid = ho.lines_grid_name(visit)
     command = callback.command
     row = _row_index(draft, callback.param.get("row"))
     url = None
+
+    def inner(**kw: Any) -> str:
+        return hl.lines_inner(grid, sim.state, draft, lang, editing=True, **kw)
+
     if command == "AddNew":
-        inner = ho.lines_inner(sim.state, draft, editing=True)
+        html = inner(adding=True)
     elif command == "StartEdit" and row is not None:
-        values = ho.line_values(draft.lines[row])
-        inner = ho.lines_inner(sim.state, draft, editing=False, edit_row=row, values=values)
+        html = inner(edit_row=row, values=hl.edit_values(draft.lines[row]))
     elif command == "DeleteRow" and row is not None:
         del draft.lines[row]
-        inner = ho.lines_inner(sim.state, draft, editing=False)
+        html = inner()
     elif command == "UpdateEdit":
         values = {
             k: str(callback.param.get(k) or "") for k in ("article", "variant", "qty", "disc")
@@ -251,19 +358,8 @@ def _lines_callback(sim: Sim, draft: Order, callback: Callback) -> web.Response:
         try:
             line = _parse_line(sim, values)
         except SimValidation as exc:
-            inner = ho.lines_inner(
-                sim.state,
-                draft,
-                editing=row is None,
-                edit_row=row,
-                values=values,
-                error=exc.message,
-            )
-            return reply(
-                control=ho.LINES_GRID,
-                updates={f"{ho.LINES_GRID}_CC": inner},
-                state={"rows": len(draft.lines), "page": 0, "page_count": 1},
-            )
+            html = inner(adding=row is None, edit_row=row, values=values, error=exc.message)
+            return reply(control=grid, updates={f"{grid}_CC": html}, state=hl.grid_state(draft))
         if row is None:
             draft.lines.append(line)
         else:
@@ -271,18 +367,13 @@ def _lines_callback(sim: Sim, draft: Order, callback: Callback) -> web.Response:
         if not draft.id:
             draft.id = sim.state.allocate_order_id()
             url = urls.order_detail(draft.id)
-        inner = ho.lines_inner(sim.state, draft, editing=False)
+        html = inner()
     else:
-        inner = ho.lines_inner(sim.state, draft, editing=False)
-    updates = {f"{ho.LINES_GRID}_CC": inner}
+        html = inner()
+    updates = {f"{grid}_CC": html}
     if draft.id:
-        updates[ho.ORDER_ID_VIEW] = f"{draft.id:,}".replace(",", ".")
-    return reply(
-        control=ho.LINES_GRID,
-        updates=updates,
-        url=url,
-        state={"rows": len(draft.lines), "page": 0, "page_count": 1},
-    )
+        updates[f"{visit.layout}_{ho.FIELDS['ID'].path}_xaf_dviID_View"] = fmt_int(draft.id)
+    return reply(control=grid, updates=updates, url=url, state=hl.grid_state(draft))
 
 
 def _row_index(draft: Order, value: object) -> int | None:
@@ -292,6 +383,15 @@ def _row_index(draft: Order, value: object) -> int | None:
     except ValueError:
         return None
     return index if 0 <= index < len(draft.lines) else None
+
+
+def _number(text_value: str) -> float:
+    """An invariant number from the client ("2.5"); Italian text ("2,5") is accepted too."""
+    cleaned = text_value.replace("%", "").strip()
+    try:
+        return float(cleaned)
+    except ValueError:
+        return parse_decimal(cleaned)
 
 
 def _parse_line(sim: Sim, values: dict[str, str]) -> OrderLine:
@@ -309,7 +409,7 @@ def _parse_line(sim: Sim, values: dict[str, str]) -> OrderLine:
             )
         variant = product.variants[0]
     try:
-        quantity = parse_decimal(values["qty"])
+        quantity = _number(values["qty"])
     except ValueError as exc:
         raise SimValidation(f"Quantità '{values['qty']}' non valida.", "quantity") from exc
     if quantity <= 0:
@@ -317,11 +417,12 @@ def _parse_line(sim: Sim, values: dict[str, str]) -> OrderLine:
     discount = None
     if values["disc"].strip():
         try:
-            discount = parse_decimal(values["disc"])
+            discount = _number(values["disc"])
         except ValueError as exc:
             raise SimValidation(f"Sconto '{values['disc']}' non valido.", "discount") from exc
         if not 0 <= discount <= 100:
             raise SimValidation("Lo sconto deve essere compreso tra 0 e 100.", "discount")
+        discount = discount or None
     return OrderLine(product.item_id, variant.variant_id, quantity, discount, product.price_eur)
 
 

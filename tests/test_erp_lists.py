@@ -129,15 +129,15 @@ def test_hostile_list_state_lost_response_retry_finds_the_order_once(
 
 
 def test_a_lookup_that_cannot_see_its_columns_fails_closed(erp: Any, aio: Any, page: Any) -> None:
-    # Given the agent hid the reference column with the column chooser
-    erp.set_list_state(AGENT, "orders", hidden=["CUSTOMERREF"])
+    # Given the agent hid the marker's column (PURCHORDERFORMNUM) with the column chooser
+    erp.set_list_state(AGENT, "orders", hidden=["PURCHORDERFORMNUM"])
 
     async def lookup() -> Any:
         await login(page, erp.url, AGENT, PASSWORD)
         return await find_order_by_marker(page, erp.url, "AB-x")
 
     # Then looking for a marker is a transient error, never "not found"
-    with pytest.raises(ErpUnavailable, match="customerref"):
+    with pytest.raises(ErpUnavailable, match="purchorderformnum"):
         aio.run(lookup())
 
 

@@ -211,10 +211,11 @@ def test_validation_banner_for_an_order_without_lines(erp: Any, aio: Any, page: 
     async def flow() -> str:
         await login(page, erp.url, AGENT, PASSWORD)
         await page.goto(erp.url + "SALESTABLE_DetailViewAgent/?NewObject=true")
-        await page.click("#Vertical_mainMenu_Menu_DXI0_T")
-        await page.waitForSelector("#Vertical_mainMenu_Menu_DXI0i1_T", {"visible": True})
+        # "Salvare" is DXI1; its popout DXI1_P holds "Salva e chiudi" DXI1i1 (FACTS §2.18)
+        await page.click("#Vertical_mainMenu_Menu_DXI1_P")
+        await page.waitForSelector("#Vertical_mainMenu_Menu_DXI1i1_T", {"visible": True})
         await asyncio.gather(
-            page.waitForNavigation(), page.click("#Vertical_mainMenu_Menu_DXI0i1_T")
+            page.waitForNavigation(), page.click("#Vertical_mainMenu_Menu_DXI1i1_T")
         )
         text: str = await page.evaluate("document.querySelector('[id*=ErrorInfo]').textContent")
         return text

@@ -335,9 +335,12 @@ def test_customer_vat_check_save_and_state(erp: SimProcess, tmp_path: Any) -> No
     browser = Browser(erp)
     browser.login("agent02", "pw-agent02")
     status, _, html = browser.request("/Archibald/CUSTTABLE_DetailView/?NewObject=true")
-    assert status == 200 and "xaf_dviVATNUM_Edit_I" in html and "Salvare" in html
+    assert status == 200 and "xaf_dviVATNUM_Edit_I" in html and 'title="Save"' in html  # en-US
     vat = "12345678903"  # a valid check digit
-    editor = "Vertical_v3_MainLayoutEdit_xaf_l10_xaf_dviVATNUM_Edit"
+    # ids carry the visit's random number: take them from the page, by their field name
+    editor = re.search(r'id="(Vertical_v\d+_\d+_MainLayoutEdit_\w*_xaf_dviVATNUM_Edit)"', html)
+    assert editor is not None
+    editor = editor.group(1)
     form = _hidden(html)
     _, _, body = browser.request(
         "/Archibald/CUSTTABLE_DetailView/?NewObject=true",
@@ -352,21 +355,26 @@ def test_customer_vat_check_save_and_state(erp: SimProcess, tmp_path: Any) -> No
     assert (known is None and not filled) or (
         known is not None and any(v == known["NAME"] for v in filled.values())
     )
-    fields = {
-        f"Vertical_v3_MainLayoutEdit_xaf_l{10 + 2 * n}_xaf_dvi{name}_Edit_I": value
-        for n, (name, value) in enumerate(
-            [
-                ("VATNUM", vat),
-                ("NAME", "Bar Sport"),
-                ("LEGALEMAIL", ""),
-                ("PHONE", ""),
-                ("STREET", "Via Verdi 2"),
-                ("ZIP", "40121"),
-                ("CITY", "Bologna (BO)"),
-                ("FISCALCODE", ""),
-            ]
-        )
-    }
+
+    def inputs(page: str) -> dict[str, str]:
+        values = {
+            "VATNUM": vat,
+            "NAME": "Bar Sport",
+            "LEGALEMAIL": "",
+            "PHONE": "",
+            "STREET": "Via Verdi 2",
+            "LOGISTICSADDRESSZIPCODE": "40121",
+            "CITY": "Bologna (BO)",
+            "FISCALCODE": "",
+        }
+        names = {
+            f: re.search(rf'name="(Vertical_v\d+_\d+_MainLayoutEdit_\w*_xaf_dvi{f}_Edit_I)"', page)
+            for f in values
+        }
+        assert all(names.values()), names
+        return {names[f].group(1): v for f, v in values.items()}  # type: ignore[union-attr]
+
+    fields = inputs(html)
     status, headers, _ = browser.request(
         "/Archibald/CUSTTABLE_DetailView/?NewObject=true",
         {**form, **fields, "__EVENTTARGET": "Vertical$mainMenu", "__EVENTARGUMENT": "Save"},
@@ -378,7 +386,7 @@ def test_customer_vat_check_save_and_state(erp: SimProcess, tmp_path: Any) -> No
     _, _, html = browser.request("/Archibald/CUSTTABLE_DetailView/?NewObject=true")
     status, _, html = browser.request(
         "/Archibald/CUSTTABLE_DetailView/?NewObject=true",
-        {**_hidden(html), **fields, "__EVENTARGUMENT": "Save"},
+        {**_hidden(html), **inputs(html), "__EVENTARGUMENT": "Save"},
     )
     assert status == 200 and f"già utilizzato dal cliente con ID: {mine[0]['account']}" in html
 
@@ -389,11 +397,11 @@ def test_sent_order_opens_read_only(erp: SimProcess) -> None:
     sent = next(o for o in erp.orders("agent01") if o["transfer_status"] == "Trasferito")
     editable = next(o for o in erp.orders("agent01") if o["transfer_status"] == "Modifica")
     _, _, html = browser.request(f"/Archibald/SALESTABLE_DetailViewAgent/{sent['id']}/?mode=Edit")
-    assert "già stato trasferito" in html and "xaf_dviNOTES_Edit_I" not in html
+    assert "già stato trasferito" in html and "xaf_dviTEXTEXTERNAL_Edit_I" not in html
     _, _, html = browser.request(
         f"/Archibald/SALESTABLE_DetailViewAgent/{editable['id']}/?mode=Edit"
     )
-    assert "xaf_dviNOTES_Edit_I" in html and "StartEdit" in html and "DeleteRow" in html
+    assert "xaf_dviTEXTEXTERNAL_Edit_I" in html and "StartEdit" in html and "DeleteRow" in html
 
 
 def test_send_twice_is_refused_and_the_state_file_keeps_it(tmp_path: Any) -> None:
@@ -441,7 +449,7 @@ def test_state_file_keeps_created_and_updated_customers(tmp_path: Any) -> None:
         "VATNUM": "12345678903",
         "NAME": "Bar Sport",
         "STREET": "Via Verdi 2",
-        "ZIP": "40121",
+        "LOGISTICSADDRESSZIPCODE": "40121",
         "CITY": "Bologna",
     }
     created = state.save_customer("agent02", None, fields)
@@ -449,7 +457,12 @@ def test_state_file_keeps_created_and_updated_customers(tmp_path: Any) -> None:
     state.save_customer(
         "agent01",
         first.id,
-        {"NAME": first.name, "STREET": "Via Nuova 1", "ZIP": first.zip_code, "CITY": first.city},
+        {
+            "NAME": first.name,
+            "STREET": "Via Nuova 1",
+            "LOGISTICSADDRESSZIPCODE": first.zip_code,
+            "CITY": first.city,
+        },
     )
     again = SimState(config)
     assert again.customers_by_account[created.account].to_json() == created.to_json()

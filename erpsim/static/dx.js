@@ -84,18 +84,26 @@
   Control.prototype.AddNewRow = function () { this.PerformCallback({ cmd: "AddNew" }); };
   Control.prototype.CancelEdit = function () { this.PerformCallback({ cmd: "CancelEdit" }); };
   Control.prototype.UpdateEdit = function () {
-    // The editing row: `editnew` for a new line, or an existing line being edited.
+    // The editing row: `editnew` for a new line, or an existing line being edited. Numbers go
+    // to the server invariant, parsed in the browser's culture as the real spin editors do.
     var root = byId(this.name);
     var row = root ? root.querySelector("tr.dxgvEditingRow_XafTheme") : null;
-    function val(sel) { var e = row ? row.querySelector(sel) : null; return e ? e.value : ""; }
+    function input(sel) { return row ? row.querySelector(sel) : null; }
+    function val(sel) { var e = input(sel); return e ? e.value : ""; }
+    function num(sel) { var e = input(sel); return e ? parseCulture(e.value) : ""; }
     this.PerformCallback({
       cmd: "UpdateEdit",
       row: row ? row.getAttribute("data-row") : "new",
       article: val('input[id*="INVENTTABLE"][id$="_I"]'),
       variant: val('input[id*="INVENTTABLE"][id$="_VI"]'),
-      qty: val('input[id*="dviSALESQTY_Edit_I"]'),
-      disc: val('input[id*="dviLINEDISC_Edit_I"]')
+      qty: num('input[id*="dviQTYORDERED_Edit_I"]'),
+      disc: num('input[id*="dviMANUALDISCOUNT_Edit_I"]')
     });
+  };
+  // Values of (hidden) columns for every row on the page: one server callback, as the real grid.
+  Control.prototype.GetPageRowValues = function (fieldNames, onCallback) {
+    var fields = typeof fieldNames === "string" ? fieldNames.split(";") : fieldNames;
+    send(this, { cmd: "ROWVALUES", fields: fields }, function (res) { onCallback(res.rowValues || []); });
   };
   Control.prototype.StartEditRow = function (i) { this.PerformCallback({ cmd: "StartEdit", row: i }); };
   Control.prototype.DeleteRow = function (i) { this.PerformCallback({ cmd: "DeleteRow", row: i }); };
@@ -125,7 +133,22 @@
 
   function lpvOf(ctrl) { return ctrl.name + "_LPV"; }
 
-  function send(ctrl, param) {
+  // Typed numbers and dates in the browser's culture (navigator.language), as the real editors:
+  // "1.234,5" and dd/MM/yyyy for it-IT, "1,234.5" and M/d/yyyy otherwise.
+  function italianBrowser() { return (navigator.language || "").toLowerCase().indexOf("it") === 0; }
+  function parseCulture(text) {
+    var t = String(text || "").replace(/[%\s€$]|EUR/g, "");
+    if (!t) { return ""; }
+    return italianBrowser() ? t.replace(/\./g, "").replace(",", ".") : t.replace(/,/g, "");
+  }
+  function parseCultureDate(text) {
+    var m = String(text || "").trim().match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})/);
+    if (!m) { return String(text || "").trim(); }
+    var day = italianBrowser() ? m[1] : m[2], month = italianBrowser() ? m[2] : m[1];
+    return m[3] + "-" + ("0" + month).slice(-2) + "-" + ("0" + day).slice(-2);
+  }
+
+  function send(ctrl, param, onDone) {
     ctrl.pending += 1;
     show(lpvOf(ctrl), true);
     // Incremental filters coalesce: a queued, not yet sent filter of the same editor is replaced.
@@ -138,7 +161,7 @@
         }
       }
     }
-    queue.push({ ctrl: ctrl, param: param });
+    queue.push({ ctrl: ctrl, param: param, onDone: onDone });
     pump();
   }
 
@@ -214,6 +237,7 @@
     job.ctrl.pending -= 1;
     if (job.ctrl.pending <= 0) { job.ctrl.pending = 0; show(lpvOf(job.ctrl), false); }
     running = null;
+    if (job.onDone) { job.onDone(res); }
     refreshToolbar();
     pump();
   }
@@ -222,6 +246,13 @@
     if (!window.ASPxFormat) { return; }
     root.querySelectorAll("td[data-dxfmt]").forEach(function (td) {
       td.textContent = window.ASPxFormat(td.getAttribute("data-dxfmt"), td.getAttribute("data-v") || "");
+    });
+    // Detail views: view-mode values and editors (inputs show the value, spans the text).
+    root.querySelectorAll("span[data-dxfmt], a[data-dxfmt], input[data-dxfmt]").forEach(function (e) {
+      var raw = e.getAttribute("data-v");
+      if (!raw) { return; }
+      var text = window.ASPxFormat(e.getAttribute("data-dxfmt"), raw);
+      if (e.tagName === "INPUT") { e.value = text; } else { e.textContent = text; }
     });
   }
 
@@ -262,22 +293,38 @@
     var href = a.getAttribute("data-href");
     if (cmd === "New") { location.href = href || "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
     else if (cmd === "Edit") { location.href = location.pathname + "?mode=Edit"; }
+    else if (cmd === "Reload") { location.reload(); }
     else if (cmd === "Refresh" && grid) { grid.Refresh(); }
     else if ((cmd === "Delete" || cmd === "Send") && grid) {
       var question = a.getAttribute("data-confirm") || "";
       if (window.confirm(question)) { grid.PerformCallback({ cmd: cmd, keys: grid.GetSelectedKeysOnPage() }); }
     }
-    else if (cmd === "SaveMenu") {
-      var sub = li.querySelector("ul.dxm-popup");
-      if (sub) { sub.style.display = sub.style.display === "none" ? "" : "none"; }
-    }
-    else if (cmd === "Save" || cmd === "SaveAndClose" || cmd === "Cancel") { doPostBack("Vertical$mainMenu", cmd); }
+    else if (cmd === "Save" || cmd === "SaveAndNew" || cmd === "SaveAndClose") { doPostBack("Vertical$mainMenu", cmd); }
+    else if (cmd === "Cancel") { if (href) { location.href = href; } else { doPostBack("Vertical$mainMenu", cmd); } }
     else if (cmd === "Close") { location.href = href || "/Archibald/SALESTABLE_ListView_Agent/"; }
   }
 
   document.addEventListener("click", function (ev) {
     var t = ev.target;
     var el;
+    if ((el = t.closest("[data-menu-popout]"))) {
+      // A toolbar item's popout arrow (`DXI{n}_P`) opens its sub-items.
+      ev.preventDefault();
+      var popup = el.parentNode.querySelector("ul.dxm-popup");
+      if (popup) { popup.style.display = popup.style.display === "none" ? "" : "none"; }
+      return;
+    }
+    if ((el = t.closest("li[data-dx-tab]"))) {
+      ev.preventDefault();
+      var tabs = el.getAttribute("data-dx-tab"), index = el.getAttribute("data-dx-tab-index");
+      document.querySelectorAll('li[data-dx-tab="' + tabs + '"]').forEach(function (tab) {
+        var on = tab.getAttribute("data-dx-tab-index") === index;
+        tab.classList.toggle("dxtc-activeTab", on);
+        tab.classList.toggle("dxtc-psi", on);
+        show(tabs + "_C" + tab.getAttribute("data-dx-tab-index"), on);
+      });
+      return;
+    }
     if ((el = t.closest("[data-menu-cmd]"))) {
       ev.preventDefault();
       ev.stopPropagation();
@@ -322,15 +369,16 @@
       return;
     }
     if ((el = t.closest("[data-dx-dropdown]"))) {
-      var dd = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW");
+      var dd = byId(el.getAttribute("data-dx-dropdown") + "_DDD_PW-1");
       if (dd) { dd.style.display = dd.style.display === "none" ? "" : "none"; }
       return;
     }
     if ((el = t.closest("tr[data-dx-article]"))) {
-      var ed = el.closest("[data-dx-control]").getAttribute("data-dx-control");
+      // A row of an article editor's drop-down grid `{editor}_DDD_gv`.
+      var ed = el.closest("[data-dx-control]").getAttribute("data-dx-control").replace(/_DDD_gv$/, "");
       byId(ed + "_I").value = el.getAttribute("data-dx-article");
       byId(ed + "_VI").value = el.getAttribute("data-variant");
-      show(ed + "_DDD_PW", false);
+      show(ed + "_DDD_PW-1", false);
       return;
     }
     if ((el = t.closest("tr.dxgvDataRow_XafTheme")) && el.closest("[data-dx-lookup]")) {
@@ -346,7 +394,8 @@
     if (t.tagName === "TEXTAREA") { return; }
     if (t.tagName === "INPUT") { ev.preventDefault(); }
     if (t.hasAttribute("data-dx-search")) {
-      var grid = listGrid();
+      // A lookup's search box names its grid; the list's search box searches the list grid.
+      var grid = controls[t.getAttribute("data-dx-search")] || listGrid();
       if (grid) { grid.PerformCallback({ cmd: "SEARCH", search: t.value, page: 0 }); }
     }
     else if (t.hasAttribute("data-dx-pagesize")) { window.ASPx.POnPageSizeBlur(t.id.replace(/_PSI$/, ""), ev); }
@@ -359,6 +408,16 @@
       byId(name + "_VI").value = "";
       controls[name].PerformCallback({ cmd: "FILTER", text: t.value });
     }
+  });
+
+  // Typed numbers and dates keep their invariant value in the editor's `_Raw` input.
+  document.addEventListener("change", function (ev) {
+    var t = ev.target;
+    if (!t.id || !/_I$/.test(t.id) || !t.hasAttribute("data-dxfmt")) { return; }
+    var raw = byId(t.id.replace(/_I$/, "_Raw"));
+    if (!raw) { return; }
+    var kind = t.getAttribute("data-dxfmt");
+    raw.value = kind === "date" || kind === "datetime" ? parseCultureDate(t.value) : parseCulture(t.value);
   });
 
   // Editors with a server-side check on leaving them (the customer's VAT number).
