@@ -17,9 +17,10 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, ShutdownNotifications
 from periodiq import PeriodiqMiddleware
 
 from actors.browser import BrowserPoolMiddleware
-from actors.errors import AgentBusy
+from actors.errors import AgentBusy, WorkerStopping
 from actors.heartbeat import Heartbeat
 from actors.requeue import RequeueBusy
+from archibot.connections import sync_redis
 from archibot.logs import configure_logging
 from archibot.operations import OPERATION_TYPES
 from archibot.settings import Settings
@@ -39,11 +40,12 @@ DEFAULT_PERIODIC_SKIP_DELAY_S = 50
 settings = Settings.from_env()
 configure_logging(settings)
 
-_db = Database(settings.database_url, max_size=2)
-requeue = RequeueBusy(Journal(_db), max_requeue_age_s=settings.max_requeue_age_s)
+_db = Database(settings.database_url, max_size=2, statement_timeout_ms=settings.statement_timeout_ms)
+requeue = RequeueBusy(Journal(_db), max_requeue_age_s=settings.max_requeue_age_s,
+                      retry_budget_s=settings.retry_budget_s)
 
 broker = RedisBroker(  # type: ignore[no-untyped-call]
-    url=settings.redis_url,
+    client=sync_redis(settings),
     heartbeat_timeout=DEFAULT_HEARTBEAT_TIMEOUT_MS,
     maintenance_chance=DEFAULT_MAINTENANCE_CHANCE,
     middleware=[
@@ -64,5 +66,5 @@ def operation_actor(fn: Callable[[str], Awaitable[None]]) -> dramatiq.Actor[[str
     expected (RequeueBusy re-enqueues it). Its name must be a registered type's actor name."""
     if fn.__name__ not in {t.actor_name for t in OPERATION_TYPES.values()}:
         raise RuntimeError(f"actor {fn.__name__} runs no registered operation type (archibot.operations)")
-    decorate = dramatiq.actor(queue_name=settings.queue, throws=(AgentBusy,))
+    decorate = dramatiq.actor(queue_name=settings.queue, throws=(AgentBusy, WorkerStopping))
     return decorate(fn)

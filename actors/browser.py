@@ -1,12 +1,24 @@
 """The middleware that owns this worker process's services and its one Chromium.
 
-Chromium is launched at worker boot (on the AsyncIO middleware's event loop)
-and closed at shutdown; the pool relaunches it if it dies in between.
+The services (PostgreSQL, Redis, Chromium) are started *before* the worker threads
+take any message, retrying with backoff; a boot that cannot reach them within
+``ARCHIBOT_BOOT_TIMEOUT_S`` exits non-zero so the supervisor starts it again.
+
+Shutdown: a stop signal (SIGTERM to the CLI, which forwards it, or to the whole process
+group, which delivers it twice; SIGINT) stops the worker once — repeats are ignored, since
+Dramatiq's own handler would exit in the middle of its graceful stop and leave threads
+taking messages from a closed loop. Running operations reach a safe point: a sync at its
+next page, anything else within ``ARCHIBOT_SHUTDOWN_GRACE_S`` or else it is handed back to
+the journal (a save already clicked always finishes). Then Chromium is closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
+import threading
 from typing import Any
 
 import dramatiq
@@ -14,9 +26,18 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
 from actors import worker
+from archibot.errors import ConfigError
 from archibot.settings import Settings
 
 log = logging.getLogger("archibot.worker")
+
+#: The exit status of a worker that stopped because it cannot work (no Chromium…).
+EXIT_UNHEALTHY = 3
+#: The exit status of a worker whose boot gave up.
+EXIT_BOOT_FAILED = 4
+#: The exit status of a worker refused by its configuration (the development key…).
+EXIT_CONFIG = 5
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class BrowserPoolMiddleware(Middleware):
@@ -24,32 +45,96 @@ class BrowserPoolMiddleware(Middleware):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._stop_requested = threading.Event()
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker_: Any) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker_: Any) -> None:
+        # Runs after the AsyncIO middleware's (it comes first) and before any worker thread
+        # exists: no message is taken before the services are up.
+        self._install_signal_handlers()
+        try:
+            self.settings.check_secret_key()
+        except ConfigError as exc:
+            log.error("worker_refused error=%s", exc)
+            os._exit(EXIT_CONFIG)
         loop_thread = get_event_loop_thread()
         if loop_thread is None:
             raise RuntimeError("the AsyncIO middleware must come before BrowserPoolMiddleware")
         context = worker.WorkerContext(self.settings)
-        loop_thread.run_coroutine(context.start())
+        try:
+            loop_thread.run_coroutine(context.start(self._stop_requested.is_set))
+        except worker.BootFailed as exc:
+            # os._exit: the event loop's thread is not a daemon; a SystemExit would hang.
+            log.error("worker_boot_failed worker=%s error=%s", context.name, exc)
+            os._exit(EXIT_BOOT_FAILED)
         worker.set_current(context)
-        log.info("worker_ready worker=%s chromium_pid=%s", context.name, context.pool.stats().get("chromium_pid"))
+        log.info("worker_ready worker=%s chromium_pid=%s", context.name,
+                 context.pool.stats().get("chromium_pid"))
+
+    def _install_signal_handlers(self) -> None:
+        """Let only the first stop signal through to Dramatiq's handler; SIGUSR2 logs the
+        event loop's tasks (what every running operation is waiting for)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGUSR2, lambda sig, frame: _dump_tasks())
+        for signum in _STOP_SIGNALS:
+            previous = signal.getsignal(signum)
+
+            def handler(sig: int, frame: Any, previous: Any = previous) -> None:
+                if self._stop_requested.is_set():
+                    log.info("stop_signal_ignored signal=%s (already stopping)", signal.Signals(sig).name)
+                    return
+                self._stop_requested.set()
+                log.info("stop_signal signal=%s", signal.Signals(sig).name)
+                if callable(previous):
+                    previous(sig, frame)
+
+            signal.signal(signum, handler)
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker_: Any) -> None:
-        # Operations still running finish; nothing new is claimed.
-        try:
-            worker.current().stopping = True
-        except RuntimeError:
-            pass
+        # Nothing new is claimed; running operations get their grace, then are handed back.
+        context = worker.current_or_none()
+        loop_thread = get_event_loop_thread()
+        if context is None:
+            return
+        context.stopping = True
+        if loop_thread is not None:
+            loop_thread.loop.call_soon_threadsafe(
+                lambda: loop_thread.loop.create_task(
+                    context.hand_back_after(self.settings.shutdown_grace_s)
+                )
+            )
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker_: Any) -> None:
         # After-hooks run in reverse order: this runs before AsyncIO stops the event loop,
         # and after the worker threads (and so the operations) have finished.
         loop_thread = get_event_loop_thread()
-        try:
-            context = worker.current()
-        except RuntimeError:
+        context = worker.current_or_none()
+        if context is None:
             return
         if loop_thread is not None:
             loop_thread.run_coroutine(context.close())
         worker.set_current(None)
         log.info("worker_stopped worker=%s", context.name)
+        if context.unhealthy:
+            log.error("worker_exit_unhealthy worker=%s reason=%s", context.name, context.unhealthy)
+            os._exit(EXIT_UNHEALTHY)
+
+
+def stop_this_worker() -> None:
+    """Ask this worker process to stop gracefully, as a SIGTERM would."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _dump_tasks() -> None:
+    loop_thread = get_event_loop_thread()
+    if loop_thread is None:
+        return
+
+    def dump() -> None:
+        for task in asyncio.all_tasks(loop_thread.loop):
+            frames = " <- ".join(
+                f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(task.get_stack(limit=30))
+            )
+            log.warning("task_dump task=%s at %s", task.get_name(), frames)
+
+    loop_thread.loop.call_soon_threadsafe(dump)

@@ -1,10 +1,15 @@
 """Errors of the Dramatiq side.
 
 ActorError
- ├── AgentBusy    the agent's lock is held: requeue the message with backoff (not a failure)
- ├── LockLost     the lease ran out or passed to another holder: stop before anything irreversible
- ├── SyncPreempted a write of the same agent is waiting: the sync stops at a page boundary
- └── SyncCancelled someone cancelled the running sync: it stops at a page boundary
+ ├── AgentBusy       the agent's lock is held: requeue the message with backoff (not a failure)
+ ├── WorkerStopping  this worker is stopping or not ready: requeue the message as it is
+ ├── LockLost        the lease ran out or passed to another holder: stop before anything irreversible
+ ├── SyncPreempted   a write of the same agent is waiting: the sync stops at a page boundary
+ ├── NotCommitted    a write only allowed to look for its effect found none (it fails: the ERP
+ │                   does not hold it)
+ ├── DependencyFailed an earlier write on the same order failed: this one is not attempted
+ ├── LoginBlocked    the agent's login breaker is open: no login until their credentials change
+ └── SyncCancelled   someone cancelled the running sync: it stops at a page boundary
 """
 
 from __future__ import annotations
@@ -33,6 +38,26 @@ class SyncPreempted(ActorError):
     def __init__(self, progress: dict[str, object]) -> None:
         super().__init__(f"preempted after page {progress.get('pages_done')} of {progress.get('pages_total')}")
         self.progress = progress
+
+
+class WorkerStopping(ActorError):
+    """This worker process is stopping (or not booted): the message goes back to the queue."""
+
+    def __init__(self, op_id: str) -> None:
+        super().__init__(f"this worker is stopping; operation {op_id} goes back to the queue")
+        self.op_id = op_id
+
+
+class NotCommitted(ActorError):
+    """A write in verify-only mode reached its save: the ERP does not hold its effect."""
+
+
+class DependencyFailed(ActorError):
+    """A write refers to an order on which an earlier write of the agent failed."""
+
+
+class LoginBlocked(ActorError):
+    """The ERP refused the agent's login earlier; none is tried until their credentials change."""
 
 
 class SyncCancelled(ActorError):

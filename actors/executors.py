@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from actors.errors import DependencyFailed
 from actors.sync_runner import SYNC_VIEWS, run_sync
 from archibot.operations import OPERATION_TYPES, operation_type
 from erp import operations as erp_ops
@@ -32,11 +33,42 @@ _WRITES: dict[str, ErpOperation] = {
 }
 
 
-async def _resolve_order(job: Job, payload: dict[str, Any]) -> dict[str, Any]:
-    ref = str(payload.get("order", ""))
+async def _check_dependencies(job: Job, ref: str) -> None:
+    """Fail at once if an earlier write of the agent on the same order failed.
+
+    The main app sent this write on top of that one ("submit, then send to Verona"); after
+    the earlier failed it would act on a state the main app did not intend.
+    """
+    ctx, op = job.ctx, job.op
+    refs = [ref]
+    if _is_op_id(ref):
+        done = await ctx.db_call(ctx.journal.result_of, ref)
+        if done and done.get("order_id"):
+            refs.append(str(done["order_id"]))
+    else:
+        submit = await ctx.db_call(ctx.journal.submit_of_order, op.agent, ref)
+        if submit:
+            refs.append(submit)
+    failed = await ctx.db_call(ctx.journal.failed_write_on_order, op.id, op.agent, refs)
+    if failed is not None:
+        raise DependencyFailed(
+            f"not attempted: the earlier {failed['op_type']} {failed['id']} on order {ref} "
+            f"failed ({failed['error']}); send this {op.op_type} again if it is still wanted"
+        )
+
+
+def _is_op_id(ref: str) -> bool:
     try:
         uuid.UUID(ref)
     except ValueError:
+        return False
+    return True
+
+
+async def _resolve_order(job: Job, payload: dict[str, Any]) -> dict[str, Any]:
+    ref = str(payload.get("order", ""))
+    await _check_dependencies(job, ref)
+    if not _is_op_id(ref):
         return payload  # an ERP order id
     row = await job.ctx.db_call(job.ctx.journal.get, ref)
     if row is None or row["status"] != "done" or not (row["result"] or {}).get("order_id"):

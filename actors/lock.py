@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LOCK_PREFIX = LOCK_PREFIX
 DEFAULT_FENCE_PREFIX = FENCE_PREFIX
+#: How long releasing a lease waits for its renewer to stop.
+DEFAULT_RENEWER_STOP_S = 2.0
 
 
 def _script(name: str) -> str:
@@ -112,22 +114,29 @@ class AgentLock:
         lease = await self.acquire(agent, token, fence_floor)
         if lease is None:
             raise AgentBusy(agent, op_id)
-        renewer = asyncio.create_task(self._keep(lease))
+        done = asyncio.Event()
+        renewer = asyncio.create_task(self._keep(lease, done))
         try:
             yield lease
         finally:
+            # The event, not only the cancel, stops the renewer: a cancel that lands inside a
+            # Redis call can be swallowed there, and a renewer left running would hold the
+            # agent's lease for ever. Waiting is bounded for the same reason.
+            done.set()
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await asyncio.wait({renewer}, timeout=DEFAULT_RENEWER_STOP_S)
             try:
                 await self.release(lease)
             except redis.RedisError:
                 log.warning("lock_release_failed agent=%s fence=%d", agent, lease.fence)
 
-    async def _keep(self, lease: Lease) -> None:
+    async def _keep(self, lease: Lease, done: asyncio.Event) -> None:
         interval_s = self.ttl_ms / 3000
-        while not lease.lost:
-            await asyncio.sleep(interval_s)
+        while not lease.lost and not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), interval_s)
+            if done.is_set():
+                return
             try:
                 if not await self.extend(lease):
                     log.warning("lock_lost agent=%s fence=%d", lease.agent, lease.fence)

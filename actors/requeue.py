@@ -8,9 +8,13 @@ operation long before the delay is up (the lease holder drains the agent's
 journal queue); the delayed copy then finds it done and is dropped — it is the
 safety net for a holder that died.
 
+WorkerStopping (this worker is shutting down or not booted) puts the message back
+as it is, at once, for another worker.
+
 Any other exception that escapes an actor is an infrastructure failure (the
-journal or Redis did not answer): the message is re-enqueued the same way a
-bounded number of times, so it is not lost with the error.
+journal or Redis did not answer): the message is re-enqueued with a capped
+backoff for as long as the retry budget lasts, so it is not lost with the error
+(and the journal's sweep re-sends whatever is still pending after that).
 """
 
 from __future__ import annotations
@@ -22,24 +26,27 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from actors.errors import AgentBusy
+from actors.errors import AgentBusy, WorkerStopping
 from archibot.backoff import compute_backoff_ms
 from store.journal import Journal
 
 log = logging.getLogger("archibot.requeue")
 
 DEFAULT_MAX_REQUEUE_AGE_S = 3_600
-#: How often a message is re-enqueued after an infrastructure failure before it is dropped
-#: (the journal's sweep re-sends whatever is still pending).
-DEFAULT_MAX_FAILURE_REQUEUES = 5
+#: Re-enqueues after infrastructure failures are spaced by at most this much.
+DEFAULT_FAILURE_BACKOFF_MAX_MS = 60_000
 
 
 class RequeueBusy(Middleware):
     """Turns AgentBusy into a delayed re-enqueue; see the module docstring."""
 
-    def __init__(self, journal: Journal, *, max_requeue_age_s: int = DEFAULT_MAX_REQUEUE_AGE_S) -> None:
+    def __init__(
+        self, journal: Journal, *, max_requeue_age_s: int = DEFAULT_MAX_REQUEUE_AGE_S,
+        retry_budget_s: int = DEFAULT_MAX_REQUEUE_AGE_S,
+    ) -> None:
         self.journal = journal
         self.max_requeue_age_s = max_requeue_age_s
+        self.retry_budget_s = retry_budget_s
         self.requeued = 0
 
     @property
@@ -57,11 +64,17 @@ class RequeueBusy(Middleware):
         if isinstance(exception, AgentBusy):
             self._requeue_busy(broker, message, exception, op_id)
             return
-        failures = int(message.options.get("failures", 0))
-        if failures >= DEFAULT_MAX_FAILURE_REQUEUES:
-            log.error("message_dropped op_id=%s failures=%d (the journal sweep re-sends it)", op_id, failures)
+        if isinstance(exception, WorkerStopping):
+            broker.enqueue(message.copy())
+            log.info("message_returned op_id=%s reason=worker_stopping", op_id)
             return
-        delay_ms = compute_backoff_ms(failures)
+        failures = int(message.options.get("failures", 0))
+        age_s = time.time() - message.message_timestamp / 1000
+        if age_s > self.retry_budget_s:
+            log.error("message_dropped op_id=%s failures=%d age_s=%.0f (the journal's sweep "
+                      "re-sends the operation while it is pending)", op_id, failures, age_s)
+            return
+        delay_ms = compute_backoff_ms(failures, max_ms=DEFAULT_FAILURE_BACKOFF_MAX_MS)
         broker.enqueue(message.copy(options={"failures": failures + 1}), delay=delay_ms)
         log.warning("message_requeued_after_error op_id=%s delay_ms=%d error=%r", op_id, delay_ms, str(exception))
 

@@ -6,11 +6,29 @@ pending write first (per-agent FIFO), else a ready sync — so the agent's next
 operation starts the moment the last one ends (fast handoff) without polling
 Redis. Messages are only wake-ups: one whose operation another worker already
 ran is dropped.
+
+How an attempt ends decides what happens next:
+
+* done, or refused by the ERP (a business rule, a rejected login): terminal at once;
+* transient (ERP 5xx, timeouts, refused connections, a crashed browser, PostgreSQL or
+  Redis trouble): back to the queue with a capped backoff, for as long as the retry
+  budget (``ARCHIBOT_RETRY_BUDGET_S``) lasts — timed on the database's clock;
+* this worker's own trouble (no Chromium, a broken profile) or its shutdown: handed back
+  without using an attempt; an unhealthy worker then stops and says why;
+* only what the operation itself causes is counted: an unexpected error
+  (``ARCHIBOT_MAX_ATTEMPTS``) and claims whose worker died under it
+  (``ARCHIBOT_MAX_WORKER_DEATHS``, poison).
+
+A write that reached its save (``about_to_commit``) never ends ``failed`` before the ERP
+had ``commit_settle_s`` to commit it and a look found no effect: when it must give up it
+runs once more in verify-only mode, where reaching the save again means "the ERP does not
+hold it" — and while the ERP cannot be read it stays queued, retrying.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -20,10 +38,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.middleware import CurrentMessage
 
-from actors import worker
-from actors.errors import AgentBusy, LockLost, SyncCancelled, SyncPreempted
+from actors import browser, worker
+from actors.errors import (
+    AgentBusy,
+    DependencyFailed,
+    LockLost,
+    LoginBlocked,
+    NotCommitted,
+    SyncCancelled,
+    SyncPreempted,
+    WorkerStopping,
+)
 from actors.executors import EXECUTORS, Executor
 from actors.lock import Lease
 from actors.worker import WorkerContext
@@ -35,14 +63,21 @@ from archibot.operations import operation_type
 from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, SessionExpired
 from erp.session import login
 from pool import AgentSession, PoolError, export_cookies, import_cookies
-from store.errors import CredentialsUnreadable, StaleFence, UnknownAgent
+from pool.errors import ChromiumNotFound, LaunchFailed
+from store.errors import CredentialsUnreadable, StaleFence, StoreError, UnknownAgent
 from store.journal import TERMINAL, Operation
 
 log = logging.getLogger("archibot.runtime")
 
-#: A transient failure's retry waits base·2^n ms, capped.
+#: A transient failure's retry waits base·2^n ms, capped at ``settings.retry_max_ms``.
 DEFAULT_RETRY_BASE_MS = 1_000
-DEFAULT_RETRY_MAX_MS = 30_000
+#: Marks an operation in flight in this worker; found by the next claim, it means the
+#: worker died under the operation (its holder never reached the end of execute()).
+DEFAULT_INFLIGHT_PREFIX = "archibot:inflight:"
+#: How long stopping a failed attempt's page may take.
+DEFAULT_QUIESCE_TIMEOUT_MS = 3_000
+#: Extra life of the in-flight mark beyond the operation's own time limit.
+DEFAULT_INFLIGHT_MARGIN_S = 600
 
 @dataclass
 class Job:
@@ -54,10 +89,17 @@ class Job:
     page: Any
     reconcile: bool
     reached_commit: bool = field(default=False)
+    #: Only look for the effect of earlier attempts: reaching the save means there is none.
+    verify_only: bool = field(default=False)
 
     async def before_commit(self) -> None:
         """Re-check the lease and journal ``about_to_commit`` before the irreversible click."""
+        if self.verify_only:
+            raise NotCommitted(f"operation {self.op.id}: no trace of an earlier save in the ERP")
         await self.ctx.lock.check(self.lease)
+        if self.ctx.stopping and self.op.id in self.ctx.handing_back:
+            raise asyncio.CancelledError()
+        self.ctx.committing.add(self.op.id)
         self.reached_commit = True
         await self.ctx.db_call(self.ctx.journal.set_phase, self.op, "about_to_commit")
         _maybe_crash(self.ctx, self.op, "before_click")
@@ -81,8 +123,11 @@ async def run_message(op_id: str) -> None:
 
     The lock token names the message (its id), as the design asks.
     """
+    ctx = worker.current_or_none()
+    if ctx is None or ctx.stopping:
+        raise WorkerStopping(op_id)
     message = CurrentMessage.get_current_message()
-    await handle(worker.current(), op_id, message.message_id if message is not None else new_token())
+    await handle(ctx, op_id, message.message_id if message is not None else new_token())
 
 
 async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
@@ -94,11 +139,16 @@ async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
     queue, and goes on with the next free agent until none is left. Raises
     AgentBusy when the message's own operation is still pending behind a busy
     agent: the requeue middleware backs it off (the safety net should the
-    holder die; normally the holder drains it first).
+    holder die; normally the holder drains it first). While the ERP's breaker is
+    open nothing is claimed: the message is dropped, and the operation is woken
+    again when the breaker closes.
     """
     row = await ctx.db_call(ctx.journal.get, op_id)
     if row is None or row["status"] in TERMINAL:
         log.debug("op_skipped op_id=%s reason=finished_or_unknown", op_id)
+        return
+    if await ctx.breaker.is_open():
+        log.info("op_deferred op_id=%s reason=erp_breaker_open", op_id)
         return
     own_agent = str(row["agent"])
     if not ctx.settings.handoff:
@@ -107,6 +157,8 @@ async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
     tried: set[str] = set()
     own_busy = False
     while not ctx.stopping:
+        if tried and await ctx.breaker.is_open():
+            break  # the ERP went down meanwhile: claim nothing more; its return wakes the rest
         candidates = [a for a in await ctx.db_call(ctx.journal.free_agents_by_work) if a not in tried]
         if own_agent not in tried:
             # Last: the picker calls an agent with an orphaned 'running' row busy; only its lock tells.
@@ -124,14 +176,21 @@ async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
                 break
         if not ran:
             break
+    if ctx.stopping and not await ctx.db_call(ctx.journal.is_finished, op_id):
+        raise WorkerStopping(op_id)
     if own_busy and not await ctx.db_call(ctx.journal.is_finished, op_id):
         raise AgentBusy(own_agent, op_id)
+
+
+def _may_claim(ctx: WorkerContext) -> bool:
+    return not ctx.stopping and ctx.unhealthy is None
 
 
 async def drain(ctx: WorkerContext, agent: str, token: str, op_id: str) -> bool:
     """Hold the agent's lease and run their operations until none is ready; whether any ran.
 
-    Raises AgentBusy only if the lease could not be taken at all.
+    Raises AgentBusy only if the lease could not be taken at all. Every claim first
+    re-checks the lease (a worker paused past it claims nothing) and the ERP's breaker.
     """
     first = True
     ran = False
@@ -139,7 +198,10 @@ async def drain(ctx: WorkerContext, agent: str, token: str, op_id: str) -> bool:
         floor = await ctx.db_call(ctx.journal.max_fence, agent)
         try:
             async with ctx.lock.held(agent, token, op_id, floor) as lease:
-                while not lease.lost and not ctx.stopping:
+                while not lease.lost and _may_claim(ctx):
+                    if ran and await ctx.breaker.is_open():
+                        break
+                    await ctx.lock.check(lease)
                     op = await ctx.db_call(ctx.journal.claim_next, agent, lease.fence, ctx.name)
                     if op is None:
                         break
@@ -149,10 +211,15 @@ async def drain(ctx: WorkerContext, agent: str, token: str, op_id: str) -> bool:
             if first:
                 raise
             return ran  # the new holder drains what is left
+        except LockLost as exc:
+            log.warning("drain_stopped agent=%s reason=%s", agent, exc)
+            return ran
         first = False
         # An operation sent while we held the lease saw "busy" and waits out a backoff;
-        # take it now rather than after the rest of that backoff.
-        if ctx.stopping or not ran or not await ctx.db_call(ctx.journal.has_ready, agent):
+        # take it now rather than after the rest of that backoff. (Not while the ERP's
+        # breaker is open: that would spin on the lease.)
+        if (not _may_claim(ctx) or not ran or await ctx.breaker.is_open()
+                or not await ctx.db_call(ctx.journal.has_ready, agent)):
             return ran
 
 
@@ -166,6 +233,22 @@ async def _run_only(ctx: WorkerContext, agent: str, op_id: str, token: str) -> N
         await execute(ctx, op, lease)
 
 
+async def _mark_inflight(ctx: WorkerContext, op: Operation) -> bool:
+    """Mark ``op`` in flight here; True if a previous holder's mark was still there (it died)."""
+    assert ctx.redis is not None
+    ttl_ms = (ctx.settings.timeout_s(op.op_type) + DEFAULT_INFLIGHT_MARGIN_S) * 1000
+    previous = await ctx.redis.set(DEFAULT_INFLIGHT_PREFIX + op.id, ctx.name, px=ttl_ms, get=True)
+    return previous is not None
+
+
+async def _clear_inflight(ctx: WorkerContext, op: Operation) -> None:
+    assert ctx.redis is not None
+    try:
+        await ctx.redis.delete(DEFAULT_INFLIGHT_PREFIX + op.id)
+    except redis.RedisError:
+        log.warning("inflight_clear_failed op_id=%s", op.id)
+
+
 async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     """Run one claimed operation and journal how it ended; every log line inside carries
     the operation's id, agent, type, attempt and fence."""
@@ -177,22 +260,55 @@ async def execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
 async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     journal = ctx.journal
     started = time.monotonic()
-    log.info("op_start op_id=%s agent=%s type=%s attempt=%d fence=%d",
-             op.id, op.agent, op.op_type, op.attempts, op.fence)
+    log.info("op_start op_id=%s agent=%s type=%s attempt=%d fence=%d phase=%s",
+             op.id, op.agent, op.op_type, op.attempts, op.fence, op.phase)
+    keep_mark = False
+    deaths = op.dead_claims
+    spent_s = 0.0
     try:
+        died_before = await _mark_inflight(ctx, op)
+        deaths = op.dead_claims
+        if op.orphaned and died_before:
+            deaths = await ctx.db_call(journal.count_death, op)
+            log.warning("op_orphaned op_id=%s agent=%s deaths=%d (its worker died under it)",
+                        op.id, op.agent, deaths)
         executor = EXECUTORS.get(op.op_type)
         if executor is None:
             await ctx.db_call(journal.fail, op, f"operation type {op.op_type!r} is not supported by this worker")
             return
         kind = operation_type(op.op_type)
-        result = await asyncio.wait_for(
-            _in_session(ctx, op, lease, executor), timeout=ctx.settings.timeout_s(op.op_type)
-        )
+        poison = deaths >= ctx.settings.max_worker_deaths
+        spent_s = await ctx.db_call(journal.transient_for_s, op) if op.attempts > 1 else 0.0
+        verify_only = poison or spent_s >= ctx.settings.retry_budget_s
+        if verify_only and not await _may_still_hold(op):
+            await _fail(ctx, op, _give_up_reason(op, _why(ctx, poison, deaths, spent_s), op.last_error))
+            return
+        if poison and deaths >= ctx.settings.max_worker_deaths + 2:
+            await _fail(ctx, op, (
+                f"poison: it killed its worker {deaths} times, also while only looking for "
+                f"the effect of its save (phase {op.phase}); the ERP MAY hold it — look for "
+                f"marker AB-{op.id.replace('-', '')} before sending it again"))
+            return
+        task = asyncio.ensure_future(asyncio.wait_for(
+            _in_session(ctx, op, lease, executor, verify_only), timeout=ctx.settings.timeout_s(op.op_type)
+        ))
+        ctx.running[op.id] = task
+        try:
+            result = await task
+        finally:
+            ctx.running.pop(op.id, None)
         await ctx.db_call(journal.finish, op, result)
+        await ctx.breaker.success()
         log.info("op_done op_id=%s agent=%s type=%s ms=%d write=%s", op.id, op.agent,
                  op.op_type, (time.monotonic() - started) * 1000, kind.is_write)
+    except asyncio.CancelledError:
+        if op.id not in ctx.handing_back:
+            raise
+        await _hand_back(ctx, op, lease, "the worker stopped before the operation reached a safe point")
     except SyncPreempted as exc:
-        log.info("sync_preempted op_id=%s agent=%s progress=%s", op.id, op.agent, exc.progress)
+        reason = "worker_stopping" if ctx.stopping else "write_waiting"
+        log.info("sync_preempted op_id=%s agent=%s reason=%s progress=%s", op.id, op.agent, reason,
+                 exc.progress)
         try:
             await ctx.db_call(journal.requeue_preempted, op, exc.progress)
         except StaleFence as stale:
@@ -208,24 +324,92 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     except (LockLost, StaleFence) as exc:
         # The lease passed to another worker, which will reconcile; record nothing more.
         lease.lost = True
+        keep_mark = True
         log.warning("op_abandoned op_id=%s agent=%s reason=%s", op.id, op.agent, exc)
+    except NotCommitted:
+        deaths = max(deaths, op.dead_claims)
+        await _fail(ctx, op, _give_up_reason(
+            op, _why(ctx, deaths >= ctx.settings.max_worker_deaths, deaths, spent_s), op.last_error))
     except LoginRejected as exc:
-        await _quietly(ctx.db_call(ctx.agents.forget_cookies, op.agent))
-        await _fail(ctx, op, f"the ERP refused the login of agent {op.agent!r}: {exc}. "
-                    f"Store the right password with: archibot agents add {op.agent}")
-    except (UnknownAgent, CredentialsUnreadable, InvalidOperation) as exc:
+        error = (f"the ERP refused the login of agent {op.agent!r}: {exc}. Their login breaker is "
+                 f"open (no more logins) until the password is stored again: "
+                 f"archibot agents add {op.agent}")
+        await _quietly(ctx.db_call(ctx.agents.reject_login, op.agent, str(exc)))
+        log.warning("login_breaker_open agent=%s", op.agent)
+        await _fail(ctx, op, error)
+    except (LoginBlocked, DependencyFailed, UnknownAgent, CredentialsUnreadable,
+            InvalidOperation) as exc:
         await _fail(ctx, op, str(exc))
     except ErpRejected as exc:
         where = f" (field {exc.field})" if exc.field else ""
         await _fail(ctx, op, f"the ERP rejected the operation{where}: {exc.erp_message}")
+    except (ChromiumNotFound, LaunchFailed) as exc:
+        # This worker's trouble, not the operation's: hand it back, stop, say why.
+        ctx.unhealthy = f"{type(exc).__name__}: {exc}"
+        log.error("worker_unhealthy worker=%s reason=%s (it stops taking work and exits)",
+                  ctx.name, ctx.unhealthy)
+        await _hand_back(ctx, op, lease, f"worker {ctx.name} cannot run a browser: {exc}")
+        browser.stop_this_worker()
     except TimeoutError:
         limit_s = ctx.settings.timeout_s(op.op_type)
-        await _retry_or_fail(ctx, op, f"timed out after {limit_s} s (ARCHIBOT_OP_TIMEOUTS)")
-    except (ErpUnavailable, SessionExpired, PoolError) as exc:
-        await _retry_or_fail(ctx, op, _describe(exc))
-    except Exception as exc:  # a bug or an untranslated library error: bounded retries
+        await _quietly(ctx.breaker.transport_error(op.agent, "timeout"))
+        await _retry_transient(ctx, op, f"timed out after {limit_s} s (ARCHIBOT_OP_TIMEOUTS)")
+    except ErpUnavailable as exc:
+        await _quietly(ctx.breaker.transport_error(op.agent, str(exc)))
+        await _retry_transient(ctx, op, _describe(exc))
+    except (SessionExpired, PoolError, StoreError, redis.RedisError) as exc:
+        await _retry_transient(ctx, op, _describe(exc))
+    except Exception as exc:  # a bug or an untranslated library error: a bounded count
         log.exception("op_error op_id=%s agent=%s", op.id, op.agent)
-        await _retry_or_fail(ctx, op, f"unexpected error: {_describe(exc)}")
+        error = f"unexpected error: {_describe(exc)}"
+        if op.attempts >= ctx.settings.max_attempts:
+            await _give_up(ctx, op, f"gave up after {op.attempts} attempts (ARCHIBOT_MAX_ATTEMPTS): {error}")
+        else:
+            await _retry_transient(ctx, op, error)
+    finally:
+        ctx.committing.discard(op.id)
+        ctx.handing_back.discard(op.id)
+        if not keep_mark:
+            await _clear_inflight(ctx, op)
+
+
+async def _may_still_hold(op: Operation) -> bool:
+    """Whether an earlier attempt of ``op`` may have left its effect in the ERP."""
+    return op.is_write and op.phase in ("about_to_commit", "erp_committed")
+
+
+def _why(ctx: WorkerContext, poison: bool, deaths: int, spent_s: float) -> str:
+    if poison:
+        return f"poison: its worker died under it {deaths} times (ARCHIBOT_MAX_WORKER_DEATHS)"
+    if spent_s > 1e9:  # the budget was spent on purpose (see Journal.spend_budget)
+        return f"more than ARCHIBOT_MAX_ATTEMPTS={ctx.settings.max_attempts} unexpected errors"
+    return (f"transient errors for {spent_s:.0f} s, more than the retry budget "
+            f"(ARCHIBOT_RETRY_BUDGET_S={ctx.settings.retry_budget_s})")
+
+
+def _give_up_reason(op: Operation, why: str, last: str | None) -> str:
+    """The error of a write that gives up: whether the ERP holds it, then why."""
+    if not op.is_write:
+        return f"gave up: {why}"
+    if op.phase in ("about_to_commit", "erp_committed"):
+        holds = ("the ERP does not hold it: after its save had time to settle, a look in the "
+                 "ERP found no trace of it")
+    else:
+        holds = "the ERP does not hold it: no attempt reached the save"
+    return f"{holds}; gave up: {why}" + (f"; last error: {last}" if last else "")
+
+
+async def _hand_back(ctx: WorkerContext, op: Operation, lease: Lease, reason: str) -> None:
+    try:
+        await ctx.db_call(ctx.journal.hand_back, op, reason)
+    except StaleFence as exc:
+        lease.lost = True
+        log.warning("op_abandoned op_id=%s reason=%s", op.id, exc)
+        return
+    except StoreError as exc:  # the row stays 'running': the sweeper re-sends it as an orphan
+        log.warning("hand_back_failed op_id=%s error=%s", op.id, exc)
+        return
+    log.info("op_handed_back op_id=%s agent=%s reason=%r", op.id, op.agent, reason)
 
 
 async def _quietly(call: Any) -> None:
@@ -244,46 +428,101 @@ async def _fail(ctx: WorkerContext, op: Operation, error: str) -> None:
         log.warning("op_abandoned op_id=%s reason=%s", op.id, exc)
 
 
-async def _retry_or_fail(ctx: WorkerContext, op: Operation, error: str) -> None:
-    if op.attempts >= ctx.settings.max_attempts:
-        await _fail(ctx, op, f"gave up after {op.attempts} attempts: {error}")
+async def _give_up(ctx: WorkerContext, op: Operation, error: str) -> None:
+    """Stop retrying ``op``: fail it, unless its save may be in the ERP — then one more
+    attempt, after the save settled, only looks for its effect."""
+    if not await _may_still_hold(op) and op.id not in ctx.committing:
+        await _fail(ctx, op, _give_up_reason(op, error, None))
         return
-    delay_ms = compute_backoff_ms(
-        op.attempts - 1, base_ms=DEFAULT_RETRY_BASE_MS, max_ms=DEFAULT_RETRY_MAX_MS
-    )
-    log.info("op_retry op_id=%s agent=%s attempt=%d delay_ms=%d error=%r",
-             op.id, op.agent, op.attempts, delay_ms, error)
+    await _retry_transient(ctx, op, error, give_up=True)
+
+
+async def _retry_transient(ctx: WorkerContext, op: Operation, error: str, *, give_up: bool = False) -> None:
+    """Put ``op`` back with a capped backoff, within its retry budget (timed in PostgreSQL).
+
+    A write whose save may be in flight is not retried before the ERP had
+    ``commit_settle_s`` to commit it; once the budget is spent such a write is retried in
+    verify-only mode instead of failing (see the module docstring).
+    """
+    settle_s = ctx.settings.commit_settle_s
     try:
-        await ctx.db_call(ctx.journal.retry_later, op, error, delay_ms)
+        spent_s = await ctx.db_call(ctx.journal.transient_for_s, op)
+        may_hold = await _may_still_hold(op) or op.id in ctx.committing
+        if spent_s >= ctx.settings.retry_budget_s and not may_hold:
+            await _fail(ctx, op, _give_up_reason(op, _why(ctx, False, 0, spent_s), error))
+            return
+        delay_ms = compute_backoff_ms(
+            max(0, op.attempts - 1), base_ms=DEFAULT_RETRY_BASE_MS, max_ms=ctx.settings.retry_max_ms
+        )
+        note = ""
+        if give_up or (may_hold and spent_s >= ctx.settings.retry_budget_s):
+            note = " (next try only looks in the ERP for the effect of its save)"
+            await ctx.db_call(ctx.journal.spend_budget, op)
+        log.info("op_retry op_id=%s agent=%s attempt=%d delay_ms=%d spent_s=%.0f error=%r%s",
+                 op.id, op.agent, op.attempts, delay_ms, spent_s, error, note)
+        await ctx.db_call(ctx.journal.retry_later, op, error + note, delay_ms, settle_s)
+        if may_hold:
+            delay_ms = max(delay_ms, int(
+                1000 * await ctx.db_call(ctx.journal.settle_left_s, op.id, settle_s)))
     except StaleFence as exc:
         log.warning("op_abandoned op_id=%s reason=%s", op.id, exc)
         return
+    except StoreError as exc:
+        # PostgreSQL is down: the row stays 'running' and the sweeper re-sends it.
+        log.warning("op_retry_unrecorded op_id=%s error=%s", op.id, exc)
+        return
     message = make_message(ctx.settings, operation_type(op.op_type).actor_name, op.id)
-    await ctx.db_call(lambda: dramatiq.get_broker().enqueue(message, delay=delay_ms))
+    try:
+        await ctx.db_call(lambda: dramatiq.get_broker().enqueue(message, delay=delay_ms))
+    except redis.RedisError as exc:  # the sweeper re-sends what is pending
+        log.warning("op_retry_not_sent op_id=%s error=%s", op.id, exc)
 
 
-async def _in_session(ctx: WorkerContext, op: Operation, lease: Lease, executor: Executor) -> dict[str, Any]:
+async def _in_session(
+    ctx: WorkerContext, op: Operation, lease: Lease, executor: Executor, verify_only: bool = False
+) -> dict[str, Any]:
     """Run the executor in the agent's browser context, logged in; re-login once if expired."""
-    if op.orphaned and op.phase == "about_to_commit" and op.last_update is not None:
-        # The dead holder clicked (or was about to click) the save; a slow ERP may still be
-        # committing it. Let it settle before looking for its effect.
-        settle_until = op.last_update.timestamp() + ctx.settings.commit_settle_s
-        await asyncio.sleep(max(0.0, settle_until - time.time()))
+    if op.phase == "about_to_commit":
+        # An earlier holder clicked (or was about to click) the save; a slow ERP may still be
+        # committing it. Let it settle before looking for its effect — timed on the
+        # database's clock, which every worker shares.
+        left_s = await ctx.db_call(ctx.journal.settle_left_s, op.id, ctx.settings.commit_settle_s)
+        if left_s > 0:
+            log.info("op_settle op_id=%s wait_s=%.1f", op.id, left_s)
+            await asyncio.sleep(left_s)
     async with ctx.pool.context(op.agent) as session:
-        await _ensure_session(ctx, session)
-        reconcile = op.needs_reconcile
-        for attempt in range(2):
-            job = Job(ctx, op, lease, session.page, reconcile=reconcile)
-            try:
-                return await executor(job)
-            except SessionExpired:
-                if attempt:
-                    raise
-                log.info("session_expired op_id=%s agent=%s", op.id, op.agent)
-                await _login(ctx, session)
-                # If the save may have been clicked, look for its effect before redoing it.
-                reconcile = reconcile or job.reached_commit
+        try:
+            await _ensure_session(ctx, session)
+            reconcile = op.needs_reconcile or verify_only
+            for attempt in range(2):
+                job = Job(ctx, op, lease, session.page, reconcile=reconcile, verify_only=verify_only)
+                try:
+                    return await executor(job)
+                except SessionExpired:
+                    if attempt:
+                        raise
+                    log.info("session_expired op_id=%s agent=%s", op.id, op.agent)
+                    await _login(ctx, session)
+                    # If the save may have been clicked, look for its effect before redoing it.
+                    reconcile = reconcile or job.reached_commit
+        except BaseException:
+            await _quiesce(session)
+            raise
     raise AssertionError("unreachable")
+
+
+async def _quiesce(session: AgentSession) -> None:
+    """Stop whatever the agent's page still has in flight after a failed attempt.
+
+    A navigation or a callback left running (a timeout, a crash of our side) would go on
+    under the agent's ERP session while the next holder — maybe another process, with the
+    same session cookies — starts: two requests of one session at once.
+    """
+    with contextlib.suppress(BaseException):
+        await asyncio.shield(asyncio.wait_for(
+            session.page.goto("about:blank", {"timeout": DEFAULT_QUIESCE_TIMEOUT_MS}),
+            DEFAULT_QUIESCE_TIMEOUT_MS / 1000,
+        ))
 
 
 async def _ensure_session(ctx: WorkerContext, session: AgentSession) -> None:
@@ -300,6 +539,14 @@ async def _ensure_session(ctx: WorkerContext, session: AgentSession) -> None:
 
 
 async def _login(ctx: WorkerContext, session: AgentSession) -> None:
+    blocked = await ctx.db_call(ctx.agents.login_breaker, session.agent)
+    if blocked is not None:
+        at, error = blocked
+        raise LoginBlocked(
+            f"agent {session.agent!r}: no login tried — the ERP refused their login at "
+            f"{at:%Y-%m-%d %H:%M:%S %Z} ({error}); their login breaker stays open until the "
+            f"password is stored again: archibot agents add {session.agent}"
+        )
     creds = await ctx.db_call(ctx.agents.credentials, session.agent)
     await login(session.page, ctx.settings.erp_base(), creds.username, creds.password)
     cookies = await export_cookies(session)

@@ -5,7 +5,8 @@ run's id, progress journaled (pages done / total). Between pages the sync asks
 the journal whether it was cancelled (then it stops with SyncCancelled, for good)
 and whether a write of the same agent is waiting; if so it stops with
 SyncPreempted carrying where to resume, and the runtime puts it back in the
-queue behind the write. When the last page is stored, the rows the run did not
+queue behind the write; a stopping worker does the same. Every page re-checks the agent's
+lease: a sync whose holder lost it stops (LockLost) instead of paging on. When the last page is stored, the rows the run did not
 see are deleted: they disappeared from the ERP.
 """
 
@@ -52,9 +53,13 @@ async def run_sync(job: Job) -> dict[str, Any]:
             progress = {"run_id": run_id, "run_started_at": run_started_at, "pages_done": next_page, "pages_total": pages_total,
                         "next_page": next_page, "rows": rows_written}
             await job.progress(progress)
+            # A holder paused past its lease (SIGSTOP) does not page on under a lost lease.
+            await ctx.lock.check(job.lease)
             if next_page < pages_total and await ctx.db_call(ctx.journal.cancel_requested, op.id):
                 raise SyncCancelled(progress)
-            if next_page < pages_total and await ctx.db_call(ctx.journal.has_waiting_write, op.agent):
+            if next_page < pages_total and (
+                ctx.stopping or await ctx.db_call(ctx.journal.has_waiting_write, op.agent)
+            ):
                 raise SyncPreempted(progress)
     removed = await ctx.db_call(ctx.cache.finish_run, view, op.agent, run_id, run_started_at)
     return {"rows": rows_written, "pages": pages_total, "removed": removed, "resumed_at_page": start_page}

@@ -37,8 +37,13 @@ async def sync_products(op_id: str) -> None:
     await run_message(op_id)
 
 
-def _fan_out(op_type: str, agents: list[str] | None = None) -> int:
-    sent = worker.current().sender.send_to_idle_agents(op_type, agents)
+def _fan_out(op_type: str, period_s: int, agents: list[str] | None = None) -> int:
+    sender = worker.current().sender
+    if not sender.claim_period(f"fan_out:{op_type}", period_s):
+        # Two schedulers started by mistake: the other one's message already did it.
+        log.info("periodic_duplicate type=%s (already sent this period)", op_type)
+        return 0
+    sent = sender.send_to_idle_agents(op_type, agents)
     if sent:
         log.info("periodic_sync type=%s sent=%d", op_type, sent)
     return sent
@@ -47,12 +52,12 @@ def _fan_out(op_type: str, agents: list[str] | None = None) -> int:
 @dramatiq.actor(queue_name=settings.queue, periodic=cron("*/15 * * * *"))
 def schedule_order_and_customer_syncs() -> None:
     """Every 15 minutes: a customers and an orders sync for each agent without one pending."""
-    _fan_out("sync-orders")
-    _fan_out("sync-customers")
+    _fan_out("sync-orders", 15 * 60)
+    _fan_out("sync-customers", 15 * 60)
 
 
 @dramatiq.actor(queue_name=settings.queue, periodic=cron("30 2 * * *"))
 def schedule_products_sync() -> None:
     """Nightly: one products sync (the catalogue is the same for everyone)."""
     agents = worker.current().sender.agents_with_credentials()[:1]
-    _fan_out("sync-products", agents)
+    _fan_out("sync-products", 24 * 3600, agents)

@@ -14,8 +14,10 @@ import argparse
 import dataclasses
 import itertools
 import json
+import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -350,8 +352,10 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             sim = start_sim(profile=args.profile, agents=args.agents, seed=args.seed)
         else:
             sim = start_sim(profile="fast", latency_ms=args.latency_ms, agents=args.agents, seed=args.seed)
+        # An outage starts with the burst (not while the workers boot).
+        outage_s = float((faults or {}).get("outage_s", 0))
         if faults:
-            sim.set_faults(**faults)
+            sim.set_faults(**{k: v for k, v in faults.items() if k != "outage_s"})
         settings = dataclasses.replace(settings, erp_url=sim.url)
         client = Client(settings)
         state = sim.state()
@@ -371,10 +375,24 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         sampler.start()
 
         _progress(f"sending {sum(len(p) for p in plans)} operations")
+        outage_end = None
+        if outage_s:
+            sim.set_faults(outage_s=outage_s)
+            outage_end = time.time() + outage_s
+        burst_started = time.monotonic()
         op_ids = send_burst(client, agents, plans)
         deadline = time.monotonic() + DEFAULT_BENCH_TIMEOUT_S
         last_report = 0.0
+        stop_at = args.kill_at_s if args.kill_at_s is not None else args.term_at_s
+        stop_figures: dict[str, Any] = {}
         while True:
+            if stop_at is not None and not stop_figures and time.monotonic() - burst_started >= stop_at:
+                workers, stop_figures = _stop_and_restart(
+                    workers, settings, args, client, signal.SIGKILL if args.kill_at_s is not None
+                    else signal.SIGTERM)
+                sampler.stop()
+                sampler = ProcSampler(workers)
+                sampler.start()
             with client.db.connection() as conn:
                 counts = {r["status"]: r["count"] for r in conn.execute(
                     "SELECT status, count(*) AS count FROM operations GROUP BY status").fetchall()}
@@ -424,6 +442,26 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                             "mix": args.mix}
         result["by_type"] = {t: sum(1 for r in rows if r["op_type"] == t) for t in sorted({r["op_type"] for r in rows})}
         result["errors"] = sorted({str(r["error"]) for r in rows if r["status"] == "failed"})[:5]
+        if outage_end is not None:
+            after = [r["finished_at"].timestamp() for r in rows
+                     if r["finished_at"] is not None and r["finished_at"].timestamp() >= outage_end]
+            result["outage"] = {
+                "outage_s": outage_s,
+                "rejected_requests": int(counters.get("outage_rejections", 0)),
+                # From the ERP's return to the first operation that ended after it.
+                "first_done_after_return_s": round(min(after) - outage_end, 1) if after else None,
+                "burst_end_after_return_s": round(max(after) - outage_end, 1) if after else None,
+            }
+        if stop_figures:
+            stopped_at = stop_figures.pop("stopped_at")
+            running_ids = stop_figures.pop("running_ids")
+            orphans = [r for r in rows if str(r["id"]) in running_ids]
+            ends = [r["finished_at"].timestamp() for r in orphans if r["finished_at"] is not None]
+            stop_figures["running_at_stop"] = len(orphans)
+            stop_figures["all_terminal"] = all(r["status"] in ("done", "failed") for r in rows)
+            # From the signal to the last operation that was running then being finished.
+            stop_figures["recovery_s"] = round(max(ends) - stopped_at, 1) if ends else None
+            result["stop"] = stop_figures
         return result
     finally:
         if workers is not None:
@@ -434,6 +472,40 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             client.close()
         if private_redis is not None:
             private_redis.stop()
+
+
+def _stop_and_restart(
+    workers: Workers, settings: Settings, args: argparse.Namespace, client: Client, signum: int
+) -> tuple[Workers, dict[str, Any]]:
+    """Signal the whole worker group, wait for it to exit, start a fresh group (no scheduler)."""
+    with client.db.connection() as conn:
+        running = [str(r["id"]) for r in conn.execute(
+            "SELECT id FROM operations WHERE status = 'running'").fetchall()]
+    name = signal.Signals(signum).name
+    _progress(f"{name} to the worker group ({len(running)} operations running)")
+    stopped_at = time.time()
+    started = time.monotonic()
+    os.killpg(workers.proc.pid, signum)
+    try:
+        workers.proc.wait(120)
+    except subprocess.TimeoutExpired:
+        pass
+    exit_s = time.monotonic() - started
+    log = "".join(workers.log_lines)
+    with client.db.connection() as conn:
+        row = conn.execute("SELECT count(*) AS n FROM operations WHERE status = 'failed'").fetchone()
+    failed_by_stop = row["n"] if row else 0
+    workers.stop()
+    figures = {
+        "signal": name, "stopped_at": stopped_at, "running_ids": set(running),
+        "exit_s": round(exit_s, 1), "exit_code": workers.proc.returncode,
+        "failed_at_exit": int(failed_by_stop),
+        "messages_dropped": log.count("message_dropped"),
+        "cannot_schedule_errors": log.count("cannot schedule new futures"),
+        "handed_back": log.count("op_handed_back"),
+    }
+    _progress(f"worker group exited in {exit_s:.1f} s; starting a new one")
+    return start_workers(settings.to_env(), processes=args.processes, threads=args.threads), figures
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:

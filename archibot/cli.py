@@ -79,19 +79,44 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     client = _client(settings)
     try:
+        breakers = None
         if args.op_id:
             rows = [client.status(args.op_id)]
         else:
             rows = [status_dict(r) for r in client.journal.recent(args.limit)]
+            breakers = client.breakers()
     finally:
         client.close()
     if args.json:
         print(json.dumps(rows[0] if args.op_id else rows, indent=2))
         return 0
+    if breakers is not None:
+        erp = breakers["erp"]
+        if erp["open"]:
+            print(f"ERP breaker OPEN for {erp['down_s']:.0f} s ({erp['probes']} probes failed): "
+                  "workers claim nothing until the ERP answers")
+        else:
+            print(f"ERP breaker closed (transport errors in a row: {erp['errors']})")
+        for entry in breakers["logins"]:
+            print(f"login breaker OPEN for {entry['agent']} since {entry['since']}: {entry['error']}"
+                  f" — fix with: archibot agents add {entry['agent']}")
     for row in rows:
         outcome = row["error"] if row["status"] == "failed" else (json.dumps(row["result"]) if row["result"] else "")
         print(f"{row['id']}  {row['agent']:<10} {row['op_type']:<15} {row['status']:<8} "
               f"attempts={row['attempts']} {outcome}")
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-encrypt every stored password and session with the newest key."""
+    keys = settings.secret_key_list()
+    client = _client(settings)
+    try:
+        passwords, sessions = client.agents.rotate_keys()
+    finally:
+        client.close()
+    print(f"re-encrypted {passwords} passwords and {sessions} sessions with the newest of "
+          f"{len(keys)} keys; once every process runs with it, the older keys can be removed")
     return 0
 
 
@@ -100,6 +125,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from archibot.logs import configure_logging
 
     configure_logging(settings)
+    settings.check_secret_key()
     serve(settings, host=args.host, port=args.port)
     return 0
 
@@ -207,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=20)
     status.set_defaults(func=cmd_status)
 
+    rotate = sub.add_parser(
+        "rotate-key", help="re-encrypt stored credentials and sessions with the newest key "
+        "(ARCHIBOT_SECRET_KEYS=new,old…)")
+    rotate.set_defaults(func=cmd_rotate_key)
+
     resend = sub.add_parser("resend", help="re-send wake-ups for pending operations whose message may be lost")
     resend.add_argument("--older-than", type=float, default=90.0, metavar="SECONDS")
     resend.set_defaults(func=cmd_resend)
@@ -238,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the simulator's latency profile instead of a fixed --latency-ms")
     bench.add_argument("--faults", default=None, help="JSON as the simulator's /__sim/faults")
     bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--kill-at-s", type=float, default=None,
+                       help="SIGKILL the worker group this long into the burst, then start a new one")
+    bench.add_argument("--term-at-s", type=float, default=None,
+                       help="SIGTERM the worker group (all of it) this long into the burst, then start a new one")
     bench.add_argument("--no-handoff", action="store_true", help="turn fast handoff off, to compare")
     bench.add_argument("--mix", choices=("all", "orders"), default="all",
                        help="all: every operation type (default); orders: submit-order only")

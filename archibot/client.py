@@ -18,6 +18,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from archibot.connections import sync_redis
 from archibot.errors import (
     CannotCancel,
     IdempotencyConflict,
@@ -53,13 +54,14 @@ class Client:
 
     def __init__(self, settings: Settings | None = None, *, db_pool_size: int | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        if db_pool_size is None:
-            self.db = Database(self.settings.database_url)
-        else:
-            self.db = Database(self.settings.database_url, max_size=db_pool_size)
+        self.db = Database(
+            self.settings.database_url,
+            statement_timeout_ms=self.settings.statement_timeout_ms,
+            **({} if db_pool_size is None else {"max_size": db_pool_size}),
+        )
         self.journal = Journal(self.db)
-        self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key))
-        self.broker = RedisBroker(url=self.settings.redis_url, middleware=[])  # type: ignore[no-untyped-call]
+        self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key_list()))
+        self.broker = RedisBroker(client=sync_redis(self.settings), middleware=[])  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         """Close the database pool and the Redis connections."""
@@ -182,6 +184,30 @@ class Client:
             actor = operation_type(row["op_type"]).actor_name
             self.broker.enqueue(make_message(self.settings, actor, str(row["id"])))
         return len(stuck)
+
+    def breakers(self) -> dict[str, Any]:
+        """The circuit breakers: the ERP's (Redis) and every agent's open login breaker."""
+        from archibot.breakers import erp_breaker_state
+
+        logins = [
+            {"agent": r["agent"], "since": str(r["login_rejected_at"]),
+             "error": r["login_rejected_error"]}
+            for r in self.agents.open_login_breakers()
+        ]
+        return {"erp": erp_breaker_state(self.broker.client), "logins": logins}
+
+    def wake(self, op_type: str, op_id: str) -> None:
+        """Send a (spare) wake-up message for a journaled operation."""
+        self.broker.enqueue(make_message(self.settings, operation_type(op_type).actor_name, op_id))
+
+    def claim_period(self, name: str, period_s: int) -> bool:
+        """True for the first caller of ``name`` in the current period of ``period_s``.
+
+        Periodic work sent by two schedulers started by mistake then runs once per period.
+        """
+        period = int(time.time() // period_s)
+        key = f"archibot:periodic:{name}:{period}"
+        return bool(self.broker.client.set(key, "1", nx=True, ex=max(60, 2 * period_s)))
 
     def _check_order_ref(self, agent: str, ref: str) -> None:
         row = self.journal.get(ref)

@@ -22,7 +22,9 @@ DEFAULT_START_TIMEOUT_S = 60.0
 #: one message per thread (set from --threads), so a burst does not pile onto whichever
 #: process fetched first; and few delayed messages held in memory.
 WORKER_ENV = {"dramatiq_delay_queue_prefetch": "100"}
-DEFAULT_STOP_TIMEOUT_S = 20.0
+DEFAULT_STOP_TIMEOUT_S = 60.0
+#: Dramatiq's limit for its graceful stop (the Procfile and supervisord.conf pass the same).
+DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
 
 
 class LocalProcessError(RuntimeError):
@@ -152,7 +154,8 @@ def start_workers(
     log_path: str | None = None,
 ) -> Workers:
     """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted."""
-    args = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads)]
+    args = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads),
+            "--worker-shutdown-timeout", str(DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS)]
     full_env = {**os.environ, **WORKER_ENV, "dramatiq_queue_prefetch": str(threads), **env}
     proc = subprocess.Popen(
         args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
 
 from archibot.errors import ConfigError
 
@@ -27,8 +28,31 @@ DEFAULT_SECRET_KEY = "archibot-local-development-key-change-me"
 DEFAULT_LOCK_TTL_MS = 15_000
 #: A busy agent's message is requeued until it is this old, then the operation fails.
 DEFAULT_MAX_REQUEUE_AGE_S = 3_600
-#: How many times a write is tried in all on transient ERP errors.
+#: How many times an operation is tried in all when it fails with an unexpected error (a bug
+#: or an untranslated library error). Transient errors are bounded by time, not by this.
 DEFAULT_MAX_ATTEMPTS = 4
+#: How long an operation keeps retrying transient errors (ERP 5xx, timeouts, refused
+#: connections, a crashed browser, our own infrastructure) before it fails.
+DEFAULT_RETRY_BUDGET_S = 3_600
+#: The cap of the backoff between two tries after transient errors.
+DEFAULT_RETRY_MAX_MS = 120_000
+#: An operation whose holder died under it this many times fails as poison.
+DEFAULT_MAX_WORKER_DEATHS = 5
+#: Consecutive transport errors (across agents and workers) that open the ERP's breaker.
+DEFAULT_ERP_BREAKER_ERRORS = 5
+#: How long a worker's boot retries PostgreSQL, Redis and Chromium before it exits non-zero.
+DEFAULT_BOOT_TIMEOUT_S = 120
+#: After a stop signal, how long running operations may go on before they are handed back
+#: to the journal (a save already clicked always finishes). supervisord's stopwaitsecs is 60.
+DEFAULT_SHUTDOWN_GRACE_S = 20
+#: How often a worker process looks for orphaned operations (one sweeps at a time).
+DEFAULT_SWEEP_INTERVAL_S = 10
+#: Socket timeout of every Redis command (the broker's and the lock's).
+DEFAULT_REDIS_TIMEOUT_S = 10
+#: PostgreSQL statement timeout of every pooled connection.
+DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
+#: Hosts of the bundled simulator: the development key is accepted only against them.
+LOCAL_ERP_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: The wall-clock limit of one operation attempt.
 DEFAULT_OP_TIMEOUT_S = 300
 #: Per-type limits that differ from DEFAULT_OP_TIMEOUT_S (a full products sync walks 30 pages).
@@ -69,6 +93,10 @@ class Settings:
     chromium: str = DEFAULT_CHROMIUM
     contexts_per_browser: int = DEFAULT_CONTEXTS_PER_BROWSER
     secret_key: str = DEFAULT_SECRET_KEY
+    #: Keys newest first, comma-separated; overrides ``secret_key`` (which may also be a list).
+    secret_keys: str = ""
+    #: A development machine: the development key is accepted whatever the ERP.
+    dev: bool = False
     lock_ttl_ms: int = DEFAULT_LOCK_TTL_MS
     max_requeue_age_s: int = DEFAULT_MAX_REQUEUE_AGE_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -79,6 +107,15 @@ class Settings:
     #: Per-type overrides of ``op_timeout_s``: ``"sync-products=1800,submit-order=240"``.
     op_timeouts: str = ""
     commit_settle_s: int = DEFAULT_COMMIT_SETTLE_S
+    retry_budget_s: int = DEFAULT_RETRY_BUDGET_S
+    retry_max_ms: int = DEFAULT_RETRY_MAX_MS
+    max_worker_deaths: int = DEFAULT_MAX_WORKER_DEATHS
+    erp_breaker_errors: int = DEFAULT_ERP_BREAKER_ERRORS
+    boot_timeout_s: int = DEFAULT_BOOT_TIMEOUT_S
+    shutdown_grace_s: int = DEFAULT_SHUTDOWN_GRACE_S
+    sweep_interval_s: int = DEFAULT_SWEEP_INTERVAL_S
+    redis_timeout_s: int = DEFAULT_REDIS_TIMEOUT_S
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
     #: Fault injection for crash tests only: ``"OP_TYPE:POINT:FLAG_FILE"`` makes the worker
     #: SIGKILL itself once (while FLAG_FILE does not exist) at POINT of an OP_TYPE write —
     #: ``before_click``, ``after_click`` or ``before_journal``. Empty in any real deployment.
@@ -137,7 +174,30 @@ class Settings:
             raise ConfigError(f"ARCHIBOT_LOG_FORMAT must be text or json, not {settings.log_format!r}")
         if settings.contexts_per_browser < 1:
             raise ConfigError("ARCHIBOT_CONTEXTS_PER_BROWSER must be at least 1")
+        if not settings.secret_key_list():
+            raise ConfigError("ARCHIBOT_SECRET_KEY (or ARCHIBOT_SECRET_KEYS) must not be empty")
         return settings
+
+    def secret_key_list(self) -> list[str]:
+        """The encryption keys, newest first (``ARCHIBOT_SECRET_KEYS``, else ``..._SECRET_KEY``)."""
+        raw = self.secret_keys or self.secret_key
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    def erp_is_local(self) -> bool:
+        """Whether the ERP is the bundled simulator on this machine."""
+        return (urlsplit(self.erp_url).hostname or "") in LOCAL_ERP_HOSTS
+
+    def check_secret_key(self) -> None:
+        """Refuse the development key against a real ERP (ConfigError saying what to set).
+
+        A worker or a server calls it at start; ``ARCHIBOT_DEV=1`` allows it anywhere.
+        """
+        if DEFAULT_SECRET_KEY in self.secret_key_list() and not (self.dev or self.erp_is_local()):
+            raise ConfigError(
+                f"refusing to start with the development secret key against the ERP at "
+                f"{self.erp_url}: set ARCHIBOT_SECRET_KEY (or ARCHIBOT_SECRET_KEYS, newest "
+                f"first) to a secret of your own, or ARCHIBOT_DEV=1 on a development machine"
+            )
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``ARCHIBOT_*`` variables, for child processes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,17 +108,31 @@ class Faults:
     latency_ms: float | None = None
     second_login_kicks: bool = False
     speed: float = 1.0
+    #: An outage: every request but /__sim/ answers HTTP 503 for this many seconds from when
+    #: it was set. Reads back as the seconds left.
+    outage_s: float = 0.0
+    #: When the outage ends (time.monotonic()); set through ``outage_s``, never directly.
+    outage_until: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data.pop("outage_until")
+        data["outage_s"] = round(self.outage_left_s(), 3)
+        return data
+
+    def outage_left_s(self) -> float:
+        """Seconds left of the outage now in force (0 when there is none)."""
+        return max(0.0, self.outage_until - time.monotonic())
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply a partial update, validating names and ranges."""
-        known = {f.name: f for f in dataclasses.fields(self)}
+        known = {f.name: f for f in dataclasses.fields(self) if f.name != "outage_until"}
         for name, value in values.items():
             if name not in known:
                 raise ConfigError(f"unknown fault {name!r}; known: {sorted(known)}")
             setattr(self, name, _coerce(name, value))
+            if name == "outage_s":
+                self.outage_until = time.monotonic() + self.outage_s
 
 
 def _coerce(name: str, value: Any) -> Any:

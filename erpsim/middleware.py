@@ -29,7 +29,18 @@ def _is_dynamic(path: str) -> bool:
 
 @web.middleware
 async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Count, authenticate and delay every dynamic request, and inject page faults."""
+    """Count, authenticate and delay every dynamic request, and inject page faults.
+
+    During an outage (fault ``outage_s``) every request but the admin API's answers 503.
+    """
+    if not request.path.startswith("/__sim/"):
+        outage = sim_of(request).faults.outage_left_s()
+        if outage > 0:
+            sim_of(request).counters.outage_rejections += 1
+            return web.Response(
+                text="<html><body><h1>503 Service Unavailable</h1></body></html>",
+                content_type="text/html", status=503, headers={"Retry-After": str(int(outage) + 1)},
+            )
     if not _is_dynamic(request.path):
         response: web.StreamResponse = await handler(request)
         return response

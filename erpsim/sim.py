@@ -29,6 +29,8 @@ class Counters:
     lost_responses: int = 0
     orders_saved: int = 0
     session_expiries: int = 0
+    #: Requests answered 503 during an outage (fault ``outage_s``).
+    outage_rejections: int = 0
     #: Committed writes by kind: order_save, order_delete, order_send, customer_save.
     writes: Counter[str] = field(default_factory=Counter)
     in_flight: Counter[str] = field(default_factory=Counter)
@@ -45,6 +47,7 @@ class Counters:
             "lost_responses": self.lost_responses,
             "orders_saved": self.orders_saved,
             "session_expiries": self.session_expiries,
+            "outage_rejections": self.outage_rejections,
             "writes": dict(self.writes),
         }
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from store.crypto import SecretBox
 from store.db import Database
-from store.errors import UnknownAgent
+from store.errors import CredentialsUnreadable, UnknownAgent
+
+log = logging.getLogger("archibot.agents")
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,8 @@ class AgentStore:
             conn.execute(
                 "INSERT INTO agents (agent, erp_username, password_enc) VALUES (%s, %s, %s)"
                 " ON CONFLICT (agent) DO UPDATE SET erp_username = EXCLUDED.erp_username,"
-                " password_enc = EXCLUDED.password_enc, updated_at = now()",
+                " password_enc = EXCLUDED.password_enc, updated_at = now(),"
+                " login_rejected_at = NULL, login_rejected_error = NULL",
                 (agent, username or agent, sealed),
             )
             # A new password makes the old session worthless.
@@ -84,7 +89,13 @@ class AgentStore:
             ).fetchone()
         if row is None:
             return None
-        cookies: list[dict[str, object]] = json.loads(self._box.open(row["cookies_enc"]))
+        try:
+            cookies: list[dict[str, object]] = json.loads(self._box.open(row["cookies_enc"]))
+        except (CredentialsUnreadable, ValueError):
+            # A session sealed under a retired key (or corrupted) is worth nothing: log in anew.
+            log.warning("cookies_unreadable agent=%s (dropped; the next operation logs in)", agent)
+            self.forget_cookies(agent)
+            return None
         return cookies
 
     def record_login(self, agent: str, worker: str) -> None:
@@ -107,3 +118,65 @@ class AgentStore:
         """Drop the agent's saved session (it expired or was rejected)."""
         with self._db.connection() as conn:
             conn.execute("DELETE FROM agent_sessions WHERE agent = %s", (agent,))
+
+    def reject_login(self, agent: str, error: str) -> None:
+        """The ERP refused the agent's login: open their breaker until the credentials change."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE agents SET login_rejected_at = now(), login_rejected_error = %s"
+                " WHERE agent = %s",
+                (error, agent),
+            )
+            conn.execute("DELETE FROM agent_sessions WHERE agent = %s", (agent,))
+
+    def login_breaker(self, agent: str) -> tuple[dt.datetime, str] | None:
+        """When and why the agent's login was refused, while their credentials are unchanged."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT login_rejected_at, login_rejected_error FROM agents"
+                " WHERE agent = %s AND login_rejected_at IS NOT NULL",
+                (agent,),
+            ).fetchone()
+        return None if row is None else (row["login_rejected_at"], str(row["login_rejected_error"]))
+
+    def open_login_breakers(self) -> list[dict[str, Any]]:
+        """Every agent whose login breaker is open."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT agent, login_rejected_at, login_rejected_error FROM agents"
+                " WHERE login_rejected_at IS NOT NULL ORDER BY agent"
+            ).fetchall()
+
+    def rotate_keys(self) -> tuple[int, int]:
+        """Re-encrypt every password and session with the newest key; (passwords, sessions).
+
+        A session no key opens is dropped (the agent logs in again); a password no key opens
+        raises CredentialsUnreadable naming the agent, before anything is changed.
+        """
+        with self._db.connection() as conn, conn.transaction():
+            agents = conn.execute("SELECT agent, password_enc FROM agents FOR UPDATE").fetchall()
+            resealed = []
+            for row in agents:
+                try:
+                    resealed.append((self._box.reseal(row["password_enc"]), row["agent"]))
+                except CredentialsUnreadable:
+                    raise CredentialsUnreadable(
+                        f"the password of agent {row['agent']!r} does not decrypt with any key: "
+                        f"add the key it was stored with to ARCHIBOT_SECRET_KEYS, or store it "
+                        f"again (archibot agents add {row['agent']})"
+                    ) from None
+            for sealed, agent in resealed:
+                conn.execute("UPDATE agents SET password_enc = %s WHERE agent = %s", (sealed, agent))
+            sessions = conn.execute("SELECT agent, cookies_enc FROM agent_sessions FOR UPDATE").fetchall()
+            kept = 0
+            for row in sessions:
+                try:
+                    sealed = self._box.reseal(row["cookies_enc"])
+                except CredentialsUnreadable:
+                    conn.execute("DELETE FROM agent_sessions WHERE agent = %s", (row["agent"],))
+                    continue
+                conn.execute(
+                    "UPDATE agent_sessions SET cookies_enc = %s WHERE agent = %s", (sealed, row["agent"])
+                )
+                kept += 1
+        return len(resealed), kept

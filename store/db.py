@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from store.errors import DatabaseUnavailable
 
 DEFAULT_POOL_MIN_SIZE = 1
 DEFAULT_POOL_MAX_SIZE = 8
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
+#: Every statement on a pooled connection is cancelled after this long.
+DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
+#: How long a caller waits for a pooled connection before DatabaseUnavailable.
+DEFAULT_GETCONN_TIMEOUT_S = 10.0
+#: TCP keepalives: a PostgreSQL that vanished is noticed within about 20 s on an idle socket.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 2}
 #: Any fixed number: it keeps two processes from migrating at once.
 _MIGRATION_LOCK_ID = 0x4152_4348
 
@@ -30,36 +38,64 @@ class Database:
         min_size: int = DEFAULT_POOL_MIN_SIZE,
         max_size: int = DEFAULT_POOL_MAX_SIZE,
         connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     ) -> None:
         self.url = url
         self._connect_timeout_s = connect_timeout_s
-        self._pool = ConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            kwargs={"row_factory": dict_row, "autocommit": True},
+        self._statement_timeout_ms = statement_timeout_ms
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool = self._new_pool()
+        self._opened = False
+        # Worker threads open the pool lazily and at once: psycopg_pool's open() is not
+        # safe to call concurrently (its wait() asserts).
+        self._open_lock = threading.Lock()
+
+    def _new_pool(self) -> ConnectionPool[Any]:
+        return ConnectionPool(
+            self.url,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            kwargs={
+                "row_factory": dict_row,
+                "autocommit": True,
+                "connect_timeout": max(1, int(self._connect_timeout_s)),
+                "options": f"-c statement_timeout={int(self._statement_timeout_ms)}",
+                **_KEEPALIVES,
+            },
+            # A connection is checked before it is lent: one broken by a PostgreSQL restart
+            # is replaced instead of failing the caller's first statement.
+            check=ConnectionPool.check_connection,
+            timeout=DEFAULT_GETCONN_TIMEOUT_S,
             open=False,
             name="archibot",
         )
-        self._opened = False
 
     def open(self) -> None:
         """Open the pool, failing with a message that says how to start PostgreSQL."""
         if self._opened:
             return
-        try:
-            self._pool.open(wait=True, timeout=self._connect_timeout_s)
-        except Exception as exc:  # psycopg_pool raises PoolTimeout with no detail
-            raise DatabaseUnavailable(
-                f"PostgreSQL did not answer at {_redact(self.url)}: start it "
-                "(pg_ctlcluster 15 main start) or set ARCHIBOT_DATABASE_URL"
-            ) from exc
-        self._opened = True
+        with self._open_lock:
+            if self._opened:
+                return
+            try:
+                self._pool.open(wait=True, timeout=self._connect_timeout_s)
+            except Exception as exc:  # psycopg_pool raises PoolTimeout with no detail
+                with contextlib.suppress(Exception):
+                    self._pool.close()
+                self._pool = self._new_pool()
+                raise DatabaseUnavailable(
+                    f"PostgreSQL did not answer at {_redact(self.url)}: start it "
+                    "(pg_ctlcluster 15 main start) or set ARCHIBOT_DATABASE_URL"
+                ) from exc
+            self._opened = True
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        self._pool.close()
-        self._opened = False
+        """Close every pooled connection (a later call opens a new pool)."""
+        with self._open_lock:
+            self._pool.close()
+            self._pool = self._new_pool()
+            self._opened = False
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
@@ -67,8 +103,8 @@ class Database:
         self.open()
         try:
             with self._pool.connection() as conn:
-                yield conn  # type: ignore[misc]
-        except psycopg.OperationalError as exc:
+                yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
             raise DatabaseUnavailable(f"PostgreSQL at {_redact(self.url)} failed: {exc}") from exc
 
     def migrate(self) -> list[str]:

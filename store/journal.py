@@ -50,6 +50,10 @@ class Operation:
     orphaned: bool = False
     #: When the row last changed before this claim (for an orphan: its last holder's last word).
     last_update: dt.datetime | None = None
+    #: Earlier claims whose holder died under the operation (see Journal.count_death).
+    dead_claims: int = 0
+    #: The error the previous attempt left (a transient one, while it is retried).
+    last_error: str | None = None
 
     @property
     def needs_reconcile(self) -> bool:
@@ -306,6 +310,8 @@ class Journal:
             created_at=row["created_at"],
             orphaned=row["prev_status"] == "running",
             last_update=row["prev_updated"],
+            dead_claims=row["dead_claims"],
+            last_error=row["error"],
         )
 
     def max_fence(self, agent: str) -> int:
@@ -331,8 +337,141 @@ class Journal:
         return str(sync["id"]) if sync is not None else None
 
     def set_phase(self, op: Operation, phase: str) -> None:
-        """Record how far a write got (``started`` → ``about_to_commit`` → ``erp_committed``)."""
-        self._update(op, "phase = %(phase)s", phase=phase)
+        """Record how far a write got (``started`` → ``about_to_commit`` → ``erp_committed``).
+
+        ``about_to_commit`` also stamps ``committing_at`` with the database's clock: a retry
+        lets the ERP settle from then on, whatever the workers' clocks say.
+        """
+        extra = ", committing_at = clock_timestamp()" if phase == "about_to_commit" else ""
+        self._update(op, "phase = %(phase)s" + extra, phase=phase)
+
+    def settle_left_s(self, op_id: str, settle_s: float) -> float:
+        """Seconds until a save journaled ``about_to_commit`` has had ``settle_s`` to commit.
+
+        Timed on the database's clock (``committing_at`` against ``clock_timestamp()``); 0
+        when the write never reached its save.
+        """
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT greatest(0, extract(epoch FROM committing_at"
+                " + make_interval(secs => %s) - clock_timestamp()))::float AS left_s"
+                " FROM operations WHERE id = %s AND phase = 'about_to_commit'",
+                (settle_s, op_id),
+            ).fetchone()
+        return float(row["left_s"]) if row and row["left_s"] is not None else 0.0
+
+    def count_death(self, op: Operation) -> int:
+        """One more claim of ``op`` found its previous holder dead under it; the new count."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "UPDATE operations SET dead_claims = dead_claims + 1"
+                " WHERE id = %s AND fence = %s RETURNING dead_claims",
+                (op.id, op.fence),
+            ).fetchone()
+        if row is None:
+            raise StaleFence(f"operation {op.id} has moved on past fence {op.fence}")
+        return int(row["dead_claims"])
+
+    def transient_for_s(self, op: Operation) -> float:
+        """How long the operation has been failing transiently (0 before its first such error)."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT coalesce(extract(epoch FROM clock_timestamp() - transient_since), 0)::float"
+                " AS s FROM operations WHERE id = %s",
+                (op.id,),
+            ).fetchone()
+        return float(row["s"]) if row else 0.0
+
+    def spend_budget(self, op: Operation) -> None:
+        """Mark the operation's retry budget as spent (it gave up for another reason): its
+        next attempt only looks for its effect (see actors.runtime)."""
+        self._update(op, "transient_since = timestamptz '1970-01-01 00:00:00+00'")
+
+    def hand_back(self, op: Operation, reason: str, delay_ms: int = 0) -> None:
+        """Return a claimed operation to the queue without using one of its attempts.
+
+        For reasons that are not the operation's: this worker is stopping, its browser
+        cannot start, the ERP's breaker is open.
+        """
+        self._update(
+            op,
+            "status = 'queued', attempts = greatest(0, attempts - 1), error = %(reason)s,"
+            " not_before = clock_timestamp() + make_interval(secs => %(delay_s)s)," + _EXEC_MS,
+            reason=reason, delay_s=delay_ms / 1000,
+        )
+
+    def wake_transient(self, settle_s: float) -> int:
+        """The ERP answers again: make every operation waiting out a transient backoff ready
+        now (a save in flight still gets its ``settle_s``); how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "UPDATE operations SET not_before = CASE WHEN phase = 'about_to_commit'"
+                "  THEN greatest(clock_timestamp(), committing_at + make_interval(secs => %s))"
+                "  ELSE clock_timestamp() END"
+                " WHERE status = 'queued' AND transient_since IS NOT NULL"
+                " AND not_before > clock_timestamp()",
+                (settle_s,),
+            )
+        return cur.rowcount
+
+    def stuck_heads(self, older_than_s: float) -> list[dict[str, Any]]:
+        """For each agent with nothing running whose oldest ready queued operation has been
+        untouched for ``older_than_s``: that operation (its wake-up may be lost)."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT id, agent, op_type FROM ("
+                "  SELECT DISTINCT ON (agent) id, agent, op_type, updated_at FROM operations o"
+                "  WHERE status = 'queued'"
+                "  AND (not_before IS NULL OR not_before <= clock_timestamp())"
+                "  AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.agent = o.agent"
+                "                  AND r.status = 'running')"
+                "  ORDER BY agent, seq) heads"
+                " WHERE updated_at < clock_timestamp() - make_interval(secs => %s)",
+                (older_than_s,),
+            ).fetchall()
+
+    def ready_heads(self) -> list[dict[str, Any]]:
+        """For each agent with a queued operation ready now, its oldest one (one wake-up each:
+        the worker that takes it drains the agent's queue)."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT DISTINCT ON (agent) id, agent, op_type FROM operations"
+                " WHERE status = 'queued' AND (not_before IS NULL OR not_before <= clock_timestamp())"
+                " ORDER BY agent, seq"
+            ).fetchall()
+
+    def orphan_candidates(self) -> list[dict[str, Any]]:
+        """Operations journaled ``running``: their agent's lease tells whether a holder lives."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT id, agent, op_type FROM operations WHERE status = 'running'"
+            ).fetchall()
+
+    def failed_write_on_order(self, op_id: str, agent: str, refs: list[str]) -> dict[str, Any] | None:
+        """The oldest failed write of ``agent`` sent before ``op_id`` on any of ``refs``.
+
+        A ref is an ERP order id or the op id of the submit-order that made it; a write is on
+        it when it is that submit-order or its payload's ``order`` names it.
+        """
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT id, op_type, error FROM operations"
+                " WHERE agent = %(agent)s AND is_write AND status = 'failed'"
+                " AND seq < (SELECT seq FROM operations WHERE id = %(id)s)"
+                " AND (id::text = ANY(%(refs)s) OR payload ->> 'order' = ANY(%(refs)s))"
+                " ORDER BY seq LIMIT 1",
+                {"agent": agent, "id": op_id, "refs": refs},
+            ).fetchone()
+
+    def submit_of_order(self, agent: str, order_id: str) -> str | None:
+        """The op id of the agent's submit-order that made ERP order ``order_id``, if any."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT id FROM operations WHERE agent = %s AND op_type = 'submit-order'"
+                " AND result ->> 'order_id' = %s LIMIT 1",
+                (agent, order_id),
+            ).fetchone()
+        return str(row["id"]) if row else None
 
     def set_progress(self, op: Operation, progress: dict[str, Any]) -> None:
         """Record progress (e.g. pages done / total) readable through ``status``."""
@@ -343,7 +482,8 @@ class Journal:
         self._update(
             op,
             "status = 'done', phase = CASE WHEN is_write THEN 'done' ELSE phase END,"
-            " result = %(result)s, error = NULL, finished_at = clock_timestamp()," + _EXEC_MS,
+            " result = %(result)s, error = NULL, transient_since = NULL,"
+            " finished_at = clock_timestamp()," + _EXEC_MS,
             result=Jsonb(result),
         )
 
@@ -354,13 +494,18 @@ class Journal:
             error=error,
         )
 
-    def retry_later(self, op: Operation, error: str, delay_ms: int) -> None:
-        """Put the operation back in the queue, claimable again after ``delay_ms``."""
+    def retry_later(self, op: Operation, error: str, delay_ms: int, settle_s: float = 0) -> None:
+        """Put the operation back in the queue after a transient error, claimable again after
+        ``delay_ms`` — and, if its save may be in flight, not before the ERP had ``settle_s``
+        to commit it (both on the database's clock). Starts its retry budget's clock."""
         self._update(
             op,
             "status = 'queued', error = %(error)s,"
-            " not_before = clock_timestamp() + make_interval(secs => %(delay_s)s)," + _EXEC_MS,
-            error=error, delay_s=delay_ms / 1000,
+            " transient_since = coalesce(transient_since, clock_timestamp()),"
+            " not_before = greatest(clock_timestamp() + make_interval(secs => %(delay_s)s),"
+            "  CASE WHEN phase = 'about_to_commit'"
+            "   THEN committing_at + make_interval(secs => %(settle_s)s) END)," + _EXEC_MS,
+            error=error, delay_s=delay_ms / 1000, settle_s=settle_s,
         )
 
     def fail_unclaimed(self, op_id: str, error: str) -> bool:
@@ -464,7 +609,7 @@ WHERE o.id = prev.id AND o.status IN ('queued', 'running')
   AND (o.fence IS NULL OR o.fence < %(fence)s)
   AND NOT EXISTS (SELECT 1 FROM operations x WHERE x.agent = %(agent)s AND x.fence > %(fence)s)
 RETURNING o.id, o.agent, o.op_type, o.is_write, o.payload, o.progress, o.phase, o.attempts,
-          o.fence, o.created_at, prev.prev_status, prev.prev_updated
+          o.fence, o.created_at, o.dead_claims, o.error, prev.prev_status, prev.prev_updated
 """
 
 _EXEC_MS = (

@@ -82,7 +82,8 @@ def test_the_procfile_has_the_platform_programs() -> None:
     lines = dict(line.split(": ", 1) for line in (REPO_ROOT / "Procfile").read_text().splitlines() if line)
     assert lines["release"] == "archibot migrate"
     assert lines["web"].startswith("archibot api") and "erpsim" not in lines
-    assert lines["worker"].endswith("dramatiq actors --processes 2 --threads 5")
+    # Dramatiq's graceful stop must fit in the platform's (supervisord stopwaitsecs=60).
+    assert lines["worker"].endswith("dramatiq actors --processes 2 --threads 5 --worker-shutdown-timeout 45000")
     assert lines["scheduler"] == "periodiq actors"
 
 

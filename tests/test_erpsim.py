@@ -247,6 +247,25 @@ def test_faults_get_and_put(erp: SimProcess) -> None:
     assert erp.faults()["error_rate"] == 0.0
 
 
+def test_outage_answers_503_for_its_duration_except_the_admin_api(erp: SimProcess) -> None:
+    # Given a logged-in agent
+    browser = Browser(erp)
+    browser.login("agent02", "pw-agent02")
+    # When the ERP goes down for a second
+    assert erp.set_faults(outage_s=1.0)["outage_s"] > 0.5
+    # Then pages, callbacks and the login page answer 503, and the admin API still answers
+    assert browser.request("/Archibald/SALESTABLE_ListView_Agent/")[0] == 503
+    assert browser.request("/Archibald/SALESTABLE_ListView_Agent/", {"__CALLBACKID": "x"})[0] == 503
+    assert browser.request("/Archibald/Login.aspx")[0] == 503
+    assert erp.counters()["outage_rejections"] == 3
+    # And once the outage is over, the same session works again
+    deadline = time.monotonic() + 10
+    while erp.faults()["outage_s"] > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert erp.faults()["outage_s"] == 0
+    assert browser.request("/Archibald/SALESTABLE_ListView_Agent/")[0] == 200
+
+
 def test_reset_is_deterministic_and_scales(erp: SimProcess) -> None:
     erp.reset(seed=7, agents=3)
     first = erp.state()

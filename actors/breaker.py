@@ -1,0 +1,116 @@
+"""The ERP's circuit breaker, shared by every worker in Redis.
+
+Consecutive transport errors (a 5xx page, a timeout, a refused connection), counted
+across agents and workers, open the breaker: workers stop claiming operations for the
+ERP, and one of them at a time probes it over plain HTTP with a growing, capped
+backoff. When the ERP answers again the breaker closes, and the operations that were
+waiting out a backoff are made ready and woken. A success anywhere resets the count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import urljoin
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from archibot.backoff import compute_backoff_ms
+from archibot.breakers import ERP_ERRORS_KEY, ERP_OPEN_KEY, ERP_PROBE_KEY
+
+log = logging.getLogger("archibot.breaker")
+
+#: A streak of errors older than this is forgotten (errors hours apart are not an outage).
+DEFAULT_ERROR_WINDOW_MS = 300_000
+#: Probes are spaced base·2^n ms apart, capped.
+DEFAULT_PROBE_BASE_MS = 2_000
+DEFAULT_PROBE_MAX_MS = 10_000
+DEFAULT_PROBE_TIMEOUT_S = 10.0
+#: The page a probe asks for: it needs no session.
+PROBE_PATH = "Login.aspx"
+
+
+class ErpBreaker:
+    """Open/closed state of the ERP, in Redis. Coroutines of the worker's event loop."""
+
+    def __init__(self, client: aioredis.Redis, *, erp_url: str, threshold: int) -> None:
+        self._client = client
+        self.erp_url = erp_url
+        self.threshold = threshold
+        self._errors_key = ERP_ERRORS_KEY
+        self._open_key = ERP_OPEN_KEY
+        self._probe_key = ERP_PROBE_KEY
+
+    async def is_open(self) -> bool:
+        """Whether workers should leave the ERP alone for now."""
+        return bool(await self._client.exists(self._open_key))
+
+    async def transport_error(self, agent: str, error: str) -> bool:
+        """Count one transport error; True when this one opened the breaker.
+
+        A streak long enough is confirmed by a probe first: an ERP whose login page answers
+        is up (its 500s are the pages' own trouble, retried one by one), so the streak is
+        reset instead of stopping every worker.
+        """
+        pipe = self._client.pipeline(transaction=True)
+        pipe.incr(self._errors_key)
+        pipe.pexpire(self._errors_key, DEFAULT_ERROR_WINDOW_MS)
+        streak = int((await pipe.execute())[0])
+        if streak < self.threshold:
+            return False
+        status = await self._ask_erp()
+        if status is not None and status < 500:
+            await self._client.delete(self._errors_key)
+            log.info("erp_breaker_kept_closed errors=%d probe_status=%d", streak, status)
+            return False
+        opened = bool(await self._client.set(
+            self._open_key, json.dumps({"since": time.time(), "probes": 0}), nx=True
+        ))
+        if opened:
+            log.warning("erp_breaker_open errors=%d last_agent=%s last_error=%r "
+                        "(workers stop claiming work until the ERP answers)", streak, agent, error)
+        return opened
+
+    async def success(self) -> None:
+        """An operation got through to the ERP: the streak is over."""
+        await self._client.delete(self._errors_key)
+
+    async def probe(self) -> bool:
+        """If the breaker is open and it is this worker's turn, ask the ERP; True if it closed.
+
+        Turns are spaced by the backoff helper (one probe at a time across workers).
+        """
+        raw = await self._client.get(self._open_key)
+        if raw is None:
+            return False
+        info = json.loads(raw)
+        probes = int(info.get("probes", 0))
+        spacing_ms = compute_backoff_ms(probes, base_ms=DEFAULT_PROBE_BASE_MS,
+                                        max_ms=DEFAULT_PROBE_MAX_MS)
+        if not await self._client.set(self._probe_key, "1", nx=True, px=spacing_ms):
+            return False
+        status = await self._ask_erp()
+        if status is not None and status < 500:
+            await self._client.delete(self._open_key, self._errors_key)
+            log.warning("erp_breaker_closed down_s=%.0f probes=%d status=%d",
+                        time.time() - float(info.get("since", time.time())), probes + 1, status)
+            return True
+        info["probes"] = probes + 1
+        await self._client.set(self._open_key, json.dumps(info), xx=True)
+        log.info("erp_probe_failed probes=%d status=%s next_in_ms=%d", probes + 1, status,
+                 compute_backoff_ms(probes + 1, base_ms=DEFAULT_PROBE_BASE_MS,
+                                    max_ms=DEFAULT_PROBE_MAX_MS, jitter=0))
+        return False
+
+    async def _ask_erp(self) -> int | None:
+        """The HTTP status of the ERP's login page, or None if it did not answer."""
+        timeout = aiohttp.ClientTimeout(total=DEFAULT_PROBE_TIMEOUT_S)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as http, http.get(
+                urljoin(self.erp_url, PROBE_PATH), allow_redirects=False
+            ) as response:
+                return response.status
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return None

@@ -1,0 +1,29 @@
+"""Where the circuit breakers keep their state, and how ``archibot status`` reads it.
+
+The ERP's breaker lives in Redis (shared by every worker, see actors/breaker.py); an
+agent's login breaker lives in PostgreSQL with their credentials (store/agents.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+ERP_BREAKER_PREFIX = "archibot:erp:"
+ERP_OPEN_KEY = ERP_BREAKER_PREFIX + "open"
+ERP_ERRORS_KEY = ERP_BREAKER_PREFIX + "errors"
+ERP_PROBE_KEY = ERP_BREAKER_PREFIX + "probe"
+
+
+def erp_breaker_state(client: redis.Redis) -> dict[str, Any]:
+    """``{"open", "errors", "since", "down_s", "probes"}`` of the ERP's breaker."""
+    raw, errors = client.mget(ERP_OPEN_KEY, ERP_ERRORS_KEY)
+    state: dict[str, Any] = {"open": raw is not None, "errors": int(errors or 0)}
+    if raw is not None:
+        info = json.loads(raw)
+        state.update(info)
+        state["down_s"] = round(time.time() - float(info.get("since", time.time())), 1)
+    return state
