@@ -51,19 +51,13 @@ async def tool_link(page: Any, texts: tuple[str, ...], step: str) -> str:
     return ident
 
 
-async def click_save(page: Any, step: str, *, close: bool, after_click: Hook | None = None) -> None:
-    """ "Salvare"/"Save" (stay on the object), or its popout's "Salva e chiudi"/"Save and Close".
+async def _click_to_navigate(
+    page: Any, target: str, step: str, after_click: Hook | None = None
+) -> int | None:
+    """Click `target` and wait for the page it leads to; its HTTP status (None: no response).
 
-    A 5xx answer is ErpUnavailable (the save may or may not have committed); Login.aspx
-    is SessionExpired. `after_click` runs right after the click, before the answer.
+    `after_click` runs right after the click, before the answer. Login.aspx is SessionExpired.
     """
-    save = await tool_link(page, sel.SAVE_TEXTS, step)
-    target = f'[id="{save}"]'
-    if close:
-        async with boundary(page, step):
-            # "Salvare" DXI{n}_T opens nothing: its popout arrow DXI{n}_P holds the item.
-            await page.click(f'[id="{save[: -len("_T")]}_P"]')
-        target = f'[id="{await tool_link(page, sel.SAVE_AND_CLOSE_TEXTS, step)}"]'
     async with boundary(page, step):
         navigation = asyncio.ensure_future(
             page.waitForNavigation(
@@ -79,9 +73,26 @@ async def click_save(page: Any, step: str, *, close: bool, after_click: Hook | N
             raise
         response = await navigation
     check_not_login(page, step)
-    if response is not None and response.status >= SERVER_ERROR_STATUS:
+    return None if response is None else int(response.status)
+
+
+async def click_save(page: Any, step: str, *, close: bool, after_click: Hook | None = None) -> None:
+    """ "Salvare"/"Save" (stay on the object), or its popout's "Salva e chiudi"/"Save and Close".
+
+    A 5xx answer is ErpUnavailable (the save may or may not have committed); Login.aspx
+    is SessionExpired. `after_click` runs right after the click, before the answer.
+    """
+    save = await tool_link(page, sel.SAVE_TEXTS, step)
+    target = f'[id="{save}"]'
+    if close:
+        async with boundary(page, step):
+            # "Salvare" DXI{n}_T opens nothing: its popout arrow DXI{n}_P holds the item.
+            await page.click(f'[id="{save[: -len("_T")]}_P"]')
+        target = f'[id="{await tool_link(page, sel.SAVE_AND_CLOSE_TEXTS, step)}"]'
+    status = await _click_to_navigate(page, target, step, after_click)
+    if status is not None and status >= SERVER_ERROR_STATUS:
         raise ErpUnavailable(
-            f"{step}: the ERP answered HTTP {response.status}; the save may or may not have happened"
+            f"{step}: the ERP answered HTTP {status}; the save may or may not have happened"
         )
 
 
@@ -90,21 +101,9 @@ async def open_for_edit(page: Any, url: str, step: str) -> None:
     await goto(page, url, step)
     await wait_idle(page, step)
     edit = await tool_link(page, sel.EDIT_TEXTS, step)
-    async with boundary(page, step):
-        navigation = asyncio.ensure_future(
-            page.waitForNavigation(
-                {"waitUntil": "domcontentloaded", "timeout": DEFAULT_NAV_TIMEOUT_MS}
-            )
-        )
-        try:
-            await page.click(f'[id="{edit}"]')
-        except BaseException:
-            navigation.cancel()
-            raise
-        response = await navigation
-    check_not_login(page, step)
-    if response is not None and response.status >= SERVER_ERROR_STATUS:
-        raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status}")
+    status = await _click_to_navigate(page, f'[id="{edit}"]', step)
+    if status is not None and status >= SERVER_ERROR_STATUS:
+        raise ErpUnavailable(f"{step}: the ERP answered HTTP {status}")
     if "mode=edit" not in page.url.lower():
         raise ErpUnavailable(f"{step}: the edit mode did not open ({page.url})")
     await wait_idle(page, step)

@@ -187,6 +187,25 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "server_error": ("Errore del server", "Server error"),
     "communication_error": ("Errore di comunicazione", "Communication error"),
+    # Detail views (erpsim.detail_texts).
+    "save_and_new": ("Salva e nuovo", "Save and New"),
+    "update": ("Aggiorna", "Update"),
+    "delete_line": ("Elimina", "Delete"),
+    "loading": ("Caricamento…", "Loading…"),
+    "not_found": (
+        "L'oggetto richiesto non esiste o è stato eliminato.",
+        "The requested object does not exist or has been deleted.",
+    ),
+    "order": ("Ordine", "Order"),
+    "new_order": ("Nuovo ordine", "New Order"),
+    "customer": ("Cliente", "Customer"),
+    "new_customer": ("Nuovo cliente", "New Customer"),
+    "tab_order_delivery_times": ("Orari di consegna", "DeliveryTimes"),
+    "tab_saleslines": ("Righe di vendita:", "Saleslines:"),
+    "tab_packing_history": ("Storico DDT:", "Packing Slip-History:"),
+    "tab_sales_history": ("Storico vendite:", "Sales-History:"),
+    "tab_invoice_history": ("Storico fatture:", "Invoice-History:"),
+    "vat_checking": ("Verifica partita IVA…", "Checking VAT number…"),
 }
 
 LABEL_KEYS: frozenset[str] = frozenset(_LABELS)

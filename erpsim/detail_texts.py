@@ -1,7 +1,7 @@
 """UI texts of the detail views in both languages, and the request's label language.
 
-The real server picks label language from Accept-Language (FACTS §0). Detail-only texts live
-here; toolbar and shared texts come from erpsim.culture, so a page never mixes languages.
+The real server picks label language from Accept-Language (FACTS §0). Every text comes from
+erpsim.culture's one table, so a page never mixes languages.
 """
 
 from __future__ import annotations
@@ -11,28 +11,6 @@ from aiohttp import web
 from erpsim import culture
 from erpsim.culture import Lang
 
-# (italian, english) of the texts only the detail views show; the rest comes from
-# erpsim.culture's table, so a page never mixes languages.
-_TEXTS: dict[str, tuple[str, str]] = {
-    "save_and_new": ("Salva e nuovo", "Save and New"),
-    "update": ("Aggiorna", "Update"),
-    "delete_line": ("Elimina", "Delete"),
-    "loading": ("Caricamento…", "Loading…"),
-    "not_found": (
-        "L'oggetto richiesto non esiste o è stato eliminato.",
-        "The requested object does not exist or has been deleted.",
-    ),
-    "order": ("Ordine", "Order"),
-    "new_order": ("Nuovo ordine", "New Order"),
-    "customer": ("Cliente", "Customer"),
-    "new_customer": ("Nuovo cliente", "New Customer"),
-    "tab_order_delivery_times": ("Orari di consegna", "DeliveryTimes"),
-    "tab_saleslines": ("Righe di vendita:", "Saleslines:"),
-    "tab_packing_history": ("Storico DDT:", "Packing Slip-History:"),
-    "tab_sales_history": ("Storico vendite:", "Sales-History:"),
-    "tab_invoice_history": ("Storico fatture:", "Invoice-History:"),
-    "vat_checking": ("Verifica partita IVA…", "Checking VAT number…"),
-}
 #: Status values (kept in Italian by the simulator) and their label keys.
 _VALUES: dict[str, str] = {
     "Modifica": "status_modified",
@@ -51,10 +29,7 @@ def request_lang(request: web.Request) -> Lang:
 
 
 def text(key: str, lang: Lang) -> str:
-    """A detail-view UI text: detail-only keys here, the others from erpsim.culture."""
-    if key in _TEXTS:
-        italian, english = _TEXTS[key]
-        return italian if lang == "it" else english
+    """A detail-view UI text (erpsim.culture's one table of labels)."""
     return culture.label(key, lang)
 
 

@@ -43,6 +43,25 @@ class ToolItem:
     template: str = ""
 
 
+def edit_tools(
+    new_item: ToolItem, save: str, save_and_new: str, save_and_close: str, cancel: ToolItem
+) -> tuple[ToolItem, ...]:
+    """A detail view's edit-mode toolbar: New, "Salvare" (saves and stays) whose popout
+    (`DXI1_P`) holds "Salva e nuovo" and "Salva e chiudi" (FACTS §2.18, §6), Cancel."""
+    return (
+        new_item,
+        ToolItem(
+            save,
+            "Save",
+            children=(
+                ToolItem(save_and_new, "SaveAndNew"),
+                ToolItem(save_and_close, "SaveAndClose"),
+            ),
+        ),
+        cancel,
+    )
+
+
 def toolbar(items: tuple[ToolItem, ...]) -> str:
     parts = [
         '<div id="Vertical_TB" class="dxm-main dxm-horizontal"><ul id="Vertical_mainMenu_Menu" class="dx dxm-image-l">'

@@ -14,6 +14,7 @@ from erpsim.detail_ids import Visit, posted_field
 from erpsim.detail_texts import request_lang, text
 from erpsim.errors import SimValidation
 from erpsim.html_layout import ToolItem, page, server_error_page
+from erpsim.html_layout import edit_tools as layout_edit_tools
 from erpsim.model import Customer
 from erpsim.registry import registry_lookup
 from erpsim.sessions import Session
@@ -28,16 +29,11 @@ PAGE_EDIT = "CustEdit"
 
 def edit_tools(lang: Lang) -> tuple[ToolItem, ...]:
     """Edit mode: "Salvare" saves and stays (FACTS §6); its popout holds "Salva e chiudi"."""
-    return (
+    return layout_edit_tools(
         ToolItem(text("new", lang), "New", href=urls.NEW_CUSTOMER),
-        ToolItem(
-            text("save", lang),
-            "Save",
-            children=(
-                ToolItem(text("save_and_new", lang), "SaveAndNew"),
-                ToolItem(text("save_and_close", lang), "SaveAndClose"),
-            ),
-        ),
+        text("save", lang),
+        text("save_and_new", lang),
+        text("save_and_close", lang),
         ToolItem(text("cancel", lang), "Cancel", href=urls.CUSTOMERS),
     )
 

@@ -20,6 +20,7 @@ from erpsim.detail_texts import request_lang, text
 from erpsim.errors import SimValidation
 from erpsim.fmt import fmt_int, parse_decimal, parse_it_date
 from erpsim.html_layout import ToolItem, page, server_error_page
+from erpsim.html_layout import edit_tools as layout_edit_tools
 from erpsim.model import Order, OrderLine
 from erpsim.sessions import Session
 from erpsim.sim import Sim, session_of, sim_of
@@ -33,16 +34,11 @@ VIEW_KEY_PREFIX = "order:"
 
 def edit_tools(lang: Lang) -> tuple[ToolItem, ...]:
     """Edit mode: "Salvare" saves; its popout (DXI1_P) holds "Salva e chiudi" (FACTS §2.18)."""
-    return (
+    return layout_edit_tools(
         ToolItem(text("new", lang), "New", href=urls.NEW_ORDER),
-        ToolItem(
-            text("save", lang),
-            "Save",
-            children=(
-                ToolItem(text("save_and_new", lang), "SaveAndNew"),
-                ToolItem(text("save_and_close", lang), "SaveAndClose"),
-            ),
-        ),
+        text("save", lang),
+        text("save_and_new", lang),
+        text("save_and_close", lang),
         ToolItem(text("cancel", lang), "Cancel"),
     )
 
