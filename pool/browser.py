@@ -6,10 +6,12 @@ loop (it would stall every other operation on the worker's event loop for the
 whole launch), waits for the process with a blocking ``Popen.wait`` on close,
 picks its debugging port with a race, keeps profiles under
 ``~/.local/share/pyppeteer`` and downloads a browser of its own when no path is
-given. Here Chromium picks a free port itself (``--remote-debugging-port=0``)
-and writes it to ``DevToolsActivePort`` in a throw-away profile, which is
-polled without blocking; pyppeteer then only *connects*. No signal handler or
-atexit hook is installed: the worker owns signals and calls ``close()``.
+given. Here Chromium is driven over ``--remote-debugging-pipe`` (:mod:`pool.devtools_pipe`):
+no DevTools port that another local user could connect to. Run by root, Chromium runs
+as an unprivileged user (``nobody``) in a throw-away profile it owns, with its sandbox
+wherever the machine allows user namespaces (checked once; otherwise ``--no-sandbox``,
+said in the log). No signal handler or atexit hook is installed: the worker owns
+signals and calls ``close()``.
 """
 
 from __future__ import annotations
@@ -17,20 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
+import functools
 import logging
 import os
+import pwd
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-import pyppeteer
 from pyppeteer.browser import Browser
 
-from pool import procstat
+from pool import devtools_pipe, procstat
 from pool.errors import ChromiumNotFound, LaunchFailed
 from pool.language import DEFAULT_LANG, chromium_language_args
 
@@ -45,12 +52,9 @@ DEFAULT_LAUNCH_TIMEOUT_S = 30.0
 DEFAULT_CLOSE_TIMEOUT_S = 5.0
 #: The window every page gets (no per-page viewport emulation: one CDP call less a page).
 DEFAULT_WINDOW_SIZE = (1280, 800)
-_PORT_POLL_INTERVAL_S = 0.02
 
 CHROMIUM_ARGS: tuple[str, ...] = (
     "--headless",
-    # As root Chromium refuses to start with its sandbox.
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     # No traffic of its own: updates, sync, safe browsing, translate, field trials.
@@ -90,8 +94,13 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--disable-popup-blocking",
     "--disable-prompt-on-repost",
     f"--window-size={DEFAULT_WINDOW_SIZE[0]},{DEFAULT_WINDOW_SIZE[1]}",
-    "--remote-debugging-port=0",
+    # DevTools on fds 3/4, reachable by this process only (pool.devtools_pipe).
+    "--remote-debugging-pipe",
 )
+#: Whom Chromium runs as when the worker is root: never root, which would need --no-sandbox.
+DEFAULT_CHROMIUM_USER = "nobody"
+#: The flag Chromium needs when the machine has no user namespaces for its sandbox.
+NO_SANDBOX = "--no-sandbox"
 
 _PR_SET_PDEATHSIG = 1
 #: A wrapper script whose only command runs a binary with the script's arguments.
@@ -133,6 +142,69 @@ def _die_with_parent() -> None:
     """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whom Chromium runs as, and whether its sandbox can work there."""
+
+    uid: int | None
+    gid: int | None
+    user: str
+    sandbox: bool
+
+
+@functools.cache
+def chromium_identity(user: str = DEFAULT_CHROMIUM_USER) -> Identity:
+    """Root runs Chromium as ``user``; anyone else as themselves. Sandbox if userns work."""
+    uid = gid = None
+    name = pwd.getpwuid(os.geteuid()).pw_name
+    if os.geteuid() == 0:
+        try:
+            entry = pwd.getpwnam(user)
+            uid, gid, name = entry.pw_uid, entry.pw_gid, user
+        except KeyError:
+            logger.warning("no user %r to run Chromium as: it runs as root, without sandbox", user)
+            return Identity(None, None, "root", False)
+    sandbox = _user_namespaces_work(uid, gid)
+    if not sandbox:
+        logger.warning("no user namespaces here: Chromium runs as %s without its sandbox", name)
+    return Identity(uid, gid, name, sandbox)
+
+
+def _user_namespaces_work(uid: int | None, gid: int | None) -> bool:
+    """Whether ``uid`` can create a user namespace (what Chromium's sandbox needs)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    try:
+        done = subprocess.run(
+            [unshare, "--user", "true"], user=uid, group=gid,
+            extra_groups=[] if uid is not None else None,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def _pipe_ends_for_child(read_end: int, write_end: int) -> Callable[[], None]:
+    """In the child before exec: Chromium's DevTools pipe on fds 3 and 4, then die-with-parent."""
+
+    def setup() -> None:
+        os.dup2(read_end, devtools_pipe.CHROMIUM_READ_FD)
+        os.dup2(write_end, devtools_pipe.CHROMIUM_WRITE_FD)
+        _die_with_parent()
+
+    return setup
+
+
+def _high_fd(fd: int) -> int:
+    """``fd`` moved to 10 or above (close-on-exec), so that dup2 onto 3 and 4 clobbers nothing."""
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return moved
 
 
 class Chromium:
@@ -250,28 +322,6 @@ async def _abandon(process: asyncio.subprocess.Process, user_data_dir: str) -> N
     shutil.rmtree(user_data_dir, ignore_errors=True)
 
 
-async def _read_devtools_endpoint(
-    process: asyncio.subprocess.Process, user_data_dir: str, *, timeout_s: float
-) -> str:
-    """Wait for Chromium to write ``DevToolsActivePort`` and build the browser's WebSocket URL."""
-    port_file = os.path.join(user_data_dir, "DevToolsActivePort")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise LaunchFailed(
-                f"Chromium exited with code {process.returncode} before it was ready; "
-                "run it by hand with --headless to see why"
-            )
-        with contextlib.suppress(FileNotFoundError):
-            # A few bytes on a local disk: cheaper inline than a thread hop every poll.
-            with open(port_file, encoding="ascii") as f:  # noqa: ASYNC230
-                lines = f.read().splitlines()
-            if len(lines) >= 2 and lines[0].isdigit():
-                return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
-        await asyncio.sleep(_PORT_POLL_INTERVAL_S)
-    raise LaunchFailed(f"Chromium did not open its DevTools port within {timeout_s:g} s")
-
-
 async def launch_chromium(
     chromium_path: str = DEFAULT_CHROMIUM_PATH,
     *,
@@ -287,11 +337,21 @@ async def launch_chromium(
     """
     if not os.path.isfile(chromium_path) or not os.access(chromium_path, os.X_OK):
         raise ChromiumNotFound(chromium_path)
+    who = chromium_identity()
     user_data_dir = tempfile.mkdtemp(prefix="archibot-chromium-")
+    env = None
+    if who.uid is not None:
+        os.chown(user_data_dir, who.uid, who.gid if who.gid is not None else -1)
+        # Its caches and certificate store go in the throw-away profile it owns.
+        env = {**os.environ, "HOME": user_data_dir}
+    to_chromium_r, to_chromium_w = os.pipe()
+    from_chromium_r, from_chromium_w = os.pipe()
+    child_read, child_write = _high_fd(to_chromium_r), _high_fd(from_chromium_w)
     try:
         process = await asyncio.create_subprocess_exec(
             resolve_wrapper(chromium_path),
             *CHROMIUM_ARGS,
+            *(() if who.sandbox else (NO_SANDBOX,)),
             *chromium_language_args(lang),
             *extra_args,
             f"--user-data-dir={user_data_dir}",
@@ -302,21 +362,33 @@ async def launch_chromium(
             # Its own process group: the terminal's Ctrl+C goes to the worker
             # only, and close() can kill every helper at once.
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            pass_fds=(devtools_pipe.CHROMIUM_READ_FD, devtools_pipe.CHROMIUM_WRITE_FD),
+            preexec_fn=_pipe_ends_for_child(child_read, child_write),
+            user=who.uid,
+            group=who.gid,
+            extra_groups=[] if who.uid is not None else None,
+            env=env,
         )
     except OSError as exc:
+        for fd in (child_read, child_write, to_chromium_w, from_chromium_r):
+            os.close(fd)
         shutil.rmtree(user_data_dir, ignore_errors=True)
         raise LaunchFailed(f"could not start Chromium at {chromium_path}: {exc}") from exc
+    os.close(child_read)
+    os.close(child_write)
     try:
-        endpoint = await _read_devtools_endpoint(process, user_data_dir, timeout_s=launch_timeout_s)
         browser = await asyncio.wait_for(
-            pyppeteer.connect(browserWSEndpoint=endpoint, defaultViewport=None),
-            launch_timeout_s,
+            devtools_pipe.connect(from_chromium_r, to_chromium_w), launch_timeout_s
         )
-    except (LaunchFailed, asyncio.CancelledError):
+    except asyncio.CancelledError:
         await _abandon(process, user_data_dir)
         raise
     except Exception as exc:
         await _abandon(process, user_data_dir)
+        if process.returncode is not None:
+            raise LaunchFailed(
+                f"Chromium exited with code {process.returncode} before it was ready; "
+                "run it by hand with --headless to see why"
+            ) from exc
         raise LaunchFailed(f"could not connect to Chromium at {chromium_path}: {exc}") from exc
     return Chromium(process=process, browser=browser, user_data_dir=user_data_dir)

@@ -416,3 +416,59 @@ def _running(pid: int) -> bool:
             return f.read().split(") ", 1)[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _listening_inodes() -> set[str]:
+    """Socket inodes of every TCP socket in LISTEN state on this machine."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A":
+                    inodes.add(cols[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    found = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(target[8:-1])
+    return found
+
+
+def test_chromium_runs_unprivileged_sandboxed_and_without_a_devtools_port() -> None:
+    from pool.browser import chromium_identity, launch_chromium
+
+    async def inspect() -> tuple[int, str, set[str], str]:
+        chromium = await launch_chromium(CHROMIUM_PATH)
+        try:
+            page = await chromium.browser.newPage()
+            await page.goto("data:text/html,<p id=x>driven over the pipe</p>")
+            text = await page.evaluate("document.getElementById('x').textContent")
+            with open(f"/proc/{chromium.pid}/status") as f:
+                uid = int(f.read().split("Uid:")[1].split()[1])  # effective uid
+            with open(f"/proc/{chromium.pid}/cmdline") as f:
+                cmdline = f.read().replace("\0", " ")
+            sockets: set[str] = set()
+            for pid in procstat.process_tree(chromium.pgid):
+                sockets |= _socket_inodes(pid)
+            return uid, cmdline, sockets & _listening_inodes(), text
+        finally:
+            await chromium.close()
+
+    uid, cmdline, listening, text = asyncio.run(inspect())
+    assert text == "driven over the pipe"
+    # Never root: a worker running as root starts Chromium as an unprivileged user
+    if os.geteuid() == 0:
+        assert uid != 0, cmdline
+    # with its sandbox wherever the machine allows user namespaces
+    assert ("--no-sandbox" in cmdline) == (not chromium_identity().sandbox)
+    # and DevTools only over the worker's pipe: no port any local process could drive
+    assert "--remote-debugging-pipe" in cmdline and "--remote-debugging-port" not in cmdline
+    assert listening == set()
