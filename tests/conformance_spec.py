@@ -10,6 +10,7 @@ facts the dump does not hold come from FACTS.md, each with its section.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 DUMP_PATH = Path(__file__).resolve().parents[2] / "shared" / "erp-real" / "archibald-structure.json"
+#: The same dump, committed (gzip) so that a clone without ../shared beside it — a CI
+#: checkout elsewhere — still holds erpsim against it; when both are there they must agree.
+VENDORED_DUMP_PATH = Path(__file__).resolve().parent / "data" / "archibald-structure.json.gz"
 
 #: The login action: a menu item, not a <button> (FACTS §1, TECH:34; the dump lists no buttons).
 LOGIN_ACTION_ID = "Logon_PopupActions_Menu_DXI0_T"
@@ -66,13 +70,26 @@ class DumpMissing(FileNotFoundError):
 
 @functools.cache
 def load_dump(path: Path = DUMP_PATH) -> dict[str, Any]:
-    """The dump as JSON; DumpMissing says where it was looked for."""
-    if not path.is_file():
-        raise DumpMissing(
-            f"the dump of the real Archibald is missing: expected {path} "
-            "(../shared/erp-real/archibald-structure.json beside the repository)"
-        )
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    """The dump as JSON (the authority in ../shared, else the committed copy).
+
+    DumpMissing says where it was looked for.
+    """
+    if path.is_file():
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+    if path == DUMP_PATH and VENDORED_DUMP_PATH.is_file():
+        return load_vendored_dump()
+    raise DumpMissing(
+        f"the dump of the real Archibald is missing: expected {path} "
+        f"(../shared/erp-real/archibald-structure.json beside the repository) or {VENDORED_DUMP_PATH}"
+    )
+
+
+@functools.cache
+def load_vendored_dump() -> dict[str, Any]:
+    """The committed copy of the dump."""
+    with gzip.open(VENDORED_DUMP_PATH, "rt", encoding="utf-8") as f:
+        data: dict[str, Any] = json.load(f)
     return data
 
 

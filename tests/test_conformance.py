@@ -15,6 +15,7 @@ extracted right, e.g. the orders list's 25 visible columns in visible order.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -156,6 +157,16 @@ def simulated_lists(dump: dict[str, Any]) -> list[str]:
 
 
 # --- the expectations, checked on the dump itself (no browser) -------------------------------
+
+
+def test_the_committed_dump_is_the_authoritys() -> None:
+    # ../shared/erp-real is the authority; the committed copy serves clones without it.
+    if spec.DUMP_PATH.is_file():
+        assert spec.load_vendored_dump() == json.loads(spec.DUMP_PATH.read_text(encoding="utf-8")), (
+            "tests/data/archibald-structure.json.gz differs from ../shared/erp-real: "
+            "gzip -9 -c ../shared/erp-real/archibald-structure.json > tests/data/archibald-structure.json.gz"
+        )
+    assert spec.load_vendored_dump()["listViews"]["Orders"]["grid"]["suffix"] == "_LE_v3"
 
 
 def test_every_allowed_difference_names_something_in_the_dump(dump: dict[str, Any]) -> None:

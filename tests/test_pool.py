@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -451,10 +452,9 @@ def test_chromium_runs_unprivileged_sandboxed_and_without_a_devtools_port() -> N
             page = await chromium.browser.newPage()
             await page.goto("data:text/html,<p id=x>driven over the pipe</p>")
             text = await page.evaluate("document.getElementById('x').textContent")
-            with open(f"/proc/{chromium.pid}/status") as f:
-                uid = int(f.read().split("Uid:")[1].split()[1])  # effective uid
-            with open(f"/proc/{chromium.pid}/cmdline") as f:
-                cmdline = f.read().replace("\0", " ")
+            status = Path(f"/proc/{chromium.pid}/status").read_text()
+            uid = int(status.split("Uid:")[1].split()[1])  # the effective uid
+            cmdline = Path(f"/proc/{chromium.pid}/cmdline").read_text().replace("\0", " ")
             sockets: set[str] = set()
             for pid in procstat.process_tree(chromium.pgid):
                 sockets |= _socket_inodes(pid)
