@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 import redis.asyncio as aioredis
 
@@ -13,23 +15,21 @@ DEFAULT_REDIS_CONNECT_TIMEOUT_S = 5
 DEFAULT_REDIS_HEALTH_CHECK_S = 15
 
 
+def _redis_options(settings: Settings) -> dict[str, Any]:
+    """Timeouts and health checks every Redis client of ours uses, blocking or asyncio."""
+    return {
+        "socket_timeout": settings.redis_timeout_s,
+        "socket_connect_timeout": DEFAULT_REDIS_CONNECT_TIMEOUT_S,
+        "socket_keepalive": True,
+        "health_check_interval": DEFAULT_REDIS_HEALTH_CHECK_S,
+    }
+
+
 def sync_redis(settings: Settings) -> redis.Redis:
     """A blocking client (the broker's, the client's)."""
-    return redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout_s,
-        socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT_S,
-        socket_keepalive=True,
-        health_check_interval=DEFAULT_REDIS_HEALTH_CHECK_S,
-    )
+    return redis.Redis.from_url(settings.redis_url, **_redis_options(settings))
 
 
 def async_redis(settings: Settings) -> aioredis.Redis:
     """An asyncio client (the agent lock's, the breaker's, the sweeper's)."""
-    return aioredis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout_s,
-        socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT_S,
-        socket_keepalive=True,
-        health_check_interval=DEFAULT_REDIS_HEALTH_CHECK_S,
-    )
+    return aioredis.Redis.from_url(settings.redis_url, **_redis_options(settings))
