@@ -91,7 +91,8 @@ class BrowserPool:
         #: Retired Chromiums (by launch number) that still run an operation.
         self._retiring: dict[int, Chromium] = {}
         self._closed = False
-        # Sessions of the current launch only; a relaunch empties it.
+        # Sessions of the current launch, and those still in use in a retiring one; a
+        # relaunch after a crash drops the dead launch's.
         self._sessions: dict[str, AgentSession] = {}
         self._agent_locks: dict[str, asyncio.Lock] = {}
         # Slots promised to contexts being opened right now.
