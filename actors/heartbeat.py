@@ -78,6 +78,8 @@ class Heartbeat(Middleware):
         body.update(
             contexts_open=stats.get("contexts_open", 0),
             contexts_in_use=stats.get("contexts_in_use", 0),
+            browser_launches=stats.get("launches", 0),
+            browser_recycles=stats.get("recycles", 0),
             chromium_rss_bytes=procstat.rss_bytes(context.pool.pids),
         )
         return body

@@ -236,7 +236,7 @@ async def _run_only(ctx: WorkerContext, agent: str, op_id: str, token: str) -> N
 async def _mark_inflight(ctx: WorkerContext, op: Operation) -> bool:
     """Mark ``op`` in flight here; True if a previous holder's mark was still there (it died)."""
     assert ctx.redis is not None
-    ttl_ms = (ctx.settings.timeout_s(op.op_type) + DEFAULT_INFLIGHT_MARGIN_S) * 1000
+    ttl_ms = (ctx.settings.op_time_limit_s(op.op_type, op.payload) + DEFAULT_INFLIGHT_MARGIN_S) * 1000
     previous = await ctx.redis.set(DEFAULT_INFLIGHT_PREFIX + op.id, ctx.name, px=ttl_ms, get=True)
     return previous is not None
 
@@ -289,8 +289,11 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
                 f"the effect of its save (phase {op.phase}); the ERP MAY hold it — look for "
                 f"marker AB-{op.id.replace('-', '')} before sending it again"))
             return
+        # The limit grows with the order's lines (a 40-line order takes ~17 min on the live
+        # ERP); the agent's lease is renewed by its own task all along.
         task = asyncio.ensure_future(asyncio.wait_for(
-            _in_session(ctx, op, lease, executor, verify_only), timeout=ctx.settings.timeout_s(op.op_type)
+            _in_session(ctx, op, lease, executor, verify_only),
+            timeout=ctx.settings.op_time_limit_s(op.op_type, op.payload),
         ))
         ctx.running[op.id] = task
         try:
@@ -351,9 +354,10 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
         await _hand_back(ctx, op, lease, f"worker {ctx.name} cannot run a browser: {exc}")
         browser.stop_this_worker()
     except TimeoutError:
-        limit_s = ctx.settings.timeout_s(op.op_type)
+        limit_s = ctx.settings.op_time_limit_s(op.op_type, op.payload)
         await _quietly(ctx.breaker.transport_error(op.agent, "timeout"))
-        await _retry_transient(ctx, op, f"timed out after {limit_s} s (ARCHIBOT_OP_TIMEOUTS)")
+        await _retry_transient(ctx, op, f"timed out after {limit_s} s (ARCHIBOT_OP_TIMEOUTS, "
+                                        "ARCHIBOT_OP_TIMEOUT_PER_LINE_S)")
     except ErpUnavailable as exc:
         await _quietly(ctx.breaker.transport_error(op.agent, str(exc)))
         await _retry_transient(ctx, op, _describe(exc))

@@ -62,6 +62,8 @@ class WorkerContext:
             chromium_path=settings.chromium,
             contexts_per_browser=settings.contexts_per_browser,
             lang=settings.erp_lang,
+            max_browser_age_s=settings.browser_max_age_s,
+            degraded_new_page_ms=settings.browser_degraded_new_page_ms,
         )
         self._db_threads = concurrent.futures.ThreadPoolExecutor(
             DEFAULT_DB_THREADS, thread_name_prefix="archibot-db"

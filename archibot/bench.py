@@ -32,6 +32,7 @@ import psycopg
 import redis
 
 from archibot.client import Client
+from archibot.keys import HEARTBEAT_PREFIX
 from archibot.local import SimProcess, Workers, start_sim, start_workers
 from archibot.settings import Settings
 from erp.operations import marker_for
@@ -167,6 +168,16 @@ def redis_calls(client: redis.Redis) -> int:
     """Every command Redis has executed (scripts' inner commands included), less INFO itself."""
     stats = client.info("commandstats")
     return sum(int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info",))
+
+
+def browser_recycles(client: redis.Redis) -> int:
+    """Chromium recycles of the running workers, as of their last heartbeat (every few s)."""
+    total = 0
+    for key in client.scan_iter(match=HEARTBEAT_PREFIX + "*"):
+        raw = client.get(key)
+        if raw:
+            total += int(json.loads(raw).get("browser_recycles", 0))
+    return total
 
 
 # -- sampling the workers -----------------------------------------------------------------
@@ -404,6 +415,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                 break
             time.sleep(0.2)
         calls_after = redis_calls(rclient)
+        recycles = browser_recycles(rclient)
         cpu_after = cpu_of(workers)
         sampler.stop()
         rclient.close()
@@ -422,6 +434,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "logins": sum(int(v) for v in counters.get("logins", {}).values()),
             "agents": args.agents,
             "requeues": sum(int(r["requeues"]) for r in rows),
+            "browser_recycles": recycles,
             "retries": sum(max(0, int(r["attempts"]) - 1) for r in rows),
             "redis_commands_per_op": round((calls_after - calls_before) / len(op_ids), 1),
             "worker_rss_mb": {"max": round(sampler.max_rss_bytes / 2**20, 1),

@@ -181,7 +181,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from archibot.demo import run_demo
 
     return run_demo(settings, agents=args.agents, orders_per_agent=args.orders,
-                    profile=args.profile, processes=args.processes)
+                    profile=args.profile, processes=args.processes, lines=args.lines)
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -257,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--orders", type=int, default=3, help="orders per agent")
     demo.add_argument("--profile", choices=("fast", "realistic"), default="realistic")
     demo.add_argument("--processes", type=int, default=2)
+    demo.add_argument("--lines", type=int, default=None,
+                      help="lines per order, e.g. 40 for a long order (default: 1 to 3 at random)")
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="measure scheduling, safety and cost; prints one JSON object")

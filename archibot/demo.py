@@ -2,7 +2,9 @@
 
 Starts the simulator and two worker processes, stores a handful of agents'
 credentials, submits a few orders per agent, shows progress, prints what
-landed in the ERP, and stops everything it started.
+landed in the ERP, and stops everything it started. ``--lines N`` gives every
+order N lines: ``archibot demo --profile realistic --agents 1 --orders 1
+--lines 40`` times one 40-line order end to end (~17 min on the live ERP).
 """
 
 from __future__ import annotations
@@ -26,14 +28,18 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def demo_orders(state: dict[str, Any], agent: str, count: int, rng: random.Random) -> list[dict[str, Any]]:
-    """``count`` plausible submit-order payloads for ``agent`` from the simulator's data."""
+def demo_orders(
+    state: dict[str, Any], agent: str, count: int, rng: random.Random, lines_per_order: int | None = None
+) -> list[dict[str, Any]]:
+    """``count`` plausible submit-order payloads for ``agent`` from the simulator's data, each of
+    ``lines_per_order`` distinct articles (1 to 3 at random when None)."""
     customers = [c for c in state["customers"] if c["agent"] == agent]
     products = state["products"]
     orders = []
     for n in range(count):
         lines = []
-        for product in rng.sample(products, rng.randint(1, 3)):
+        size = lines_per_order if lines_per_order is not None else rng.randint(1, 3)
+        for product in rng.sample(products, size):
             package = rng.choice(product["variants"])["package_content"]
             lines.append({"article": product["item_id"], "quantity": package * rng.randint(1, 4)})
         orders.append({
@@ -44,8 +50,13 @@ def demo_orders(state: dict[str, Any], agent: str, count: int, rng: random.Rando
     return orders
 
 
-def run_demo(settings: Settings, *, agents: int, orders_per_agent: int, profile: str, processes: int) -> int:
+def run_demo(
+    settings: Settings, *, agents: int, orders_per_agent: int, profile: str, processes: int,
+    lines: int | None = None,
+) -> int:
     """Run the demo; 0 when every order landed exactly once."""
+    if lines is not None and lines < 1:
+        raise ValueError(f"--lines must be at least 1, not {lines}")
     from store.db import Database
 
     Database(settings.database_url).migrate()
@@ -72,10 +83,13 @@ def run_demo(settings: Settings, *, agents: int, orders_per_agent: int, profile:
         rng = random.Random(7)
         op_ids: list[str] = []
         for agent in names:
-            for payload in demo_orders(state, agent, orders_per_agent, rng):
+            for payload in demo_orders(state, agent, orders_per_agent, rng, lines):
                 op_ids.append(client.send("submit-order", agent, payload))
         _say(f"sent {len(op_ids)} submit-order operations; waiting…")
-        statuses = _watch(client, op_ids)
+        # An agent's orders run one after the other, each within its own (per-line) limit.
+        longest_s = orders_per_agent * settings.op_time_limit_s(
+            "submit-order", {"lines": [{}] * (lines or 3)})
+        statuses = _watch(client, op_ids, max(DEMO_TIMEOUT_S, float(longest_s)))
 
         _say("\nwhat landed in the ERP:")
         erp_orders = {o["reference"]: o for o in sim.state(include="orders")["orders"]}
@@ -84,8 +98,8 @@ def run_demo(settings: Settings, *, agents: int, orders_per_agent: int, profile:
             st = statuses[op_id]
             order = erp_orders.get(marker_for(op_id))
             if st["status"] == "done" and order is not None:
-                lines = ", ".join(f"{l['article']}×{l['quantity']:g}" for l in order["lines"])
-                _say(f"  {st['agent']}: order {order['id']} for customer {order['customer']} [{lines}]")
+                shown = ", ".join(f"{l['article']}×{l['quantity']:g}" for l in order["lines"])
+                _say(f"  {st['agent']}: order {order['id']} for customer {order['customer']} [{shown}]")
             else:
                 ok = False
                 _say(f"  {st['agent']}: operation {op_id} {st['status']}: {st['error']}")
@@ -130,13 +144,16 @@ def _with_erp(settings: Settings, url: str) -> Settings:
     return replace(settings, erp_url=url)
 
 
-def _watch(client: Client, op_ids: list[str]) -> dict[str, dict[str, Any]]:
-    deadline = time.monotonic() + DEMO_TIMEOUT_S
+def _watch(client: Client, op_ids: list[str], timeout_s: float = DEMO_TIMEOUT_S) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
     last = ""
     while True:
         statuses = {op_id: client.status(op_id) for op_id in op_ids}
         counts = Counter(s["status"] for s in statuses.values())
         line = "  " + "  ".join(f"{k}={counts.get(k, 0)}" for k in ("queued", "running", "done", "failed"))
+        if len(op_ids) == 1:
+            # One (long) order: show its progress ("line 12/40 added").
+            line += f"  {(statuses[op_ids[0]].get('progress') or {}).get('step', '')}"
         if line != last:
             _say(line)
             last = line

@@ -57,9 +57,20 @@ LOCAL_ERP_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_OP_TIMEOUT_S = 300
 #: Per-type limits that differ from DEFAULT_OP_TIMEOUT_S (a full products sync walks 30 pages).
 DEFAULT_OP_TIMEOUTS_S = {"sync-products": 1_800, "sync-customers": 900, "sync-orders": 900}
+#: What each order line adds to the limit of an operation that writes lines: a 40-line order
+#: takes ~17 min on the live ERP, ~30 with its retries (FACTS §10), i.e. up to ~45 s a line.
+DEFAULT_OP_TIMEOUT_PER_LINE_S = 45
+#: The operations whose time limit grows with their payload's ``lines``.
+LINE_OPERATIONS = ("submit-order", "edit-order")
 #: How long after a dead holder's last word (its save click) a successor waits before
 #: looking in the ERP for the save's effect: a slow ERP may still be committing it.
 DEFAULT_COMMIT_SETTLE_S = 20
+#: A worker's Chromium is replaced once this old (the original restarted every 90 min:
+#: opening a page slowed from <200 ms to 30 s after ~30 min, FACTS §10), without
+#: interrupting the operations running in it.
+DEFAULT_BROWSER_MAX_AGE_S = 3_600
+#: ...or as soon as opening a new context and page took longer than this.
+DEFAULT_BROWSER_DEGRADED_NEW_PAGE_MS = 5_000
 #: The browser's language: the ERP's labels follow its Accept-Language, its grid numbers and
 #: dates its navigator.language ("51.847", "28/03/2026 06:24:57" in it-IT).
 DEFAULT_ERP_LANG = "it-IT"
@@ -106,7 +117,11 @@ class Settings:
     handoff: bool = True
     #: Per-type overrides of ``op_timeout_s``: ``"sync-products=1800,submit-order=240"``.
     op_timeouts: str = ""
+    #: Added to the limit of submit-order and edit-order for each line of their payload.
+    op_timeout_per_line_s: int = DEFAULT_OP_TIMEOUT_PER_LINE_S
     commit_settle_s: int = DEFAULT_COMMIT_SETTLE_S
+    browser_max_age_s: int = DEFAULT_BROWSER_MAX_AGE_S
+    browser_degraded_new_page_ms: int = DEFAULT_BROWSER_DEGRADED_NEW_PAGE_MS
     retry_budget_s: int = DEFAULT_RETRY_BUDGET_S
     retry_max_ms: int = DEFAULT_RETRY_MAX_MS
     max_worker_deaths: int = DEFAULT_MAX_WORKER_DEATHS
@@ -144,6 +159,15 @@ class Settings:
             name, _, value = item.partition("=")
             overrides[name.strip()] = int(value)
         return overrides.get(op_type, self.op_timeout_s)
+
+    def op_time_limit_s(self, op_type: str, payload: Mapping[str, object] | None = None) -> int:
+        """The time limit of one attempt of this operation: its type's limit, plus
+        ``op_timeout_per_line_s`` for each line when it writes order lines."""
+        limit = self.timeout_s(op_type)
+        lines = (payload or {}).get("lines")
+        if op_type in LINE_OPERATIONS and isinstance(lines, list):
+            limit += self.op_timeout_per_line_s * len(lines)
+        return limit
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -177,14 +177,67 @@ async def read_embedded_grid(
 ) -> list[dict[str, str]]:
     """Data rows of an embedded grid as {lowercase field: text}, columns through GetColumn.
 
-    `hidden` fields (not rendered) are added, as given, from one GetPageRowValues callback
-    (invariant values). ErpUnavailable when the grid is missing or the counts disagree.
+    Every page is read (the order lines grid shows 20 rows a page, FACTS §2.12), from the
+    first, and the grid is put back on the page it showed. `hidden` fields (not rendered)
+    are added, as given, from one GetPageRowValues callback per page (invariant values).
+    ErpUnavailable when the grid is missing, a page does not turn, or the counts disagree
+    (rows read against the grid's GetRowCount()).
     """
-    rows: list[dict[str, str]] = (await grid.read_grid(page, name))["rows"]
-    if hidden and rows:
-        values = await grid.page_row_values(page, name, hidden)
-        if len(values) != len(rows):
-            raise ErpUnavailable(f"grid {name}: {len(rows)} rows but {len(values)} row values")
-        for row, extra in zip(rows, values, strict=True):
-            row.update(dict(zip(hidden, extra, strict=True)))
+    step = f"read grid {name}"
+    data = await grid.read_grid(page, name)
+    shown = int(data["page_index"])
+    if shown != 0:
+        data = await _turn_to(page, name, 0, step)
+    rows: list[dict[str, str]] = []
+    while True:
+        page_rows: list[dict[str, str]] = data["rows"]
+        if hidden and page_rows:
+            values = await grid.page_row_values(page, name, hidden)
+            if len(values) != len(page_rows):
+                raise ErpUnavailable(
+                    f"grid {name}: {len(page_rows)} rows but {len(values)} row values"
+                )
+            for row, extra in zip(page_rows, values, strict=True):
+                row.update(dict(zip(hidden, extra, strict=True)))
+        rows.extend(page_rows)
+        index = int(data["page_index"])
+        if index + 1 >= int(data["page_count"]):
+            break
+        data = await _turn_to(page, name, index + 1, step)
+    if int(data["page_index"]) != shown:
+        await _turn_to(page, name, shown, f"{step}: back to page {shown + 1}")
+    total = int(data.get("total") or 0)
+    if total and len(rows) != total:
+        raise ErpUnavailable(f"grid {name}: read {len(rows)} rows of {total}")
     return rows
+
+
+async def _turn_to(page: Any, name: str, index: int, step: str) -> dict[str, Any]:
+    """Show page `index` of grid `name` (GotoPage, then idle); the grid as read there."""
+    await grid.goto_page(page, name, index, f"{step}: page {index + 1}")
+    data = await grid.read_grid(page, name)
+    if int(data["page_index"]) != index:
+        raise ErpUnavailable(
+            f"{step}: the grid stayed on page {int(data['page_index']) + 1} instead of {index + 1}"
+        )
+    return data
+
+
+async def show_grid_row(page: Any, name: str, row: int, step: str) -> str:
+    """Show the page of grid `name` holding the row of visible index `row`; its row selector.
+
+    Visible indices run across pages (row 25 is the 6th row of the second page at 20 a
+    page); the rows' ids carry them (`{name}_DXDataRow25`).
+    """
+    selector = f'tr[id="{name}_DXDataRow{row}"]'
+    data = await grid.read_grid(page, name)
+    pages = [int(data["page_index"])] + [
+        n for n in range(int(data["page_count"])) if n != int(data["page_index"])
+    ]
+    for n in pages:
+        if n != int(data["page_index"]):
+            data = await _turn_to(page, name, n, step)
+        async with boundary(page, step):
+            if await page.querySelector(selector) is not None:
+                return selector
+    raise ErpUnavailable(f"{step}: grid {name} has no row {row}")

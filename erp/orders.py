@@ -15,6 +15,7 @@ from erp.detail import (
     click_save,
     read_embedded_grid,
     read_fields,
+    show_grid_row,
     write_fields,
 )
 from erp.errors import ErpRejected, ErpUnavailable
@@ -251,11 +252,10 @@ async def _open_order_for_edit(page: Any, erp_url: str, order_id: str) -> None:
 async def _click_in_line(page: Any, row: int, selector: str, step: str) -> str:
     """Click a command of line `row`; returns the lines grid's name."""
     lines = await order_form.lines_grid(page, step)
+    # Past 20 lines the row is on another page of the grid (FACTS §2.12).
+    row_selector = await show_grid_row(page, lines, row, step)
     async with boundary(page, step):
-        rows = await page.querySelectorAll(f'tr[id^="{lines}_DXDataRow"]')
-        if row >= len(rows):
-            raise ErpUnavailable(f"{step}: the lines grid has no row {row}")
-        button = await rows[row].querySelector(selector)
+        button = await page.querySelector(f"{row_selector} {selector}")
         if button is None:
             raise ErpUnavailable(f"{step}: line {row} has no {selector}")
         await button.click()

@@ -197,6 +197,11 @@ def _pager(name: str, page: GridPage) -> str:
     )
 
 
+def pager(name: str, page: GridPage) -> str:
+    """The bottom pager of a grid showing `page` (embedded grids render it themselves)."""
+    return _pager(name, page)
+
+
 def grid_control(name: str, inner: str, state: dict[str, Any], extra_class: str = "") -> str:
     """The whole grid: the swappable `_CC` part, the loading panel and the client state."""
     state_json = escape(json.dumps(state), quote=True)

@@ -19,7 +19,7 @@ from erpsim.culture import Lang
 from erpsim.detail_texts import text
 from erpsim.fmt import fmt_decimal, fmt_int, fmt_money, fmt_quantity
 from erpsim.html_fields import Kind
-from erpsim.html_grid import grid_control
+from erpsim.html_grid import GridPage, grid_control, pager
 from erpsim.model import Order, OrderLine, Product
 from erpsim.state import SimState
 
@@ -75,8 +75,36 @@ def columns_state() -> list[dict[str, Any]]:
     return out
 
 
-def grid_state(order: Order) -> dict[str, Any]:
-    return {"rows": len(order.lines), "page": 0, "page_count": 1, "columns": columns_state()}
+def page_count(order: Order) -> int:
+    """Pages of the lines grid: 20 rows a page (FACTS §2.12), at least one."""
+    return max(1, -(-len(order.lines) // DEFAULT_LINES_PAGE_SIZE))
+
+
+def clamp_page(order: Order, page: int) -> int:
+    """`page` within the grid's pages (a deleted last line can leave it past the end)."""
+    return min(max(0, page), page_count(order) - 1)
+
+
+def page_of_row(row: int) -> int:
+    """The page that shows line `row` (visible indices run across pages, as DevExpress's)."""
+    return row // DEFAULT_LINES_PAGE_SIZE
+
+
+def _page_rows(order: Order, page: int) -> range:
+    start = clamp_page(order, page) * DEFAULT_LINES_PAGE_SIZE
+    return range(start, min(start + DEFAULT_LINES_PAGE_SIZE, len(order.lines)))
+
+
+def grid_state(order: Order, page: int = 0) -> dict[str, Any]:
+    """The client state: the page shown, the page count and the total (GetRowCount())."""
+    return {
+        "rows": len(_page_rows(order, page)),
+        "page": clamp_page(order, page),
+        "page_count": page_count(order),
+        "page_size": DEFAULT_LINES_PAGE_SIZE,
+        "total": len(order.lines),
+        "columns": columns_state(),
+    }
 
 
 def line_values(state: SimState, line: OrderLine, n: int) -> dict[str, tuple[str, str]]:
@@ -103,11 +131,13 @@ def line_values(state: SimState, line: OrderLine, n: int) -> dict[str, tuple[str
     }
 
 
-def row_values(state: SimState, order: Order, fields: list[str]) -> list[list[str]]:
+def row_values(
+    state: SimState, order: Order, fields: list[str], page: int = 0
+) -> list[list[str]]:
     """GetPageRowValues: the invariant values of `fields` for every row on the page."""
     rows = []
-    for n, line in enumerate(order.lines[:DEFAULT_LINES_PAGE_SIZE]):
-        values = line_values(state, line, n)
+    for n in _page_rows(order, page):
+        values = line_values(state, order.lines[n], n)
         rows.append([values[f][0] if f in values else "" for f in fields])
     return rows
 
@@ -146,8 +176,11 @@ def lines_inner(
     edit_row: int | None = None,
     values: dict[str, str] | None = None,
     error: str = "",
+    page: int = 0,
 ) -> str:
-    """The grid's swappable part: headers, rows, the `editnew` row or row `edit_row` in edit."""
+    """The grid's swappable part: headers, the rows of `page` (20 a page; ids and commands
+    carry each row's visible index across pages), the `editnew` row or row `edit_row` in
+    edit, and a pager when there is more than one page."""
     button = _Buttons(grid)
     span = len(VISIBLE)
     new = button("AddNew", "[['AddNew'],1]", text("new", lang)) if editing else ""
@@ -164,7 +197,8 @@ def lines_inner(
             f'<td class="dxgvCommandColumn_XafTheme dxgvHeader_XafTheme">{new}</td>{heads}</tr>'
         )
     ]
-    for n, line in enumerate(order.lines):
+    for n in _page_rows(order, page):
+        line = order.lines[n]
         if n == edit_row:
             out.append(_edit_row(grid, button, values or {}, f"edit{n}", str(n), lang))
             continue
@@ -197,6 +231,10 @@ def lines_inner(
         f'<tr id="{grid}_DXFooterRow" class="dxgvFooter_XafTheme">'
         f'<td colspan="{span}">Count={len(order.lines)}</td></tr></tbody></table>'
     )
+    if page_count(order) > 1:
+        shown = GridPage(rows=(), total=len(order.lines), page_index=clamp_page(order, page),
+                         page_size=DEFAULT_LINES_PAGE_SIZE, search="")
+        out.append(pager(grid, shown))
     return "".join(out)
 
 

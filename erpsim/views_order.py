@@ -269,7 +269,12 @@ def _callback(
         order = _shown_order(sim, session, posted)
         if order is not None:
             fields = [str(f) for f in callback.param.get("fields") or []]
-            return reply(control=grid, rowValues=hl.row_values(sim.state, order, fields))
+            shown = _int(callback.param.get("page"))
+            return reply(control=grid, rowValues=hl.row_values(sim.state, order, fields, shown))
+    if control == grid and callback.command == "PAGE" and posted is not None:
+        page_reply = _lines_page(sim, session, posted, grid, callback, lang)
+        if page_reply is not None:
+            return page_reply
     found = _draft_from(session, form)
     if found is None:
         return reply(error="L'oggetto è scaduto o non esiste più. Ricaricare la pagina.")
@@ -299,6 +304,20 @@ def _callback(
     if control == grid:
         return _lines_callback(sim, visit, draft, callback, lang)
     return reply(error=f"Unknown control: {control}")
+
+
+def _lines_page(
+    sim: Sim, session: Session, posted: ViewState, grid: str, callback: Callback, lang: Lang
+) -> web.Response | None:
+    """GotoPage/NextPage on the lines grid of a saved order in view mode (None: in edit)."""
+    if posted.draft_key in session.drafts:
+        return None
+    order = _shown_order(sim, session, posted)
+    if order is None:
+        return None
+    page = hl.clamp_page(order, _int(callback.param.get("page")))
+    html = hl.lines_inner(grid, sim.state, order, lang, page=page)
+    return reply(control=grid, updates={f"{grid}_CC": html}, state=hl.grid_state(order, page))
 
 
 def _shown_order(sim: Sim, session: Session, posted: ViewState) -> Order | None:
@@ -331,15 +350,22 @@ def _select_customer(sim: Sim, visit: Visit, draft: Order, account: str) -> web.
 def _lines_callback(
     sim: Sim, visit: Visit, draft: Order, callback: Callback, lang: Lang
 ) -> web.Response:
-    """AddNew / StartEdit / DeleteRow / UpdateEdit / CancelEdit on the draft's lines."""
+    """AddNew / StartEdit / DeleteRow / UpdateEdit / CancelEdit / PAGE on the draft's lines.
+
+    The grid shows 20 lines a page: a line opened for editing shows on its page, a new line
+    once saved on the last page (the grid pages by itself past 20 lines, DXR:246-248).
+    """
     grid = ho.lines_grid_name(visit)
     command = callback.command
     row = _row_index(draft, callback.param.get("row"))
     url = None
+    page = _int(callback.param.get("page"))
 
     def inner(**kw: Any) -> str:
-        return hl.lines_inner(grid, sim.state, draft, lang, editing=True, **kw)
+        return hl.lines_inner(grid, sim.state, draft, lang, editing=True, page=page, **kw)
 
+    if command == "StartEdit" and row is not None:
+        page = hl.page_of_row(row)
     if command == "AddNew":
         html = inner(adding=True)
     elif command == "StartEdit" and row is not None:
@@ -355,9 +381,11 @@ def _lines_callback(
             line = _parse_line(sim, values)
         except SimValidation as exc:
             html = inner(adding=row is None, edit_row=row, values=values, error=exc.message)
-            return reply(control=grid, updates={f"{grid}_CC": html}, state=hl.grid_state(draft))
+            state = hl.grid_state(draft, page)
+            return reply(control=grid, updates={f"{grid}_CC": html}, state=state)
         if row is None:
             draft.lines.append(line)
+            page = hl.page_of_row(len(draft.lines) - 1)
         else:
             draft.lines[row] = line
         if not draft.id:
@@ -369,7 +397,7 @@ def _lines_callback(
     updates = {f"{grid}_CC": html}
     if draft.id:
         updates[f"{visit.layout}_{ho.FIELDS['ID'].path}_xaf_dviID_View"] = fmt_int(draft.id)
-    return reply(control=grid, updates=updates, url=url, state=hl.grid_state(draft))
+    return reply(control=grid, updates=updates, url=url, state=hl.grid_state(draft, page))
 
 
 def _row_index(draft: Order, value: object) -> int | None:

@@ -222,6 +222,10 @@ class Chromium:
         #: The browser process itself, below any shell wrapper that did not exec.
         self.browser_pid = _browser_pid(process.pid)
         self.user_data_dir = user_data_dir
+        #: When it was launched (its age decides when the pool recycles it).
+        self.started_monotonic = time.monotonic()
+        #: Why the pool found it degraded (a slow newPage), or None.
+        self.degraded: str | None = None
         self._disconnected = False
         self._closed = False
         browser.on(Browser.Events.Disconnected, self._on_disconnected)

@@ -30,6 +30,13 @@ DEFAULT_CONTEXTS_PER_BROWSER = 5
 DEFAULT_CONTEXT_WAIT_TIMEOUT_S = 60.0
 #: Attempts at opening a context when Chromium dies under the attempt itself.
 _OPEN_ATTEMPTS = 2
+#: Chromium is replaced once it is this old: opening a page slowed from under 200 ms to
+#: 30 s after about 30 minutes on the original system, which restarted every 90 min
+#: (FACTS §10, POOL:497-500).
+DEFAULT_MAX_BROWSER_AGE_S = 3_600.0
+#: A new context and page taking longer than this marks Chromium degraded: it is replaced
+#: at the next checkout (healthy: well under 200 ms).
+DEFAULT_DEGRADED_NEW_PAGE_MS = 5_000.0
 
 
 class BrowserPool:
@@ -42,6 +49,13 @@ class BrowserPool:
     for the first to be released. If Chromium died, the next ``context()``
     relaunches it; an operation that was running when it died ends in
     :class:`BrowserCrashed`.
+
+    Chromium is recycled before it degrades: once older than ``max_browser_age_s``, or once
+    opening a page took longer than ``degraded_new_page_ms``, the next ``context()`` retires
+    it and launches a fresh one. A retired Chromium's idle contexts are closed at once; the
+    operations still running in it finish there undisturbed, and it is closed when the last
+    of them is released. New contexts open in the fresh Chromium (the agents' ERP sessions
+    survive through their cookies, which the caller keeps).
     """
 
     def __init__(
@@ -54,6 +68,8 @@ class BrowserPool:
         default_timeout_ms: int = DEFAULT_NAVIGATION_TIMEOUT_MS,
         context_wait_timeout_s: float = DEFAULT_CONTEXT_WAIT_TIMEOUT_S,
         lang: str = DEFAULT_LANG,
+        max_browser_age_s: float = DEFAULT_MAX_BROWSER_AGE_S,
+        degraded_new_page_ms: float = DEFAULT_DEGRADED_NEW_PAGE_MS,
     ) -> None:
         if contexts_per_browser < 1:
             raise ValueError(f"contexts_per_browser must be at least 1, not {contexts_per_browser}")
@@ -65,12 +81,18 @@ class BrowserPool:
         self._blocked_url_patterns = tuple(blocked_url_patterns)
         self._default_timeout_ms = default_timeout_ms
         self._context_wait_timeout_s = context_wait_timeout_s
+        self._max_browser_age_s = max_browser_age_s
+        self._degraded_new_page_ms = degraded_new_page_ms
 
         self._chromium: Chromium | None = None
         self._launches = 0
         self._evictions = 0
+        self._recycles = 0
+        #: Retired Chromiums (by launch number) that still run an operation.
+        self._retiring: dict[int, Chromium] = {}
         self._closed = False
-        # Sessions of the current launch only; a relaunch empties it.
+        # Sessions of the current launch, and those still in use in a retiring one; a
+        # relaunch after a crash drops the dead launch's.
         self._sessions: dict[str, AgentSession] = {}
         self._agent_locks: dict[str, asyncio.Lock] = {}
         # Slots promised to contexts being opened right now.
@@ -93,8 +115,11 @@ class BrowserPool:
         async with self._launch_lock:
             chromium, self._chromium = self._chromium, None
             self._sessions.clear()
-            if chromium is not None:
-                await chromium.close()
+            retiring = list(self._retiring.values())
+            self._retiring.clear()
+            for old in [*retiring, chromium]:
+                if old is not None:
+                    await old.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -115,8 +140,11 @@ class BrowserPool:
                 raise PoolClosed("the browser pool is closed")
             chromium = self._chromium
             if chromium is not None and chromium.alive:
-                return chromium
-            if chromium is not None:
+                reason = self._recycle_reason(chromium)
+                if reason is None:
+                    return chromium
+                await self._retire(chromium, reason)
+            elif chromium is not None:
                 logger.warning(
                     "Chromium %d died (exit code %s); relaunching",
                     chromium.pid,
@@ -126,7 +154,9 @@ class BrowserPool:
                 # Its contexts died with it; holders of in-use sessions keep their
                 # objects and get BrowserCrashed when they leave the `async with`.
                 async with self._changed:
-                    self._sessions.clear()
+                    for dead in [s for s in self._sessions.values()
+                                 if s.launch_number == self._launches]:
+                        del self._sessions[dead.agent]
                     self._changed.notify_all()
                 await chromium.close()
             self._chromium = await launch_chromium(
@@ -134,6 +164,40 @@ class BrowserPool:
             )
             self._launches += 1
             return self._chromium
+
+    def _recycle_reason(self, chromium: Chromium) -> str | None:
+        """Why ``chromium`` is due for replacement (too old, degraded), or None."""
+        age_s = time.monotonic() - chromium.started_monotonic
+        if age_s >= self._max_browser_age_s:
+            return f"age {age_s:.0f} s >= {self._max_browser_age_s:g} s"
+        return chromium.degraded
+
+    async def _retire(self, chromium: Chromium, reason: str) -> None:
+        """Take ``chromium`` out of service (caller holds the launch lock).
+
+        Its idle contexts close now; if an operation still runs in it, it is closed when the
+        last such operation releases its context (see ``_release``), else at once.
+        """
+        launch = self._launches
+        self._chromium = None
+        self._recycles += 1
+        async with self._changed:
+            idle = [s for s in self._sessions.values() if s.launch_number == launch and not s.in_use]
+            for session in idle:
+                del self._sessions[session.agent]
+            busy = sum(1 for s in self._sessions.values() if s.launch_number == launch)
+            if busy:
+                self._retiring[launch] = chromium
+            self._changed.notify_all()
+        logger.info(
+            "browser_recycle pid=%d launch=%d reason=%s idle_contexts_closed=%d running=%d",
+            chromium.pid, launch, reason, len(idle), busy,
+        )
+        if busy:
+            for session in idle:
+                await _close_context_quietly(session)
+        else:
+            await chromium.close()
 
     # -- contexts --------------------------------------------------------------
 
@@ -165,12 +229,18 @@ class BrowserPool:
             else:
                 await self._release(session, drop=not self._is_live(session))
 
+    def _browser_of(self, session: AgentSession) -> Chromium | None:
+        """The Chromium ``session`` lives in, if it is still running (current or retiring)."""
+        retiring = self._retiring.get(session.launch_number)
+        if retiring is not None:
+            return retiring
+        return self._chromium if session.launch_number == self._launches else None
+
     def _is_live(self, session: AgentSession) -> bool:
-        chromium = self._chromium
+        chromium = self._browser_of(session)
         return (
             chromium is not None
             and chromium.alive
-            and session.launch_number == self._launches
             and self._sessions.get(session.agent) is session
         )
 
@@ -183,7 +253,8 @@ class BrowserPool:
             async with self._changed:
                 session = self._sessions.get(agent)
                 if session is not None:
-                    if self._is_live(session) and not session.page.isClosed():
+                    if (self._is_live(session) and not session.page.isClosed()
+                            and session.launch_number == self._launches):
                         session.in_use = True
                         return session
                     # Its renderer crashed or its page was closed: start over.
@@ -210,9 +281,11 @@ class BrowserPool:
             if victim is not None:
                 logger.info("evicting agent %s's context for agent %s", victim.agent, agent)
                 await _close_context_quietly(victim)
+            started = time.monotonic()
             browser_context = await chromium.browser.createIncognitoBrowserContext()
             try:
                 page = await browser_context.newPage()
+                self._note_new_page_ms(chromium, (time.monotonic() - started) * 1000)
                 await prepare_page(
                     page,
                     blocked_url_patterns=self._blocked_url_patterns,
@@ -230,13 +303,26 @@ class BrowserPool:
                 launch_number=self._launches,
                 in_use=True,
             )
+            logger.info("context_open agent=%s chromium_pid=%d launch=%d", agent, chromium.pid,
+                        self._launches)
         finally:
             async with self._changed:
                 self._reserved -= 1
-                if session is not None and chromium is self._chromium:
+                if session is not None and (
+                    chromium is self._chromium or self._retiring.get(session.launch_number) is chromium
+                ):
                     self._sessions[agent] = session
                 self._changed.notify_all()
         return session
+
+    def _note_new_page_ms(self, chromium: Chromium, elapsed_ms: float) -> None:
+        """Mark ``chromium`` degraded when opening a page took too long (replaced at the next
+        checkout, once its running operations are done)."""
+        if elapsed_ms > self._degraded_new_page_ms and chromium.degraded is None:
+            chromium.degraded = (
+                f"newPage took {elapsed_ms:.0f} ms > {self._degraded_new_page_ms:g} ms"
+            )
+            logger.warning("browser_degraded pid=%d %s", chromium.pid, chromium.degraded)
 
     async def _reserve_slot(self, agent: str, deadline: float) -> AgentSession | None:
         """Promise a slot to ``agent``; returns the idle session evicted to make room, if any."""
@@ -267,14 +353,25 @@ class BrowserPool:
     async def _release(self, session: AgentSession, *, drop: bool) -> None:
         """Hand the session back; close its context first if it is dropped or forgotten."""
         session.last_used_monotonic = time.monotonic()
-        drop = drop or session.discard_on_release
-        if drop and self._is_live(session):
+        retiring = self._retiring.get(session.launch_number)
+        drop = drop or session.discard_on_release or retiring is not None
+        if drop and retiring is None and self._is_live(session):
             await _close_context_quietly(session)
+        last_out = False
         async with self._changed:
             session.in_use = False
             if drop and self._sessions.get(session.agent) is session:
                 del self._sessions[session.agent]
+            if retiring is not None and not any(
+                s.launch_number == session.launch_number for s in self._sessions.values()
+            ):
+                # The last operation of a retired Chromium is done: close it now.
+                del self._retiring[session.launch_number]
+                last_out = True
             self._changed.notify_all()
+        if last_out and retiring is not None:
+            logger.info("browser_retired pid=%d launch=%d", retiring.pid, session.launch_number)
+            await retiring.close()
 
     async def forget(self, agent: str) -> None:
         """Close the agent's context (e.g. after a failed login); if in use, when it is released."""
@@ -302,16 +399,19 @@ class BrowserPool:
             "contexts_per_browser": self._contexts_per_browser,
             "launches": self._launches,
             "evictions": self._evictions,
+            "recycles": self._recycles,
+            "browsers_running": (chromium is not None and chromium.alive) + len(self._retiring),
             "chromium_pid": chromium.pid if chromium is not None and chromium.alive else None,
         }
 
     @property
     def pids(self) -> list[int]:
         """Chromium's browser pid and all its live descendants (for RSS/CPU measurement)."""
-        chromium = self._chromium
-        if chromium is None or chromium.process.returncode is not None:
-            return []
-        return procstat.process_tree(chromium.pgid)
+        pids: list[int] = []
+        for chromium in [self._chromium, *self._retiring.values()]:
+            if chromium is not None and chromium.process.returncode is None:
+                pids.extend(procstat.process_tree(chromium.pgid))
+        return pids
 
 
 async def _close_context_quietly(session: AgentSession) -> None:

@@ -472,3 +472,62 @@ def test_chromium_runs_unprivileged_sandboxed_and_without_a_devtools_port() -> N
     # and DevTools only over the worker's pipe: no port any local process could drive
     assert "--remote-debugging-pipe" in cmdline and "--remote-debugging-port" not in cmdline
     assert listening == set()
+
+
+# -- recycling -------------------------------------------------------------------
+
+
+def test_an_old_chromium_is_replaced_without_interrupting_the_operation_running_in_it() -> None:
+    async def main(pool: BrowserPool, site: Site) -> None:
+        # Given an operation running in a Chromium that is already past its age
+        async with pool.context("a") as a:
+            await a.page.goto(f"{site.url}/login?agent=a")
+            old_pid = pool.stats()["chromium_pid"]
+            old_pids = pool.pids
+            # When another agent's operation starts meanwhile
+            async with pool.context("b") as b:
+                await b.page.goto(f"{site.url}/whoami")
+                # Then it runs in a fresh Chromium
+                assert pool.stats()["chromium_pid"] not in (None, old_pid)
+                assert pool.stats()["browsers_running"] == 2
+            # And the first operation goes on, undisturbed, in the old one
+            await a.page.goto(f"{site.url}/whoami")
+            assert await body_text(a.page) == "a"
+            assert procstat.process_tree(old_pid)
+        # And once it ended, the old Chromium is gone and its end is no crash
+        assert [p for p in old_pids if procstat.process_tree(p)] == []
+        stats = pool.stats()
+        assert stats["recycles"] >= 1 and stats["browsers_running"] == 1
+        # And the agent's next operation gets a new context in the new Chromium
+        async with pool.context("a") as again:
+            assert again is not a and not again.logged_in
+            await again.page.goto(f"{site.url}/whoami")
+            assert await body_text(again.page) == "nobody"
+
+    run(main, max_browser_age_s=0)
+
+
+def test_a_chromium_whose_new_pages_got_slow_is_replaced_at_the_next_checkout() -> None:
+    async def main(pool: BrowserPool, site: Site) -> None:
+        async with pool.context("a") as a:
+            await a.page.goto(f"{site.url}/page")
+        first = pool.stats()
+        # When opening a page took longer than the threshold (any time at all, here)
+        async with pool.context("b") as b:
+            await b.page.goto(f"{site.url}/whoami")
+            # Then the next checkout ran in a fresh Chromium
+            assert pool.stats()["chromium_pid"] not in (None, first["chromium_pid"])
+        assert pool.stats()["recycles"] == 1
+        assert pool.stats()["launches"] == first["launches"] + 1
+
+    run(main, degraded_new_page_ms=0)
+
+
+def test_a_young_healthy_chromium_is_kept() -> None:
+    async def main(pool: BrowserPool, site: Site) -> None:
+        for agent in ("a", "b", "a"):
+            async with pool.context(agent) as s:
+                await s.page.goto(f"{site.url}/page")
+        assert pool.stats()["recycles"] == 0 and pool.stats()["launches"] == 1
+
+    run(main)

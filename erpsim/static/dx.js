@@ -103,7 +103,8 @@
   // Values of (hidden) columns for every row on the page: one server callback, as the real grid.
   Control.prototype.GetPageRowValues = function (fieldNames, onCallback) {
     var fields = typeof fieldNames === "string" ? fieldNames.split(";") : fieldNames;
-    send(this, { cmd: "ROWVALUES", fields: fields }, function (res) { onCallback(res.rowValues || []); });
+    send(this, { cmd: "ROWVALUES", fields: fields, page: this.GetPageIndex() },
+         function (res) { onCallback(res.rowValues || []); });
   };
   Control.prototype.StartEditRow = function (i) { this.PerformCallback({ cmd: "StartEdit", row: i }); };
   Control.prototype.DeleteRow = function (i) { this.PerformCallback({ cmd: "DeleteRow", row: i }); };
