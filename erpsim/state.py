@@ -197,14 +197,14 @@ class SimState:
         customer_id: int | None,
         fields: dict[str, str],
         *,
-        ignore_warnings: bool = False,
+        check_warnings: bool = False,
         version: str | None = None,
         original: dict[str, str] | None = None,
     ) -> Customer:
         """Create (customer_id None) or update a customer from FIELD -> text.
 
-        SimValidation for errors, CustomerWarnings for warnings only (saved when
-        `ignore_warnings`), CustomerConflict when the record changed since `version` (the
+        SimValidation for errors, CustomerWarnings for warnings only (with `check_warnings`:
+        the form's save unless "Ignora avvisi" is ticked), CustomerConflict when the record changed since `version` (the
         edit page's); with `original` (the values the edit page showed) the save merges:
         fields the user left as shown keep the other user's values.
         """
@@ -245,7 +245,7 @@ class SimState:
             if owner is not None:
                 raise SimValidation(duplicate_vat_message(owner), "VATNUM")
             check = self.vat_checks.get((agent, vat))
-            if (check is None or not check.valid) and not ignore_warnings:
+            if (check is None or not check.valid) and check_warnings:
                 raise CustomerWarnings("Data Validation Error: " + VAT_NOT_VERIFIED)
         now = time.time()
         if existing is None:

@@ -251,7 +251,7 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
                 session.agent,
                 customer_id,
                 {**values, "LINEDISC": line_discount},
-                ignore_warnings=bool(strings.get(IGNORE_WARNINGS_INPUT)),
+                check_warnings=not strings.get(IGNORE_WARNINGS_INPUT),
                 version=version,
                 original=original if argument == "Merge" else None,
             ),

@@ -10,6 +10,7 @@ every save is read back and compared.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -256,7 +257,7 @@ def test_customer_changed_by_another_user_is_merged(erp: Any, aio: Any, page: An
         await login(page, erp.url, AGENT, PASSWORD)
         await page.goto(erp.url + f"CUSTTABLE_DetailView/{customer['id']}/?mode=Edit")
         _admin_change(erp, customer["id"], {"fields": {"CITY": "Altrove"}})
-        await page.click('a[data-menu-cmd="Save"]')
+        await asyncio.gather(page.waitForNavigation(), page.click('a[data-menu-cmd="Save"]'))
         await page.waitForSelector("[data-dx-merge-popup]", {"visible": True})
         await page.evaluate(
             "() => { document.querySelector('[data-dx-merge-popup]').style.display = 'none'; }"
