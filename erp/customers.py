@@ -272,7 +272,7 @@ async def type_vat_number(page: Any, vat: str, step: str) -> None:
         await page.keyboard.press("Tab")
         await page.waitForFunction(
             _VAT_CHECKED_JS,
-            {"polling": DEFAULT_POLL_MS * 4, "timeout": VAT_CHECK_TIMEOUT_MS},
+            {"polling": DEFAULT_POLL_MS, "timeout": VAT_CHECK_TIMEOUT_MS},
             sel.field_view("VATLASTCHECKEDDATE"),
             vat_input,
             sel.VALIDATION_BANNER,
