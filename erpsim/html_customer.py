@@ -102,6 +102,9 @@ TEXTS = {
 _CHECKED_EDITOR_RE = re.compile(
     r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dvi(FISCALCODE|LEGALAUTHORITY)_Edit$"
 )
+#: Editors the server re-renders while the user types in them (FACTS §6, §11: NAME, STREET).
+RERENDERED_EDITORS = ("NAME", "STREET")
+_RERENDERED_EDITOR_RE = re.compile(r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dvi(NAME|STREET)_Edit$")
 TAB_KEYS = (
     "tab_main",
     "tab_delivery_times",
@@ -134,6 +137,25 @@ def checked_editor_field(control: str) -> str | None:
     """FISCALCODE or LEGALAUTHORITY when a callback comes from that editor, else None."""
     found = _CHECKED_EDITOR_RE.match(control)
     return found.group(1) if found else None
+
+
+def rerendered_editor_field(control: str) -> str | None:
+    """NAME or STREET when a callback comes from that editor, else None."""
+    found = _RERENDERED_EDITOR_RE.match(control)
+    return found.group(1) if found else None
+
+
+def editor_name(visit: Visit, field: str) -> str:
+    return f"{visit.layout}_{FIELDS[field].path}_xaf_dvi{field}_Edit"
+
+
+def rerendered_editor(visit: Visit, field: str, value: str) -> str:
+    """NAME / STREET: their first keystrokes make the server re-render the editor (dx.js);
+    the new input holds what the server got then, and has lost the focus."""
+    f = FIELDS[field]
+    name = editor_name(visit, field)
+    editor = edit_value(name, Field(f.name, f.path, f.caption), value, value)
+    return editor.replace(f'id="{name}_I"', f'id="{name}_I" data-dx-rerender="{name}"', 1)
 
 
 def check_cell(shown: str) -> str:
@@ -208,6 +230,12 @@ def _main_tab(visit: Visit, customer: Customer | None, values: dict[str, str], l
             editor = _vat_editor(visit, editor, shown, lang)
         if f.name in CHECKED_EDITORS:
             editor = _checked_editor(visit, f.name, editor)
+        if f.name in RERENDERED_EDITORS:
+            name = editor_name(visit, f.name)
+            editor = (
+                f'<div id="{name}_RR" data-dx-control="{name}" data-dx-state="{{}}">'
+                f"{rerendered_editor(visit, f.name, shown)}</div>"
+            )
         items.append(layout_item(caption, editor))
     return "".join(items)
 

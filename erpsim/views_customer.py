@@ -173,6 +173,11 @@ def _callback(sim: Sim, session: Session, callback: Callback) -> web.Response:
     if visit is None:
         return reply(error=f"Unknown control: {callback.control}")
     value = str(callback.param.get("value") or "").strip()
+    retyped = hc.rerendered_editor_field(callback.control)
+    if retyped is not None:
+        # The editor comes back from the server holding what it had when the callback left.
+        html = hc.rerendered_editor(visit, retyped, str(callback.param.get("value") or ""))
+        return reply(control=callback.control, updates={f"{callback.control}_RR": html})
     checked = hc.checked_editor_field(callback.control)
     if checked is not None:
         if not value:

@@ -156,6 +156,28 @@ def test_fiscal_code_sets_name_alias_and_blank_sdi_resets_it(erp: Any, aio: Any,
     assert aio.run(fiscal_code_then_blank_sdi()) == ("RSSMRA80A01L781X", "", "")
 
 
+def test_typing_into_street_loses_keys_to_its_rerender(erp: Any, aio: Any, page: Any) -> None:
+    erp.set_faults(**SLOW_CALLBACKS)
+    street = "Via Garibaldi 12"
+
+    async def type_street() -> str:
+        await _open_new_form(page, erp)
+        await page.type(sel.field_input("STREET"), street, {"delay": 30})
+        await wait_idle(page, "the STREET re-render")
+        return await _field(page, "STREET")
+
+    # Given STREET typed key by key: the server re-renders it mid-typing, keys are lost
+    kept = aio.run(type_street())
+    assert kept != street and street.startswith(kept)
+
+    # When the bot creates a customer, the form holds and the ERP keeps the whole street
+    vat = _fresh_vat(known=False, taken=_taken(erp))
+    new = NewCustomer(name="Bar Centrale", vat_number=vat, street=street, zip="37100", city="VR")
+    aio.run(login(page, erp.url, AGENT, PASSWORD))
+    assert aio.run(create_customer(page, erp.url, new)).street == street
+    assert _row(erp, vat)["street"] == street
+
+
 # -- 7. every write verified by reading it back ----------------------------------------------
 
 

@@ -436,7 +436,8 @@
   /* ---- The customer form (FACTS §6, §7) ------------------------------------------------
      The VAT check runs only for a number typed key by key: a value put by script (SetValue,
      the native setter) is not tracked and leaves no check. FISCALCODE runs its check on a
-     change; leaving FISCALCODE or SDI blank resets both. LINEDISC combo items take real mouse
+     change; leaving FISCALCODE or SDI blank resets both; typing into NAME or STREET makes the
+     server re-render them (keys typed meanwhile are lost). LINEDISC combo items take real mouse
      clicks only (event.isTrusted). The "changed by another user" popup comes back when hidden. */
   function customerForm() {
     function has(t, attr) { return t && t.hasAttribute && t.hasAttribute(attr); }
@@ -445,6 +446,11 @@
     });
     document.addEventListener("input", function (ev) {
       var t = ev.target;
+      if (has(t, "data-dx-rerender") && ev.isTrusted && !t.dxRerendering && t.value.length >= 3) {
+        // NAME / STREET: typing makes the server re-render the editor, replacing the input.
+        t.dxRerendering = true;
+        controls[t.getAttribute("data-dx-rerender")].PerformCallback({ cmd: "RERENDER", value: t.value });
+      }
       if (!has(t, "data-dx-vatcheck") || !ev.isTrusted) { return; }
       if (ev.inputType === "insertText" && ev.data) { t.dxTyped = (t.dxTyped || "") + ev.data; }
       else { t.dxTyped = t.value; }
