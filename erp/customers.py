@@ -190,16 +190,20 @@ async def _save_customer(
     The customer's id (from the URL). A validation error is ErpRejected naming its field.
     """
     ignored = False
+    click = True
     for _ in range(MAX_SAVE_ROUNDS):
-        await click_save(page, step, close=False, after_click=after_click)
-        after_click = None
-        await wait_idle(page, step)
-        while True:
-            merge = await _merge_button(page)
-            if not merge:
-                break
-            # Someone changed the customer since we opened it: merge keeps our changes.
+        if click:
+            await click_save(page, step, close=False, after_click=after_click)
+            after_click = None
+            await wait_idle(page, step)
+        click = True
+        merge = await _merge_button(page)
+        if merge:
+            # Someone changed the customer since we opened it: "Fondersi" keeps our changes
+            # and saves; look at what it led to (the popup may come back).
             await _click_and_wait(page, f'[id="{merge}"]', step)
+            click = False
+            continue
         if _ERROR_PAGE.search(page.url):
             raise ErpRejected(f"{step}: the ERP refused the save (Error.aspx)", field="customer")
         found = _CUSTOMER_URL.search(page.url)
