@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,9 +11,16 @@ from urllib.parse import urljoin
 
 from erp import grid
 from erp import selectors as sel
-from erp.detail import banner_text, click_save, open_for_edit, read_fields, write_fields
+from erp.detail import (
+    banner_text,
+    click_save,
+    open_for_edit,
+    open_tab,
+    read_fields,
+    write_fields,
+)
 from erp.errors import ErpRejected, ErpUnavailable
-from erp.waits import boundary, goto, set_value, wait_idle
+from erp.waits import DEFAULT_POLL_MS, boundary, goto, wait_idle
 
 Hook = Callable[[], Awaitable[None]]
 _CUSTOMER_URL = re.compile(sel.CUSTOMER_URL_PATTERN)
@@ -20,6 +28,30 @@ _QUOTED = re.compile(r"'([^']+)'")
 #: list column (lowercase) of each CustomerSnapshot attribute
 _LIST_COLUMNS = sel.CUSTOMER_LIST_COLUMNS
 UPDATABLE = ("name", "street", "zip", "city", "email", "phone", "fiscal_code")
+#: The VAT check takes 2.6-28 s on the real ERP (FACTS §6, §10).
+VAT_CHECK_TIMEOUT_MS = 60_000
+#: Saves of one write: warnings ignored once, "changed by another user" merged, then give up.
+MAX_SAVE_ROUNDS = 4
+#: The LINEDISC every new customer gets: "N/A", not the form's "Discount to get street price"
+#: (which gives orders a 20 % line discount; FACTS §2.15, §6).
+NEW_CUSTOMER_LINE_DISCOUNT = "N/A"
+MAIN_TAB_TEXTS = ("Principale", "Main")
+_ERROR_PAGE = re.compile(r"/Error\.aspx", re.IGNORECASE)
+#: The validation banner's ignore-warnings box (FACTS §6: "Ignora avvisi"/"Ignore warnings").
+_IGNORE_WARNINGS = 'input[id$="_ErrorInfo_Ch_S"]'
+#: Texts of validation errors, which no ignore-warnings box lets through.
+_ERROR_TEXTS = ("non deve essere vuoto", "must not be empty", sel.DUPLICATE_VAT_TEXT)
+#: The "changed by another user" popup's "Fondersi"/"Merge" button (FACTS §7).
+_MERGE_TEXTS = ("Fondersi", "Merge")
+_LINEDISC_COMBO = '[id$="_xaf_dviLINEDISC_Edit_dropdown_DD"]'
+#: The VAT check's answer: VATLASTCHECKEDDATE filled, or the VAT cleared with a message.
+_VAT_CHECKED_JS = """(dateSel, vatSel, bannerSel) => {
+  const date = document.querySelector(dateSel);
+  const vat = document.querySelector(vatSel);
+  const banner = document.querySelector(bannerSel);
+  const shown = banner && banner.getClientRects().length > 0 && banner.textContent.trim();
+  return !!((date && date.textContent.trim()) || (vat && !vat.value && shown));
+}"""
 
 
 @dataclass(frozen=True)
@@ -114,15 +146,170 @@ def _rejection(message: str) -> ErpRejected:
     return ErpRejected(message, field=None)
 
 
-async def _save_customer(page: Any, step: str, after_click: Hook | None) -> CustomerSnapshot:
-    await click_save(page, step, close=False, after_click=after_click)
+async def _visible(page: Any, selector: str) -> bool:
+    async with boundary(page, "look for " + selector):
+        shown: bool = await page.evaluate(
+            "(s) => [...document.querySelectorAll(s)].some(e => e.getClientRects().length > 0)",
+            selector,
+        )
+    return shown
+
+
+async def _merge_button(page: Any) -> str:
+    """The id of the visible "Fondersi"/"Merge" button of the concurrent-change popup, or ""."""
+    async with boundary(page, "look for the merge popup"):
+        ident: str = await page.evaluate(
+            """(texts) => { const a = [...document.querySelectorAll('a, button, span')]
+                .find(e => texts.includes(e.textContent.trim()) && e.getClientRects().length > 0);
+                return a ? a.id : ''; }""",
+            list(_MERGE_TEXTS),
+        )
+    return ident
+
+
+async def _click_and_wait(page: Any, selector: str, step: str) -> None:
+    """A real mouse click that posts the page back; wait for the new page."""
+    async with boundary(page, step):
+        navigation = asyncio.ensure_future(
+            page.waitForNavigation({"waitUntil": "domcontentloaded"})
+        )
+        try:
+            await page.click(selector)
+        except BaseException:
+            navigation.cancel()
+            raise
+        await navigation
+    await wait_idle(page, step)
+
+
+async def _save_customer(
+    page: Any, step: str, customer: str, after_click: Hook | None
+) -> str:
+    """Save; tick "Ignora avvisi" on warnings, click "Fondersi" on a concurrent change.
+
+    The customer's id (from the URL). A validation error is ErpRejected naming its field.
+    """
+    ignored = False
+    click = True
+    for _ in range(MAX_SAVE_ROUNDS):
+        if click:
+            await click_save(page, step, close=False, after_click=after_click)
+            after_click = None
+            await wait_idle(page, step)
+        click = True
+        merge = await _merge_button(page)
+        if merge:
+            # Someone changed the customer since we opened it: "Fondersi" keeps our changes
+            # and saves; look at what it led to (the popup may come back).
+            await _click_and_wait(page, f'[id="{merge}"]', step)
+            click = False
+            continue
+        if _ERROR_PAGE.search(page.url):
+            raise ErpRejected(f"{step}: the ERP refused the save (Error.aspx)", field="customer")
+        found = _CUSTOMER_URL.search(page.url)
+        banner = await banner_text(page)
+        if found and not banner:
+            return found.group(1)
+        if not banner:
+            raise ErpUnavailable(f"{step}: unexpected page after saving: {page.url}")
+        warnings_only = not any(text in banner for text in _ERROR_TEXTS)
+        if ignored or not warnings_only or not await _visible(page, _IGNORE_WARNINGS):
+            raise _rejection(banner)
+        async with boundary(page, step):
+            await page.click(_IGNORE_WARNINGS)
+        ignored = True
+    raise ErpUnavailable(f"{step}: still not saved after {MAX_SAVE_ROUNDS} saves ({customer})")
+
+
+async def _read_back(page: Any, erp_url: str, customer_id: str, step: str) -> CustomerSnapshot:
+    """The saved customer from its detail view in View mode (FACTS §7: readback)."""
+    if "mode=edit" in page.url.lower() or not _CUSTOMER_URL.search(page.url):
+        await goto(page, urljoin(erp_url, sel.customer_view_url(customer_id)), step)
+    await wait_idle(page, step)
+    return await _from_detail(page)
+
+
+def _verify(snapshot: CustomerSnapshot, wanted: dict[str, str], step: str) -> None:
+    """Every written attribute as the ERP now shows it; a difference names its field."""
+    for attr, value in wanted.items():
+        shown = str(getattr(snapshot, attr)).strip()
+        if shown != value:
+            raise ErpRejected(
+                f"{step}: after the save the ERP shows {attr}={shown!r}, we wrote {value!r}",
+                field=attr,
+            )
+
+
+async def _write_checked(page: Any, wanted: dict[str, str], step: str) -> None:
+    """Write FIELD -> text, let the callbacks answer, then re-inject what they overwrote.
+
+    What the form holds is checked just before saving: a field still wrong after one
+    re-injection is ErpUnavailable naming it.
+    """
+    await write_fields(page, wanted, step)
+    await wait_idle(page, step)
+    for attempt in range(2):
+        held = await read_fields(page, list(wanted), edit=True)
+        wrong = {f: v for f, v in wanted.items() if held.get(f, "").strip() != v}
+        if not wrong:
+            return
+        if attempt == 0:
+            await write_fields(page, wrong, step)
+            await wait_idle(page, step)
+    field = next(iter(wrong))
+    raise ErpUnavailable(f"{step}: the form holds {field}={held.get(field)!r}, not {wrong[field]!r}")
+
+
+async def type_vat_number(page: Any, vat: str, step: str) -> None:
+    """Type VATNUM key by key and leave it, then wait for the VAT check's answer.
+
+    The ERP runs its VAT check only for typed keystrokes (SetValue does not fire it) and the
+    check overwrites other fields, so it must be done before they are written (FACTS §6).
+    A VAT already in use is ErpRejected(field="vat_number").
+    """
+    vat_input = sel.field_input("VATNUM")
+    async with boundary(page, step):
+        await page.waitForSelector(vat_input, {"visible": True})
+        await page.click(vat_input, {"clickCount": 3})
+        await page.keyboard.press("Backspace")
+        await page.type(vat_input, vat)
+        await page.keyboard.press("Tab")
+        await page.waitForFunction(
+            _VAT_CHECKED_JS,
+            {"polling": DEFAULT_POLL_MS, "timeout": VAT_CHECK_TIMEOUT_MS},
+            sel.field_view("VATLASTCHECKEDDATE"),
+            vat_input,
+            sel.VALIDATION_BANNER,
+        )
     await wait_idle(page, step)
     banner = await banner_text(page)
-    if banner:
+    if banner and sel.DUPLICATE_VAT_TEXT in banner:
         raise _rejection(banner)
-    if not _CUSTOMER_URL.search(page.url):
-        raise ErpUnavailable(f"{step}: unexpected page after saving: {page.url}")
-    return await _from_detail(page)
+
+
+async def choose_line_discount(page: Any, value: str, step: str) -> None:
+    """Pick LINEDISC on "Prezzi e sconti" with real mouse clicks (synthetic ones are ignored)."""
+    await open_tab(page, sel.PRICE_DISCOUNT_TAB_TEXTS, step)
+    async with boundary(page, step):
+        combo = await page.waitForSelector(_LINEDISC_COMBO, {"visible": True})
+        name = await page.evaluate("(e) => e.id", combo)
+        popup = f'[id="{name}_DDD_PW"]'
+        if not await _visible(page, popup):
+            await page.click(f'[id="{name}_B-1"]')
+        await page.waitForSelector(popup, {"visible": True})
+        item = await page.evaluate(
+            """(popup, value) => { const td = [...document.querySelectorAll(popup + ' td')]
+                .find(e => e.textContent.trim() === value); return td ? td.id : ''; }""",
+            popup,
+            value,
+        )
+        if not item:
+            raise ErpRejected(f"{step}: LINEDISC has no item {value!r}", field="line_discount")
+        await page.click(f'[id="{item}"]')
+        shown = await page.evaluate("(s) => document.querySelector(s).value", f'[id="{name}_I"]')
+    if shown != value:
+        raise ErpUnavailable(f"{step}: LINEDISC shows {shown!r} after choosing {value!r}")
+    await open_tab(page, MAIN_TAB_TEXTS, step)
 
 
 async def create_customer(
@@ -133,26 +320,30 @@ async def create_customer(
     before_commit: Hook | None = None,
     after_click: Hook | None = None,
 ) -> CustomerSnapshot:
-    """Fill the new-customer form (VAT first: its check may fill other fields) and save.
+    """Fill the new-customer form in the order that survives its callbacks, save, verify.
 
-    ErpRejected(field="vat_number") when the VAT is already used; a validation error names
-    its field.
+    VATNUM first, typed, and its check awaited (it fills and overwrites other fields); LINEDISC
+    set to "N/A"; the rest written and checked in the form just before saving; after the save
+    the record is read back in View mode and compared. ErpRejected(field="vat_number") when
+    the VAT is already used; a validation error or a readback difference names its field.
     """
     step = f"create customer {customer.vat_number}"
     await goto(page, urljoin(erp_url, sel.NEW_CUSTOMER), step)
-    await set_value(page, sel.field_input("VATNUM"), customer.vat_number.strip(), step)
-    async with boundary(page, step):
-        await page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    await wait_idle(page, step)  # the VAT check callback (seconds on the real ERP)
-    values = {
-        sel.CUSTOMER_FIELDS[attr]: str(value).strip()
+    await wait_idle(page, step)
+    await type_vat_number(page, customer.vat_number.strip(), step)
+    await choose_line_discount(page, NEW_CUSTOMER_LINE_DISCOUNT, step)
+    wanted = {
+        attr: str(value).strip()
         for attr, value in vars(customer).items()
         if attr != "vat_number" and value is not None
     }
-    await write_fields(page, values, step)
+    await _write_checked(page, {sel.CUSTOMER_FIELDS[a]: v for a, v in wanted.items()}, step)
     if before_commit is not None:
         await before_commit()
-    return await _save_customer(page, step, after_click)
+    customer_id = await _save_customer(page, step, customer.vat_number, after_click)
+    snapshot = await _read_back(page, erp_url, customer_id, step)
+    _verify(snapshot, {**wanted, "vat_number": customer.vat_number.strip()}, step)
+    return snapshot
 
 
 async def update_customer_changes(
@@ -184,11 +375,31 @@ async def update_customer_changes(
         if not changes:
             return _from_row(row), False
         customer_id = _from_row(row).id
-        await open_for_edit(page, urljoin(erp_url, sel.customer_view_url(customer_id)), step)
-    await write_fields(page, changes, step)
+        await _open_customer_for_edit(page, erp_url, customer, customer_id, step)
+    await _write_checked(page, changes, step)
     if before_commit is not None:
         await before_commit()
-    return await _save_customer(page, step, after_click), True
+    saved_id = await _save_customer(page, step, customer, after_click)
+    snapshot = await _read_back(page, erp_url, saved_id, step)
+    by_field = {field: attr for attr, field in sel.CUSTOMER_FIELDS.items()}
+    _verify(snapshot, {by_field[f]: v for f, v in changes.items()}, step)
+    return snapshot, True
+
+
+async def _open_customer_for_edit(
+    page: Any, erp_url: str, customer: str, customer_id: str, step: str
+) -> None:
+    """View first, then "Modifica" (FACTS §7); Error.aspx means it cannot be edited: permanent."""
+    try:
+        await open_for_edit(page, urljoin(erp_url, sel.customer_view_url(customer_id)), step)
+    except ErpUnavailable:
+        if not _ERROR_PAGE.search(page.url):
+            raise
+    if _ERROR_PAGE.search(page.url):
+        raise ErpRejected(
+            f"customer {customer} cannot be edited: the ERP answered its edit page with Error.aspx",
+            field="customer",
+        )
 
 
 async def update_customer(

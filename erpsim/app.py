@@ -38,6 +38,8 @@ def make_app(config: SimConfig) -> web.Application:
     router.add_route(
         "*", urls.CUSTOMER_DETAIL + r"{customer_id:\d+}/", views_customer.customer_detail
     )
+    router.add_get(views_customer.ERROR_PAGE, views_customer.error_page)
+    router.add_post(r"/__sim/customers/{customer_id:\d+}", views_customer.admin_customer)
     router.add_static(urls.STATIC, STATIC_DIR)
     router.add_get(urls.DXR, dxr.dxr)
     router.add_get("/favicon.ico", _favicon)

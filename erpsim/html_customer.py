@@ -9,7 +9,9 @@ on the "Sales-History:" tab.
 
 from __future__ import annotations
 
+import json
 import re
+from html import escape
 
 from erpsim import html_weight
 from erpsim.culture import Lang
@@ -21,6 +23,8 @@ from erpsim.model import Customer
 
 VIEW_NUMBERS = {"View": (9, 10), "Edit": (4, 5)}
 TABS_PATH = "xaf_l1504_pg"
+#: The hidden input with the values an edit page showed (a merge keeps others' changes).
+ORIGINAL_INPUT = "CustOriginal"
 _VAT_EDITOR_RE = re.compile(r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dviVATNUM_Edit$")
 
 
@@ -53,7 +57,7 @@ MAIN = (
     _m("BUSINESSSECTORID", 1550, "Settore", "Business sector", widget="link"),
     _m("PAYMTERMID", 1552, "Termini di pagamento", "Payment terms", widget="link"),
     _m("LEGALEMAIL", 1554, "PEC", "Legal e-mail", editable=True),
-    _m("LEGALAUTHORITY", 1556, "Codice SDI", "Legal authority"),
+    _m("LEGALAUTHORITY", 1556, "Codice SDI", "Legal authority", editable=True),
     _m("BLOCKED", 1558, "Bloccato", "Blocked", widget="check"),
     _m("ADDRESS", 1560, "Indirizzo completo", "Address"),
     _m("STREET", 1562, "Indirizzo", "Street", editable=True),
@@ -67,7 +71,40 @@ MAIN = (
     _m("EMAIL", 1578, "E-mail", "E-mail", editable=True),
     _m("URL", 1580, "Sito web", "URL"),
 )
-FIELDS = {f.name: f for f in MAIN}
+#: The "Prezzi e sconti" tab: the LINEDISC combo (a new customer's form shows the default
+#: "Discount to get street price"; FACTS §2.15, §6).
+LINE_DISCOUNT = Field(
+    "LINEDISC",
+    f"{TABS_PATH}_xaf_l1600_xaf_l1602",
+    ("Sconto linea", "Line discount"),
+    widget="combo",
+    editable=True,
+)
+LINE_DISCOUNTS = ("N/A", "Discount to get street price")
+FIELDS = {f.name: f for f in (*MAIN, LINE_DISCOUNT)}
+#: Editors whose change or blank leaving runs a server check (FACTS §6: FISCALCODE, SDI).
+CHECKED_EDITORS = ("FISCALCODE", "LEGALAUTHORITY")
+#: This page's own texts (IT, EN).
+TEXTS = {
+    "ignore_warnings": ("Ignora avvisi", "Ignore warnings"),
+    "merge_text": (
+        "L'oggetto è stato modificato da un altro utente. Fondere le modifiche?",
+        "The object was changed by another user. Merge the changes?",
+    ),
+    "merge": ("Fondersi", "Merge"),
+    "merge_view": ("Vista", "View"),
+    "merge_cancel": ("Annulla", "Cancel"),
+    "cannot_edit": (
+        "Impossibile modificare l'oggetto: è bloccato o in uso.",
+        "The object cannot be edited: it is locked or in use.",
+    ),
+}
+_CHECKED_EDITOR_RE = re.compile(
+    r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dvi(FISCALCODE|LEGALAUTHORITY)_Edit$"
+)
+#: Editors the server re-renders while the user types in them (FACTS §6, §11: NAME, STREET).
+RERENDERED_EDITORS = ("NAME", "STREET")
+_RERENDERED_EDITOR_RE = re.compile(r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dvi(NAME|STREET)_Edit$")
 TAB_KEYS = (
     "tab_main",
     "tab_delivery_times",
@@ -91,6 +128,45 @@ def is_vat_editor(control: str) -> bool:
     return bool(_VAT_EDITOR_RE.match(control))
 
 
+def t(key: str, lang: Lang) -> str:
+    it, en = TEXTS[key]
+    return it if lang == "it" else en
+
+
+def checked_editor_field(control: str) -> str | None:
+    """FISCALCODE or LEGALAUTHORITY when a callback comes from that editor, else None."""
+    found = _CHECKED_EDITOR_RE.match(control)
+    return found.group(1) if found else None
+
+
+def rerendered_editor_field(control: str) -> str | None:
+    """NAME or STREET when a callback comes from that editor, else None."""
+    found = _RERENDERED_EDITOR_RE.match(control)
+    return found.group(1) if found else None
+
+
+def editor_name(visit: Visit, field: str) -> str:
+    return f"{visit.layout}_{FIELDS[field].path}_xaf_dvi{field}_Edit"
+
+
+def rerendered_editor(visit: Visit, field: str, value: str) -> str:
+    """NAME / STREET: their first keystrokes make the server re-render the editor (dx.js);
+    the new input holds what the server got then, and has lost the focus."""
+    f = FIELDS[field]
+    name = editor_name(visit, field)
+    editor = edit_value(name, Field(f.name, f.path, f.caption), value, value)
+    return editor.replace(f'id="{name}_I"', f'id="{name}_I" data-dx-rerender="{name}"', 1)
+
+
+def check_cell(shown: str) -> str:
+    """The inner cells of a view-mode check field (VATVALIEDE)."""
+    return f'<tbody><tr><td class="dxeBase">{escape(shown)}</td></tr></tbody>'
+
+
+def view_id(visit: Visit, field: str) -> str:
+    return f"{visit.layout}_{FIELDS[field].path}_xaf_dvi{field}_View"
+
+
 def vat_editor_name(visit: Visit) -> str:
     return f"{visit.layout}_{FIELDS['VATNUM'].path}_xaf_dviVATNUM_Edit"
 
@@ -104,6 +180,7 @@ def customer_values(customer: Customer | None) -> dict[str, str]:
     values = {f: "" for f in FIELDS}
     values["CURRENCY"] = "EUR"
     values["COUNTRYREGIONID"] = "IT"
+    values["LINEDISC"] = LINE_DISCOUNTS[1]
     if customer is None:
         return values
     values.update(
@@ -122,6 +199,10 @@ def customer_values(customer: Customer | None) -> dict[str, str]:
             "PHONE": customer.phone,
             "CELLULARPHONE": customer.mobile,
             "EMAIL": customer.contact_email,
+            "VATLASTCHECKEDDATE": customer.vat_checked,
+            "VATVALIEDE": ("Sì" if customer.vat_valid else "No") if customer.vat_checked else "",
+            "VATADDRESS": customer.vat_address,
+            "LINEDISC": customer.line_discount,
         }
     )
     return values
@@ -147,15 +228,86 @@ def _main_tab(visit: Visit, customer: Customer | None, values: dict[str, str], l
         )
         if f.name == "VATNUM":
             editor = _vat_editor(visit, editor, shown, lang)
+        if f.name in CHECKED_EDITORS:
+            editor = _checked_editor(visit, f.name, editor)
+        if f.name in RERENDERED_EDITORS:
+            name = editor_name(visit, f.name)
+            editor = (
+                f'<div id="{name}_RR" data-dx-control="{name}" data-dx-state="{{}}">'
+                f"{rerendered_editor(visit, f.name, shown)}</div>"
+            )
         items.append(layout_item(caption, editor))
     return "".join(items)
+
+
+def _checked_editor(visit: Visit, field: str, editor: str) -> str:
+    """FISCALCODE / SDI: a change, or leaving them blank, runs a server callback (dx.js)."""
+    name = f"{visit.layout}_{FIELDS[field].path}_xaf_dvi{field}_Edit"
+    tagged = editor.replace(f'id="{name}_I"', f'id="{name}_I" data-dx-custcheck="{name}"', 1)
+    return f'<div data-dx-control="{name}" data-dx-state="{{}}">{tagged}</div>'
+
+
+def _price_tab(visit: Visit, shown: str, lang: Lang) -> str:
+    """LINEDISC: in edit mode a combo whose items take real mouse clicks only (dx.js)."""
+    f = LINE_DISCOUNT
+    caption = f.caption[0] if lang == "it" else f.caption[1]
+    if visit.mode != "Edit":
+        return layout_item(caption, f'<span id="{view_id(visit, f.name)}">{escape(shown)}</span>')
+    dd = f"{visit.layout}_{f.path}_xaf_dviLINEDISC_Edit_dropdown_DD"
+    items = "".join(
+        f'<tr><td id="{dd}_DDD_L_LBI{n}T0" class="dxeListBoxItem_XafTheme" '
+        f'data-dx-cust-combo="{dd}" data-dx-cust-item="{escape(item)}">{escape(item)}</td></tr>'
+        for n, item in enumerate(LINE_DISCOUNTS)
+    )
+    editor = (
+        f'<div data-dx-control="{dd}" data-dx-state="{{}}">'
+        f'<table id="{dd}" class="dxeButtonEditSys dxeButtonEdit_XafTheme"><tbody><tr>'
+        f'<td class="dxic"><input id="{dd}_I" name="{dd}_I" class="dxeEditArea_XafTheme" '
+        f'type="text" readonly value="{escape(shown)}" autocomplete="off"></td>'
+        f'<td id="{dd}_B-1" class="dxeButton dxeButtonEditButton_XafTheme" '
+        f'data-dx-cust-combo-button="{dd}"><img id="{dd}_B-1Img" alt="v"></td></tr></tbody></table>'
+        f'<div id="{dd}_DDD_PW" class="dxpcDropDown_XafTheme" style="display:none">'
+        f'<table id="{dd}_DDD_L" class="dxeListBox_XafTheme"><tbody>{items}</tbody></table>'
+        "</div></div>"
+    )
+    return layout_item(caption, editor)
+
+
+def save_extras(
+    lang: Lang, *, warnings: bool, conflict_view: str = "", original: dict[str, str] | None = None
+) -> str:
+    """Above the form: the ignore-warnings box, the merge popup, the values the page showed."""
+    parts = []
+    if warnings:
+        parts.append(
+            '<div id="Vertical_ErrorInfo_Ch" class="dxichCellSys">'
+            '<input type="checkbox" id="Vertical_ErrorInfo_Ch_S" name="Vertical$ErrorInfo$Ch" '
+            f'value="C"><label for="Vertical_ErrorInfo_Ch_S">{escape(t("ignore_warnings", lang))}'
+            "</label></div>"
+        )
+    if conflict_view:
+        parts.append(
+            '<div id="Vertical_PopupWindowMerge" class="dxpcLite_XafTheme" data-dx-merge-popup="1">'
+            f'<div class="dxpc-content">{escape(t("merge_text", lang))}</div>'
+            f'<a id="Vertical_PopupWindowMerge_Merge" class="dxbButton_XafTheme" href="#" '
+            f'data-dx-merge="1">{escape(t("merge", lang))}</a> '
+            f'<a id="Vertical_PopupWindowMerge_View" class="dxbButton_XafTheme" '
+            f'href="{escape(conflict_view)}">{escape(t("merge_view", lang))}</a> '
+            f'<a id="Vertical_PopupWindowMerge_Cancel" class="dxbButton_XafTheme" href="#" '
+            f'data-dx-merge-cancel="1">{escape(t("merge_cancel", lang))}</a></div>'
+        )
+    if original is not None:
+        parts.append(
+            f'<input type="hidden" name="{ORIGINAL_INPUT}" value="{escape(json.dumps(original))}">'
+        )
+    return "".join(parts)
 
 
 def _vat_editor(visit: Visit, editor: str, value: str, lang: Lang) -> str:
     """The VATNUM editor of a new customer: leaving it runs the server's VAT check callback."""
     ed = vat_editor_name(visit)
     tagged = editor.replace(
-        f'id="{ed}_I"', f'id="{ed}_I" data-dx-blurcallback="{ed}" data-dx-checked="{value}"', 1
+        f'id="{ed}_I"', f'id="{ed}_I" data-dx-vatcheck="{ed}" data-dx-checked="{value}"', 1
     )
     return (
         f'<div data-dx-control="{ed}" data-dx-role="vat" data-dx-state="{{}}">{tagged}'
@@ -164,13 +316,21 @@ def _vat_editor(visit: Visit, editor: str, value: str, lang: Lang) -> str:
     )
 
 
-def detail_body(visit: Visit, customer: Customer | None, values: dict[str, str], lang: Lang) -> str:
-    """The form: `values` (FIELD -> text) win over the customer's own values."""
+def detail_body(
+    visit: Visit,
+    customer: Customer | None,
+    values: dict[str, str],
+    lang: Lang,
+    extras: str = "",
+) -> str:
+    """The form: `values` (FIELD -> text) win over the customer's own values; `extras` above it."""
     shown = customer_values(customer)
     shown.update({k: v for k, v in values.items() if k in shown})
     pages = [_main_tab(visit, customer, shown, lang)] + [""] * (len(TAB_KEYS) - 1)
+    pages[TAB_KEYS.index("tab_price_discount")] = _price_tab(visit, shown["LINEDISC"], lang)
     body = (
-        f'<div id="{visit.layout}" class="Layout">'
+        extras
+        + f'<div id="{visit.layout}" class="Layout">'
         + tabs(f"{visit.layout}_{TABS_PATH}", [text(k, lang) for k in TAB_KEYS], pages)
         + "</div>"
     )

@@ -46,6 +46,13 @@ class Customer:
     name_alias: str = ""
     created: float = 0.0
     changed: float = 0.0
+    #: The VAT check's VATLASTCHECKEDDATE ("" never checked), VATVALIEDE and VATADDRESS.
+    vat_checked: str = ""
+    vat_valid: bool = False
+    vat_address: str = ""
+    #: LINEDISC, the "Prezzi e sconti" combo; `editable` False: ?mode=Edit goes to Error.aspx.
+    line_discount: str = "N/A"
+    editable: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +72,11 @@ class Customer:
             "name_alias": self.name_alias,
             "created": self.created,
             "changed": self.changed,
+            "vat_checked": self.vat_checked,
+            "vat_valid": self.vat_valid,
+            "vat_address": self.vat_address,
+            "line_discount": self.line_discount,
+            "editable": self.editable,
         }
 
     @classmethod
@@ -86,6 +98,11 @@ class Customer:
             name_alias=data.get("name_alias", ""),
             created=float(data.get("created", 0.0)),
             changed=float(data.get("changed", 0.0)),
+            vat_checked=data.get("vat_checked", ""),
+            vat_valid=bool(data.get("vat_valid", False)),
+            vat_address=data.get("vat_address", ""),
+            line_discount=data.get("line_discount", "N/A"),
+            editable=bool(data.get("editable", True)),
         )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from erpsim.config import SimConfig
-from erpsim.errors import SimValidation, StateFileError
+from erpsim.errors import SimError, SimValidation, StateFileError
 from erpsim.fmt import fmt_int
 from erpsim.model import TRANSFER_EDITABLE, TRANSFER_SENT, Agent, Customer, Order, Product
 from erpsim.seeding import seed_data
@@ -29,6 +30,10 @@ CUSTOMER_FIELDS = {
     "FISCALCODE": "Codice fiscale",
 }
 REQUIRED_CUSTOMER_FIELDS = ("VATNUM", "NAME", "STREET", "LOGISTICSADDRESSZIPCODE", "CITY")
+#: The warning of a save whose VAT number no check confirmed (XAF lets "Ignora avvisi" pass it).
+VAT_NOT_VERIFIED = "La partita IVA non risulta verificata (controllo IVA assente o negativo)."
+#: LINEDISC of a new customer's form: the default the bot must reset to "N/A" (FACTS §2.15, §6).
+NEW_CUSTOMER_LINE_DISCOUNT = "Discount to get street price"
 
 
 class SimState:
@@ -66,6 +71,8 @@ class SimState:
         self.next_account = max((int(c.account) for c in data.customers), default=1002000) + 1
         #: Customers created or changed since seeding: the only ones the state file keeps.
         self.touched_customers: set[int] = set()
+        #: (agent, VAT) -> the VAT check callback's last result.
+        self.vat_checks: dict[tuple[str, str], VatCheck] = {}
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -185,9 +192,22 @@ class SimState:
         return customer if customer is not None and customer.agent == agent else None
 
     def save_customer(
-        self, agent: str, customer_id: int | None, fields: dict[str, str]
+        self,
+        agent: str,
+        customer_id: int | None,
+        fields: dict[str, str],
+        *,
+        check_warnings: bool = False,
+        version: str | None = None,
+        original: dict[str, str] | None = None,
     ) -> Customer:
-        """Create (customer_id None) or update a customer from FIELD -> text; SimValidation."""
+        """Create (customer_id None) or update a customer from FIELD -> text.
+
+        SimValidation for errors, CustomerWarnings for warnings only (with `check_warnings`:
+        the form's save unless "Ignora avvisi" is ticked), CustomerConflict when the record changed since `version` (the
+        edit page's); with `original` (the values the edit page showed) the save merges:
+        fields the user left as shown keep the other user's values.
+        """
         values = {name: fields.get(name, "").strip() for name in CUSTOMER_FIELDS}
         existing = None
         if customer_id is not None:
@@ -195,6 +215,13 @@ class SimState:
             if existing is None:
                 raise SimValidation(MISSING_OBJECT)
             values["VATNUM"] = existing.vat_number  # read-only once created
+            if original is not None:
+                current = customer_field_values(existing)
+                for name in CUSTOMER_FIELDS:
+                    if values[name] == original.get(name, "").strip():
+                        values[name] = current[name]
+            elif version is not None and version != customer_version(existing):
+                raise CustomerConflict(existing.id)
         missing = [
             label
             for name, label in CUSTOMER_FIELDS.items()
@@ -203,21 +230,23 @@ class SimState:
         if missing:
             raise SimValidation(
                 "Data Validation Error: "
-                + " ".join(f"Il campo '{label}' deve essere compilato." for label in missing),
+                + " ".join(f"Il campo '{label}' non deve essere vuoto." for label in missing),
                 "required",
             )
         vat = values["VATNUM"]
+        check = None
         if existing is None:
             if not (len(vat) == 11 and vat.isdigit()):
                 raise SimValidation(
                     "Data Validation Error: Il campo 'Partita IVA' deve contenere 11 cifre.",
                     "VATNUM",
                 )
-            owner = next((c for c in self.customers if c.vat_number == vat), None)
+            owner = self.vat_owner(vat)
             if owner is not None:
-                raise SimValidation(
-                    f"Il numero IVA è già utilizzato dal cliente con ID: {owner.account}", "VATNUM"
-                )
+                raise SimValidation(duplicate_vat_message(owner), "VATNUM")
+            check = self.vat_checks.get((agent, vat))
+            if (check is None or not check.valid) and check_warnings:
+                raise CustomerWarnings("Data Validation Error: " + VAT_NOT_VERIFIED)
         now = time.time()
         if existing is None:
             customer = Customer(
@@ -233,7 +262,11 @@ class SimState:
                 city="",
                 phone="",
                 created=now,
+                line_discount=NEW_CUSTOMER_LINE_DISCOUNT,
             )
+            if check is not None:
+                customer.vat_checked, customer.vat_valid = check.checked, check.valid
+                customer.vat_address = check.address
             self.next_account += 1
             self.customers.append(customer)
             self.customers_by_id[customer.id] = customer
@@ -241,17 +274,39 @@ class SimState:
             self.customers_by_agent.setdefault(agent, []).append(customer)
         else:
             customer = existing
-        customer.name = values["NAME"]
-        customer.fiscal_code = values["FISCALCODE"]
-        customer.email = values["LEGALEMAIL"]
-        customer.street = values["STREET"]
-        customer.zip_code = values["LOGISTICSADDRESSZIPCODE"]
-        customer.city = values["CITY"]
-        customer.phone = values["PHONE"]
-        customer.mobile = values["CELLULARPHONE"]
-        customer.contact_email = values["EMAIL"]
-        customer.name_alias = values["NAMEALIAS"]
+        _apply_customer_values(customer, values)
+        customer.line_discount = fields.get("LINEDISC", "").strip() or customer.line_discount
         customer.changed = now
+        self.touched_customers.add(customer.id)
+        self.persist()
+        return customer
+
+    def vat_owner(self, vat: str) -> Customer | None:
+        """The customer (of any agent) holding this VAT number."""
+        return next((c for c in self.customers if c.vat_number == vat.strip()), None)
+
+    def record_vat_check(self, agent: str, vat: str, valid: bool, address: str) -> VatCheck:
+        """The VAT check callback's result, kept server-side for the save (XAF's ObjectSpace)."""
+        check = VatCheck(time.strftime("%d/%m/%Y %H:%M:%S"), valid, address)
+        self.vat_checks[(agent, vat.strip())] = check
+        return check
+
+    def change_customer(
+        self, customer_id: int, fields: dict[str, str], editable: bool | None = None
+    ) -> Customer:
+        """Another user's change (admin API): FIELD -> text, and whether it can be edited."""
+        customer = self.customers_by_id.get(customer_id)
+        if customer is None:
+            raise SimValidation(MISSING_OBJECT)
+        unknown = sorted(set(fields) - set(CUSTOMER_FIELDS) - {"VATNUM"})
+        if unknown:
+            raise SimValidation(f"unknown customer fields {unknown}")
+        values = customer_field_values(customer)
+        values.update({k: str(v).strip() for k, v in fields.items() if k != "VATNUM"})
+        _apply_customer_values(customer, values)
+        if editable is not None:
+            customer.editable = editable
+        customer.changed = max(time.time(), customer.changed + 1e-6)
         self.touched_customers.add(customer.id)
         self.persist()
         return customer
@@ -332,3 +387,63 @@ def _order_haystack(order: Order) -> str:
         order.notes,
     )
     return " ".join(parts).lower()
+
+
+@dataclass(frozen=True)
+class VatCheck:
+    """A VAT check's VATLASTCHECKEDDATE, VATVALIEDE and VATADDRESS."""
+
+    checked: str
+    valid: bool
+    address: str
+
+
+class CustomerWarnings(SimValidation):
+    """A customer save refused for warnings only: ticking "Ignora avvisi" saves anyway."""
+
+
+class CustomerConflict(SimError):
+    """The customer changed since its edit page was opened ("changed by another user")."""
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__(f"customer {customer_id} changed by another user")
+        self.customer_id = customer_id
+
+
+def customer_version(customer: Customer) -> str:
+    """The record's version as the edit page keeps it (its last change)."""
+    return repr(customer.changed)
+
+
+def duplicate_vat_message(owner: Customer) -> str:
+    return f"Il numero IVA è già utilizzato dal cliente con ID: {owner.account}"
+
+
+def customer_field_values(customer: Customer) -> dict[str, str]:
+    """FIELD -> stored text of the fields a save writes."""
+    return {
+        "VATNUM": customer.vat_number,
+        "NAME": customer.name,
+        "NAMEALIAS": customer.name_alias,
+        "LEGALEMAIL": customer.email,
+        "PHONE": customer.phone,
+        "CELLULARPHONE": customer.mobile,
+        "EMAIL": customer.contact_email,
+        "STREET": customer.street,
+        "LOGISTICSADDRESSZIPCODE": customer.zip_code,
+        "CITY": customer.city,
+        "FISCALCODE": customer.fiscal_code,
+    }
+
+
+def _apply_customer_values(customer: Customer, values: dict[str, str]) -> None:
+    customer.name = values["NAME"]
+    customer.fiscal_code = values["FISCALCODE"]
+    customer.email = values["LEGALEMAIL"]
+    customer.street = values["STREET"]
+    customer.zip_code = values["LOGISTICSADDRESSZIPCODE"]
+    customer.city = values["CITY"]
+    customer.phone = values["PHONE"]
+    customer.mobile = values["CELLULARPHONE"]
+    customer.contact_email = values["EMAIL"]
+    customer.name_alias = values["NAMEALIAS"]

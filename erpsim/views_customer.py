@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -19,12 +20,25 @@ from erpsim.model import Customer
 from erpsim.registry import registry_lookup
 from erpsim.sessions import Session
 from erpsim.sim import Sim, session_of, sim_of
-from erpsim.state import CUSTOMER_FIELDS
+from erpsim.state import (
+    CUSTOMER_FIELDS,
+    CustomerConflict,
+    CustomerWarnings,
+    customer_field_values,
+    customer_version,
+    duplicate_vat_message,
+)
 from erpsim.viewstate import ViewState, decode
 from erpsim.writes import commit_write
 
+#: NAMEALIAS holds about 20 characters (FACTS §6).
+NAME_ALIAS_LENGTH = 20
 PAGE_NEW = "CustNew"
 PAGE_EDIT = "CustEdit"
+#: Where the real ERP sends the edit of a record that cannot be edited (FACTS §7).
+ERROR_PAGE = urls.BASE + "Error.aspx"
+#: The ignore-warnings box of the validation banner, as posted.
+IGNORE_WARNINGS_INPUT = "Vertical$ErrorInfo$Ch"
 
 
 def edit_tools(lang: Lang) -> tuple[ToolItem, ...]:
@@ -53,7 +67,7 @@ async def customer_detail(request: web.Request) -> web.StreamResponse:
     lang = request_lang(request)
     callback: Callback | None = request.get("callback")
     if callback is not None:
-        return _callback(callback)
+        return _callback(sim, session, callback)
     if request.method == "POST":
         return await _save(sim, session, request, lang)
     raw_id = request.match_info.get("customer_id", "")
@@ -75,6 +89,8 @@ async def customer_detail(request: web.Request) -> web.StreamResponse:
             lang=lang,
         )
     if request.query.get("mode", "").lower() == "edit":
+        if not customer.editable:
+            raise web.HTTPFound(ERROR_PAGE)
         return _edit_page(sim, session, customer, "", {}, lang)
     return _page(
         sim,
@@ -119,29 +135,89 @@ def _edit_page(
     banner: str,
     values: dict[str, str],
     lang: Lang,
+    *,
+    warnings: bool = False,
+    version: str | None = None,
+    conflict: bool = False,
+    original: dict[str, str] | None = None,
 ) -> web.Response:
-    view_state = (
-        ViewState(page=PAGE_NEW)
-        if customer is None
-        else ViewState(page=PAGE_EDIT, draft_key=str(customer.id))
-    )
+    """The form; an existing customer's keeps its version and shown values for the save.
+
+    `version` (default: the record's own) is what a re-rendered page keeps: after a conflict
+    the old one, so saving again brings the "changed by another user" popup back; so does
+    `original`, the values the first edit page showed.
+    """
+    if customer is None:
+        view_state = ViewState(page=PAGE_NEW)
+        original = None
+    else:
+        kept = customer_version(customer) if version is None else version
+        view_state = ViewState(page=PAGE_EDIT, draft_key=f"{customer.id}:{kept}")
+        original = customer_field_values(customer) if original is None else original
     title = (
         text("new_customer", lang)
         if customer is None
         else f"{text('customer', lang)} {customer.account}"
     )
-    body = hc.detail_body(hc.visit_for("Edit"), customer, values, lang)
+    conflict_view = urls.customer_detail(customer.id) if conflict and customer else ""
+    extras = hc.save_extras(
+        lang, warnings=warnings, conflict_view=conflict_view, original=original
+    )
+    body = hc.detail_body(hc.visit_for("Edit"), customer, values, lang, extras)
     return _page(sim, session, title, body, view_state, edit_tools(lang), banner=banner, lang=lang)
 
 
-def _callback(callback: Callback) -> web.Response:
-    """The VAT number check: fills the other fields when the public registry knows the VAT."""
+def _callback(sim: Sim, session: Session, callback: Callback) -> web.Response:
+    """The editors' server checks: VATNUM (fills the form), FISCALCODE and SDI (FACTS §6)."""
     visit = Visit.parse(callback.control)
-    if visit is None or not hc.is_vat_editor(callback.control):
+    if visit is None:
         return reply(error=f"Unknown control: {callback.control}")
-    found = registry_lookup(str(callback.param.get("value") or ""))
-    values = {hc.input_id(visit, field): value for field, value in (found or {}).items()}
-    return reply(control=callback.control, values=values or None)
+    value = str(callback.param.get("value") or "").strip()
+    retyped = hc.rerendered_editor_field(callback.control)
+    if retyped is not None:
+        # The editor comes back from the server holding what it had when the callback left.
+        html = hc.rerendered_editor(visit, retyped, str(callback.param.get("value") or ""))
+        return reply(control=callback.control, updates={f"{callback.control}_RR": html})
+    checked = hc.checked_editor_field(callback.control)
+    if checked is not None:
+        if not value:
+            # Leaving FISCALCODE or SDI blank resets both.
+            blank = {hc.input_id(visit, f): "" for f in hc.CHECKED_EDITORS}
+            return reply(control=callback.control, values=blank)
+        if checked == "FISCALCODE":
+            # The fiscal code check writes the code into NAMEALIAS.
+            return reply(control=callback.control, values={hc.input_id(visit, "NAMEALIAS"): value})
+        return reply(control=callback.control)
+    if not hc.is_vat_editor(callback.control):
+        return reply(error=f"Unknown control: {callback.control}")
+    return _vat_check(sim, session, visit, callback.control, value)
+
+
+def _vat_check(sim: Sim, session: Session, visit: Visit, control: str, vat: str) -> web.Response:
+    """The VAT check: a used VAT is cleared with a message; else the public registry's data
+    fill the form (overwriting CAP and NAMEALIAS too) and VATLASTCHECKEDDATE/VALIEDE/ADDRESS."""
+    owner = sim.state.vat_owner(vat)
+    if owner is not None:
+        return reply(
+            control=control,
+            values={hc.input_id(visit, "VATNUM"): ""},
+            error=duplicate_vat_message(owner),
+        )
+    found = registry_lookup(vat) or {}
+    address = (
+        f"{found['STREET']}, {found['LOGISTICSADDRESSZIPCODE']} {found['CITY']}" if found else ""
+    )
+    check = sim.state.record_vat_check(session.agent, vat, bool(found), address)
+    values = {hc.input_id(visit, field): value for field, value in found.items()}
+    if found:
+        values[hc.input_id(visit, "NAMEALIAS")] = found["NAME"][:NAME_ALIAS_LENGTH]
+    valid = hc.check_cell("Sì" if check.valid else "No")
+    updates = {
+        hc.view_id(visit, "VATLASTCHECKEDDATE"): check.checked,
+        hc.view_id(visit, "VATVALIEDE"): valid,
+        hc.view_id(visit, "VATADDRESS"): check.address,
+    }
+    return reply(control=control, values=values, updates=updates)
 
 
 async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) -> web.StreamResponse:
@@ -152,25 +228,89 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
     if posted is None or posted.page not in (PAGE_NEW, PAGE_EDIT):
         sim.counters.server_errors += 1
         return web.Response(text=server_error_page(), content_type="text/html", status=500)
-    customer_id = int(posted.draft_key) if posted.page == PAGE_EDIT else None
+    customer_id, version = None, None
+    if posted.page == PAGE_EDIT:
+        raw_id, _, version = posted.draft_key.partition(":")
+        customer_id = int(raw_id)
     existing = (
         None if customer_id is None else sim.state.agent_customer_by_id(session.agent, customer_id)
     )
     argument = str(form.get("__EVENTARGUMENT") or "")
-    if argument not in ("Save", "SaveAndNew", "SaveAndClose"):
+    if argument not in ("Save", "SaveAndNew", "SaveAndClose", "Merge"):
         raise web.HTTPFound(urls.CUSTOMERS)
     strings = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     values = {field: posted_field(strings, field) or "" for field in CUSTOMER_FIELDS}
+    line_discount = next(
+        (v for k, v in strings.items() if k.endswith("xaf_dviLINEDISC_Edit_dropdown_DD_I")), ""
+    )
+    shown = {**values, "LINEDISC": line_discount} if line_discount else values
+    try:
+        original = json.loads(strings[hc.ORIGINAL_INPUT]) if hc.ORIGINAL_INPUT in strings else None
+    except ValueError:
+        original = None
     try:
         saved = commit_write(
             sim,
             "customer_update" if customer_id is not None else "customer_create",
-            lambda: sim.state.save_customer(session.agent, customer_id, values),
+            lambda: sim.state.save_customer(
+                session.agent,
+                customer_id,
+                {**values, "LINEDISC": line_discount},
+                check_warnings=not strings.get(IGNORE_WARNINGS_INPUT),
+                version=version,
+                original=original if argument == "Merge" else None,
+            ),
+        )
+    except CustomerConflict:
+        return _edit_page(
+            sim, session, existing, "", shown, lang, version=version, conflict=True,
+            original=original,
+        )
+    except CustomerWarnings as exc:
+        return _edit_page(
+            sim, session, existing, exc.message, shown, lang, warnings=True, version=version,
+            original=original,
         )
     except SimValidation as exc:
-        return _edit_page(sim, session, existing, exc.message, values, lang)
+        return _edit_page(
+            sim, session, existing, exc.message, shown, lang, version=version, original=original
+        )
     if argument == "SaveAndClose":
         raise web.HTTPFound(urls.CUSTOMERS)
     if argument == "SaveAndNew":
         raise web.HTTPFound(urls.NEW_CUSTOMER)
     raise web.HTTPFound(urls.customer_detail(saved.id))
+
+
+async def error_page(request: web.Request) -> web.StreamResponse:
+    """Error.aspx: what the ERP shows for the edit of a record that cannot be edited."""
+    lang = request_lang(request)
+    html = (
+        "<!DOCTYPE html><html><head><title>Error - Archibald</title></head><body>"
+        f'<div id="ErrorPage" class="ErrorPage"><h1>Error</h1>'
+        f'<p id="ErrorMessage">{hc.t("cannot_edit", lang)}</p></div></body></html>'
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+async def admin_customer(request: web.Request) -> web.Response:
+    """POST /__sim/customers/{id}: another user changes a customer behind the agent's back.
+
+    Body: {"fields": {FIELD: text}, "editable": bool} (both optional).
+    """
+    sim = sim_of(request)
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"invalid JSON: {exc}") from exc
+    fields = body.get("fields") or {}
+    editable = body.get("editable")
+    try:
+        customer = sim.state.change_customer(
+            int(request.match_info["customer_id"]),
+            {str(k): str(v) for k, v in fields.items()},
+            None if editable is None else bool(editable),
+        )
+    except SimValidation as exc:
+        return web.json_response({"error": exc.message}, status=400)
+    return web.json_response(customer.to_json())

@@ -434,6 +434,76 @@
     if (t.hasAttribute && t.hasAttribute("data-dx-pagesize")) { window.ASPx.POnPageSizeBlur(t.id.replace(/_PSI$/, ""), ev); }
   });
 
+  /* ---- The customer form (FACTS §6, §7) ------------------------------------------------
+     The VAT check runs only for a number typed key by key: a value put by script (SetValue,
+     the native setter) is not tracked and leaves no check. FISCALCODE runs its check on a
+     change; leaving FISCALCODE or SDI blank resets both; typing into NAME or STREET makes the
+     server re-render them (keys typed meanwhile are lost). LINEDISC combo items take real mouse
+     clicks only (event.isTrusted). The "changed by another user" popup comes back when hidden. */
+  function customerForm() {
+    function has(t, attr) { return t && t.hasAttribute && t.hasAttribute(attr); }
+    document.addEventListener("focusin", function (ev) {
+      if (has(ev.target, "data-dx-vatcheck")) { ev.target.dxTyped = ev.target.value; }
+    });
+    document.addEventListener("input", function (ev) {
+      var t = ev.target;
+      if (has(t, "data-dx-rerender") && ev.isTrusted && !t.dxRerendering && t.value.length >= 3) {
+        // NAME / STREET: typing makes the server re-render the editor, replacing the input.
+        t.dxRerendering = true;
+        controls[t.getAttribute("data-dx-rerender")].PerformCallback({ cmd: "RERENDER", value: t.value });
+      }
+      if (!has(t, "data-dx-vatcheck") || !ev.isTrusted) { return; }
+      if (ev.inputType === "insertText" && ev.data) { t.dxTyped = (t.dxTyped || "") + ev.data; }
+      else { t.dxTyped = t.value; }
+    });
+    document.addEventListener("change", function (ev) {
+      var t = ev.target;
+      if (has(t, "data-dx-custcheck") && t.value.trim()) {
+        controls[t.getAttribute("data-dx-custcheck")].PerformCallback({ cmd: "CHECK", value: t.value });
+      }
+    });
+    document.addEventListener("focusout", function (ev) {
+      var t = ev.target;
+      if (has(t, "data-dx-vatcheck") && t.value !== t.getAttribute("data-dx-checked") &&
+          t.value === t.dxTyped) {
+        t.setAttribute("data-dx-checked", t.value);
+        controls[t.getAttribute("data-dx-vatcheck")].PerformCallback({ cmd: "VATCHECK", value: t.value });
+      }
+      if (has(t, "data-dx-custcheck") && !t.value.trim()) {
+        controls[t.getAttribute("data-dx-custcheck")].PerformCallback({ cmd: "CHECK", value: "" });
+      }
+    });
+    document.addEventListener("click", function (ev) {
+      var t = ev.target, el;
+      if (!t.closest) { return; }
+      if ((el = t.closest("[data-dx-cust-combo-button]"))) {
+        var pw = byId(el.getAttribute("data-dx-cust-combo-button") + "_DDD_PW");
+        if (pw) { pw.style.display = pw.style.display === "none" ? "" : "none"; }
+      }
+      else if ((el = t.closest("[data-dx-cust-item]"))) {
+        if (!ev.isTrusted) { return; }
+        var dd = el.getAttribute("data-dx-cust-combo");
+        byId(dd + "_I").value = el.getAttribute("data-dx-cust-item");
+        show(dd + "_DDD_PW", false);
+      }
+      else if ((el = t.closest("[data-dx-merge]"))) {
+        ev.preventDefault();
+        doPostBack("Vertical$mainMenu", "Merge");
+      }
+      else if ((el = t.closest("[data-dx-merge-cancel]"))) {
+        ev.preventDefault();
+        el.closest("[data-dx-merge-popup]").style.display = "none";
+      }
+    });
+    setInterval(function () {
+      document.querySelectorAll("[data-dx-merge-popup]").forEach(function (p) {
+        if (p.style.display === "none") { p.style.display = ""; }
+      });
+    }, 500);
+  }
+  customerForm();
+  /* ---- end of the customer form ---- */
+
   var PAGE_SIZES = [10, 20, 50, 100, 200];
   window.ASPx = {
     /* Registers a command button's disabled look (rendered inline by the real grid rows). */
