@@ -104,9 +104,20 @@ _REMOVE_STALE_POPUPS_JS = """(popupSel) => {
 }"""
 
 
+#: Ids of the cancel buttons of visible header filter popups (hidden ones are never touched:
+#: clicking them posts back and ends the page, FACTS §11).
+_HEADER_FILTER_CANCELS_JS = """(popupSel, footerSel, texts) => [...document.querySelectorAll(popupSel)]
+    .filter(p => p.getClientRects().length > 0)
+    .map(p => [...p.querySelectorAll(footerSel + ' a')]
+        .find(a => texts.includes(a.textContent.trim().toLowerCase())))
+    .filter(a => a && a.id)
+    .map(a => a.id)"""
+
+
 async def close_line_popups(page: Any, step: str) -> None:
-    """Close a "Linea di vendita" popup: a mouse click over a saved line opens it, and its
-    modal background then takes every click meant for the form (FACTS §2.7, §11)."""
+    """Close a "Linea di vendita" popup (a mouse click over a saved line opens it) and cancel a
+    visible header filter popup: their modal background takes every click meant for the form
+    (FACTS §2.7, §11)."""
     async with boundary(page, step):
         popups: list[str] = await page.evaluate(
             _TITLED_POPUPS_JS,
@@ -114,10 +125,18 @@ async def close_line_popups(page: Any, step: str) -> None:
             sel.XAF_POPUP_TITLE,
             list(sel.SALES_LINE_POPUP_TITLES),
         )
-        for ident in popups:
-            await page.click(f'[id="{ident}"] {sel.XAF_POPUP_CLOSE}')
+        cancels: list[str] = await page.evaluate(
+            _HEADER_FILTER_CANCELS_JS,
+            sel.HEADER_FILTER_POPUP,
+            sel.HEADER_FILTER_FOOTER,
+            list(sel.CANCEL_TEXTS),
+        )
+        closing = [(f'[id="{i}"] {sel.XAF_POPUP_CLOSE}', f'[id="{i}"]') for i in popups]
+        closing += [(f'[id="{i}"]', f'[id="{i}"]') for i in cancels]
+        for button, gone in closing:
+            await page.click(button)
             await page.waitForSelector(
-                f'[id="{ident}"]', {"hidden": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
+                gone, {"hidden": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
             )
 
 

@@ -250,3 +250,8 @@ XAF_CONFIRM_TEXTS = ("ok", "sì", "si", "yes", "conferma")
 SALES_LINE_POPUP_TITLES = ("linea di vendita", "sales line")
 #: Drop-down popups of lookups (`…_DDD_PW-1`); a hidden one whose editor is gone is stale.
 DROPDOWN_POPUP = '[id$="_DDD_PW-1"]'
+#: A grid's header filter popup (a stray click on a column header opens it, modal): its
+#: footer holds OK / Annulla; only a visible one is cancelled (FACTS §11).
+HEADER_FILTER_POPUP = '[id$="_DXHFP_PW-1"]'
+HEADER_FILTER_FOOTER = '[id$="_DXHFP_PWF-1"]'
+CANCEL_TEXTS = ("annulla", "cancel")

@@ -230,6 +230,36 @@ def test_click_over_a_saved_line_opens_a_popup_the_bot_closes(
     assert after == []
 
 
+def test_click_on_a_lines_header_opens_a_filter_popup_the_bot_cancels(
+    erp: Any, aio: Any, page: Any
+) -> None:
+    customer, product = _customer_and_product(erp)
+    shown = sel.HEADER_FILTER_POPUP
+
+    async def visible() -> int:
+        count: int = await page.evaluate(
+            "(s) => [...document.querySelectorAll(s)].filter(p => p.getClientRects().length).length",
+            shown,
+        )
+        return count
+
+    async def flow() -> tuple[int, int, int, int]:
+        await _new_form(page, erp)
+        await order_form.choose_customer(page, customer)
+        await order_form.add_line(page, OrderLine(product["item_id"], 1), 1)
+        grid = await order_form.lines_grid(page, "test")
+        header = f'[id="{grid}_DXHeadersRow0"] td[data-field="QTYORDERED"]'
+        await page.evaluate("(s) => document.querySelector(s).click()", header)
+        by_script = await visible()
+        await page.click(header)
+        by_mouse = await visible()
+        await order_form.add_line(page, OrderLine(product["item_id"], 2), 2)
+        rows = len(await page.querySelectorAll(f'tr[id^="{grid}_DXDataRow"]'))
+        return by_script, by_mouse, rows, await visible()
+
+    assert aio.run(flow()) == (0, 1, 2, 0)
+
+
 # Item 6: popups and messages.
 
 

@@ -549,6 +549,31 @@
     xafPopup("Vertical_PopupWindowSalesLine", "Linea di vendita", tr.textContent.trim(), null);
   });
 
+  /* A real click on a lines grid column header opens its header filter popup `{grid}_DXHFP_PW-1`
+     (modal, FACTS §11); "Annulla" closes it, "OK" keeps every value. */
+  document.addEventListener("click", function (ev) {
+    var t = ev.target;
+    if (!t.closest) { return; }
+    var answer = t.closest("[data-dx-hfp]");
+    if (answer) {
+      ev.preventDefault();
+      show(answer.getAttribute("data-dx-hfp") + "_DXHFP_PW-1", false);
+      return;
+    }
+    var head = ev.isTrusted ? t.closest("td.dxgvHeader_XafTheme[data-field]") : null;
+    var grid = head ? head.closest("[data-dx-grid]") : null;
+    var name = grid ? grid.getAttribute("data-dx-grid") : "";
+    if (name.indexOf("dviSALESLINEs") < 0 || /_DDD_gv$/.test(name)) { return; }
+    var pw = byId(name + "_DXHFP_PW-1");
+    if (!pw) { return; }
+    pw.style.cssText = "position:fixed;left:30%;top:30%;z-index:12000;background:#fff;border:1px solid #889;padding:8px";
+    byId(name + "_DXHFP_PWC-1").innerHTML = '<label><input type="checkbox" checked> (Seleziona tutto)</label>';
+    byId(name + "_DXHFP_PWF-1").innerHTML =
+      '<a id="' + name + '_DXHFP_BO" class="dxbButton_XafTheme" data-dx-hfp="' + name + '">OK</a> ' +
+      '<a id="' + name + '_DXHFP_BC" class="dxbButton_XafTheme" data-dx-hfp="' + name + '">Annulla</a>';
+    byId(name + "_DXHFP_DXPWMB-1").style.cssText = "position:fixed;left:0;top:0;right:0;bottom:0;z-index:-1;background:rgba(0,0,0,.15)";
+  });
+
   var PAGE_SIZES = [10, 20, 50, 100, 200];
   window.ASPx = {
     /* Registers a command button's disabled look (rendered inline by the real grid rows). */
