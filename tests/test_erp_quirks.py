@@ -9,10 +9,12 @@ working through it.
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from actors import runtime
 from erp import order_form
 from erp import selectors as sel
 from erp.detail import find_control
@@ -393,3 +395,26 @@ def test_stale_dropdown_popups_pile_up_and_the_bot_removes_them(
     assert counts["after line 1"] == 1
     # ...and after four lines only the last line's is left: the bot removed the others
     assert counts["before commit"] == 1
+
+
+def test_a_failed_attempt_leaves_an_unsaved_form_for_the_next_holder(
+    erp: Any, aio: Any, page: Any
+) -> None:
+    # Given an attempt that failed on an unsaved order form
+    customer, product = _customer_and_product(erp)
+    order = NewOrder(
+        customer=customer,
+        lines=(OrderLine(product["item_id"], 1), OrderLine("ZZ9.999.999", 1)),
+    )
+
+    async def flow() -> str:
+        await login(page, erp.url, AGENT, PASSWORD)
+        with pytest.raises(ErpRejected):
+            await submit_order(page, erp.url, order, marker="AB-q-quiesce")
+        # When the runtime quiesces the agent's page after the failure
+        await runtime._quiesce(SimpleNamespace(page=page))  # type: ignore[arg-type]
+        url: str = page.url
+        return url
+
+    # Then the page really left the form (not stuck on its beforeunload dialog)
+    assert aio.run(flow()) == "about:blank"
