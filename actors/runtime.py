@@ -62,6 +62,7 @@ from archibot.logs import operation_context
 from archibot.operations import operation_type
 from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, SessionExpired
 from erp.session import login
+from erp.waits import leaving
 from pool import AgentSession, PoolError, export_cookies, import_cookies
 from pool.errors import ChromiumNotFound, LaunchFailed
 from store.errors import CredentialsUnreadable, StaleFence, StoreError, UnknownAgent
@@ -523,10 +524,13 @@ async def _quiesce(session: AgentSession) -> None:
     same session cookies — starts: two requests of one session at once.
     """
     with contextlib.suppress(BaseException):
-        await asyncio.shield(asyncio.wait_for(
-            session.page.goto("about:blank", {"timeout": DEFAULT_QUIESCE_TIMEOUT_MS}),
-            DEFAULT_QUIESCE_TIMEOUT_MS / 1000,
-        ))
+        # Leaving an unsaved order form asks first (beforeunload): confirm it, or the page
+        # stays blocked on the dialog for the next holder.
+        async with leaving(session.page):
+            await asyncio.shield(asyncio.wait_for(
+                session.page.goto("about:blank", {"timeout": DEFAULT_QUIESCE_TIMEOUT_MS}),
+                DEFAULT_QUIESCE_TIMEOUT_MS / 1000,
+            ))
 
 
 async def _ensure_session(ctx: WorkerContext, session: AgentSession) -> None:

@@ -348,6 +348,34 @@ async def accepting_dialogs(page: Any) -> AsyncIterator[list[str]]:
         page.remove_listener("dialog", on_dialog)
 
 
+#: The id of the confirming button ("OK"/"Sì"/"Yes"/"Conferma") of the visible XAF popup.
+_CONFIRM_BUTTON_JS = """(popupSel, buttonSel, texts) => {
+    const popup = [...document.querySelectorAll(popupSel)]
+        .find(p => p.getClientRects().length > 0);
+    if (!popup) return null;
+    const button = [...popup.querySelectorAll(buttonSel)]
+        .find(b => texts.includes(b.textContent.trim().toLowerCase()));
+    if (!button) return null;
+    if (!button.id) button.id = 'archibot-confirm-' + Date.now();
+    return button.id;
+}"""
+
+
+async def confirm_popup(page: Any, step: str) -> None:
+    """Answer the XAF confirmation popup (a DevExpress popup window, not confirm()) with its
+    OK/Sì/Yes button, by a real click (FACTS §3: line delete). ErpUnavailable if none shows."""
+    async with boundary(page, step):
+        await page.waitForSelector(
+            sel.XAF_POPUP, {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
+        )
+        button = await page.evaluate(
+            _CONFIRM_BUTTON_JS, sel.XAF_POPUP, sel.XAF_POPUP_BUTTONS, list(sel.XAF_CONFIRM_TEXTS)
+        )
+        if not button:
+            raise ErpUnavailable(f"{step}: the confirmation popup has no OK/Sì/Yes button")
+        await page.click(f'[id="{button}"]')
+
+
 async def clear_popup(page: Any) -> None:
     """Hide the XAF error panel, so that a message seen later is new."""
     async with boundary(page, "clear the error panel"):

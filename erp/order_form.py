@@ -72,8 +72,104 @@ def choose_variant(quantity: float, packages: list[tuple[str, float]]) -> str:
 
 
 async def lines_grid(page: Any, step: str) -> str:
-    """The SALESLINEs grid's client name: contains `dviSALESLINEs` and has AddNewRow."""
+    """The SALESLINEs grid's client name: contains `dviSALESLINEs` and has AddNewRow.
+
+    A "Linea di vendita" popup left open covers the grid: it is closed first.
+    """
+    await close_line_popups(page, step)
     return await find_control(page, step, part=sel.LINES_GRID_NAME, role="AddNewRow")
+
+
+#: Visible XAF popups whose title is one of `titles`: their ids.
+_TITLED_POPUPS_JS = """(popupSel, titleSel, titles) => [...document.querySelectorAll(popupSel)]
+    .filter(p => p.getClientRects().length > 0)
+    .filter(p => {
+        const t = p.querySelector(titleSel);
+        return titles.includes((t ? t.textContent : '').trim().toLowerCase());
+    })
+    .map(p => p.id)"""
+
+#: Remove hidden drop-down popups that no live editor owns: its editor is gone, or another
+#: element (the live editor's popup) answers to the same id. Returns how many went.
+_REMOVE_STALE_POPUPS_JS = """(popupSel) => {
+    let removed = 0;
+    document.querySelectorAll(popupSel).forEach(p => {
+        if (p.getClientRects().length > 0) return;
+        const editor = document.getElementById(p.id.replace(/_DDD_PW-1$/, ''));
+        if (editor && document.getElementById(p.id) === p) return;
+        p.remove();
+        removed += 1;
+    });
+    return removed;
+}"""
+
+
+#: Ids of the cancel buttons of visible header filter popups (hidden ones are never touched:
+#: clicking them posts back and ends the page, FACTS §11).
+_HEADER_FILTER_CANCELS_JS = """(popupSel, footerSel, texts) => [...document.querySelectorAll(popupSel)]
+    .filter(p => p.getClientRects().length > 0)
+    .map(p => [...p.querySelectorAll(footerSel + ' a')]
+        .find(a => texts.includes(a.textContent.trim().toLowerCase())))
+    .filter(a => a && a.id)
+    .map(a => a.id)"""
+
+
+async def close_line_popups(page: Any, step: str) -> None:
+    """Close a "Linea di vendita" popup (a mouse click over a saved line opens it) and cancel a
+    visible header filter popup: their modal background takes every click meant for the form
+    (FACTS §2.7, §11)."""
+    async with boundary(page, step):
+        popups: list[str] = await page.evaluate(
+            _TITLED_POPUPS_JS,
+            sel.XAF_POPUP,
+            sel.XAF_POPUP_TITLE,
+            list(sel.SALES_LINE_POPUP_TITLES),
+        )
+        cancels: list[str] = await page.evaluate(
+            _HEADER_FILTER_CANCELS_JS,
+            sel.HEADER_FILTER_POPUP,
+            sel.HEADER_FILTER_FOOTER,
+            list(sel.CANCEL_TEXTS),
+        )
+        closing = [(f'[id="{i}"] {sel.XAF_POPUP_CLOSE}', f'[id="{i}"]') for i in popups]
+        closing += [(f'[id="{i}"]', f'[id="{i}"]') for i in cancels]
+        for button, gone in closing:
+            await page.click(button)
+            await page.waitForSelector(
+                gone, {"hidden": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
+            )
+
+
+async def remove_stale_popups(page: Any, step: str) -> int:
+    """Drop the hidden `_DDD` popups earlier lookups left behind (each article lookup leaves
+    one): they grow the DOM line after line (FACTS §2.12, §11). How many were removed."""
+    async with boundary(page, step):
+        removed: int = await page.evaluate(_REMOVE_STALE_POPUPS_JS, sel.DROPDOWN_POPUP)
+    return removed
+
+
+async def retype(page: Any, selector: str, text: str, step: str) -> None:
+    """Replace an editor's text with real keystrokes: focus by script (a click could land on
+    a saved line), select all, type (Backspace to empty it). Spin editors such as the line
+    discount take only typed values (FACTS §2.10)."""
+    async with boundary(page, step):
+        await page.evaluate(
+            "(s) => { const e = document.querySelector(s); e.focus(); e.select(); }", selector
+        )
+        if text:
+            await page.keyboard.type(text)
+        else:
+            await page.keyboard.press("Backspace")
+
+
+async def _editor_value(page: Any, editor: str, step: str) -> str:
+    """The key a lookup editor holds (its hidden `_VI` input)."""
+    async with boundary(page, step):
+        value: str = await page.evaluate(
+            "(id) => { const e = document.getElementById(id); return e ? e.value : ''; }",
+            f"{editor}_VI",
+        )
+    return value
 
 
 async def raise_problems(page: Any, step: str, field: str | None, grid: str = "") -> None:
@@ -128,6 +224,10 @@ async def choose_customer(page: Any, account: str) -> None:
         await (await page.querySelectorAll(rows))[index].click()
     await wait_idle(page, step)
     await raise_problems(page, step, "customer")
+    if await _editor_value(page, editor, step) != account:
+        # The lookup takes only a real click on its row (FACTS §9): fail loudly, never go on
+        # with another customer or none.
+        raise ErpUnavailable(f"{step}: the lookup did not take customer {account}")
 
 
 async def _pick_article(page: Any, grid: str, line: Any, step: str) -> None:
@@ -135,6 +235,9 @@ async def _pick_article(page: Any, grid: str, line: Any, step: str) -> None:
     editor = await find_control(
         page, step, part=f"{grid}_{sel.NEW_LINE_TAG}", suffix=sel.ARTICLE_EDITOR_SUFFIX
     )
+    await remove_stale_popups(page, step)
+    # IncrementalFiltering reacts to keystrokes only: all but the last character by script,
+    # the last one typed (FACTS §2.7).
     await set_value(page, f'[id="{editor}_I"]', line.article, step)
     await wait_idle(page, step)
     rows = await read_embedded_grid(page, f"{editor}_DDD_gv")
@@ -156,6 +259,10 @@ async def _pick_article(page: Any, grid: str, line: Any, step: str) -> None:
         variant = choose_variant(line.quantity, [(v, content) for _, v, content in packages])
     async with boundary(page, step):
         await page.click(f'[id="{editor}_DDD_gv_DXDataRow{by_variant[variant]}"]')
+    if await _editor_value(page, editor, step) != variant:
+        # Variant rows take only a real mouse click (FACTS §2.8): a pick that did not take
+        # would save another package.
+        raise ErpUnavailable(f"{step}: the variant {variant} was not taken by the article editor")
 
 
 async def add_line(page: Any, line: Any, number: int) -> str | None:

@@ -263,9 +263,13 @@ async def _click_in_line(page: Any, row: int, selector: str, step: str) -> str:
 
 
 async def _delete_line(page: Any, row: int) -> None:
+    """Delete line `row`: its delete button, then OK on the XAF confirmation popup (a
+    DevExpress popup, not confirm(); a native dialog is accepted too) (FACTS §3)."""
     step = f"delete line {row}"
-    async with grid.accepting_dialogs(page):
+    async with grid.accepting_dialogs(page) as dialogs:
         lines = await _click_in_line(page, row, sel.LINE_DELETE, step)
+        if not dialogs:
+            await grid.confirm_popup(page, step)
         await wait_idle(page, step)
     await order_form.raise_problems(page, step, "lines", lines)
 
@@ -278,16 +282,12 @@ async def _change_line(page: Any, row: int, line: OrderLine) -> None:
     editing = f'[id="{lines}"] {sel.EDITING_ROW}'
     async with boundary(page, step):
         await page.waitForSelector(f"{editing} {sel.QUANTITY_INPUT}", {"visible": True})
-        await page.evaluate(
-            """(qSel, dSel, q, d) => {
-                document.querySelector(qSel).value = q;
-                document.querySelector(dSel).value = d;
-            }""",
-            f"{editing} {sel.QUANTITY_INPUT}",
-            f"{editing} {sel.LINE_DISCOUNT_INPUT}",
-            order_form.culture_number(line.quantity, lang),
-            "" if line.discount is None else order_form.culture_number(line.discount, lang),
-        )
+    await order_form.retype(
+        page, f"{editing} {sel.QUANTITY_INPUT}", order_form.culture_number(line.quantity, lang), step
+    )
+    discount = "" if line.discount is None else order_form.culture_number(line.discount, lang)
+    await order_form.retype(page, f"{editing} {sel.LINE_DISCOUNT_INPUT}", discount, step)
+    async with boundary(page, step):
         await page.click(f"{editing} {sel.UPDATE_LINE}")
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
     await order_form.raise_problems(page, step, "lines", lines)

@@ -237,3 +237,21 @@ IDLE_JS = """(polls, token) => {
   window.__archibotIdle = {token: token, n: idle ? seen + 1 : 0};
   return window.__archibotIdle.n >= polls;
 }"""
+
+# XAF popup windows (FACTS §3, §11): DevExpress popups, not browser dialogs.
+#: A visible XAF popup window, its header text, close button and answer buttons.
+XAF_POPUP = 'div.dxpc-mainDiv[id$="_PW-1"]'
+XAF_POPUP_TITLE = ".dxpc-headerText"
+XAF_POPUP_CLOSE = '[id$="_HCB-1"]'
+XAF_POPUP_BUTTONS = "a, button, .dxbButton_XafTheme"
+#: Texts of a popup's confirming button (line delete asks "OK"/"Sì"/"Yes"/"Conferma").
+XAF_CONFIRM_TEXTS = ("ok", "sì", "si", "yes", "conferma")
+#: The popup a mouse click over a saved line opens (it covers the form until closed).
+SALES_LINE_POPUP_TITLES = ("linea di vendita", "sales line")
+#: Drop-down popups of lookups (`…_DDD_PW-1`); a hidden one whose editor is gone is stale.
+DROPDOWN_POPUP = '[id$="_DDD_PW-1"]'
+#: A grid's header filter popup (a stray click on a column header opens it, modal): its
+#: footer holds OK / Annulla; only a visible one is cancelled (FACTS §11).
+HEADER_FILTER_POPUP = '[id$="_DXHFP_PW-1"]'
+HEADER_FILTER_FOOTER = '[id$="_DXHFP_PWF-1"]'
+CANCEL_TEXTS = ("annulla", "cancel")

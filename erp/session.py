@@ -21,6 +21,7 @@ from erp.waits import (
     boundary,
     goto,
     is_login_url,
+    leaving,
 )
 
 __all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_page", "is_login_url", "login"]
@@ -76,7 +77,7 @@ async def login(
     """
     step = f"login of {username}"
     login_url = urljoin(erp_url, sel.LOGIN_PAGE)
-    async with boundary(page, step):
+    async with boundary(page, step), leaving(page):
         response = await page.goto(
             login_url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms}
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -82,9 +83,27 @@ async def wait_idle(page: Any, step: str, timeout_ms: int = DEFAULT_CALLBACK_TIM
     check_not_login(page, step)
 
 
+@asynccontextmanager
+async def leaving(page: Any) -> AsyncIterator[None]:
+    """Inside, the bot means to leave the page: a form with unsaved changes asks
+    (beforeunload, FACTS §11) and the leave is confirmed. Unanswered, that dialog blocks the
+    navigation for ever; other dialogs are left to whoever expects them."""
+
+    def on_dialog(dialog: Any) -> None:
+        if dialog.type == "beforeunload":
+            asyncio.ensure_future(dialog.accept())
+
+    page.on("dialog", on_dialog)
+    try:
+        yield
+    finally:
+        page.remove_listener("dialog", on_dialog)
+
+
 async def goto(page: Any, url: str, step: str, timeout_ms: int = DEFAULT_NAV_TIMEOUT_MS) -> None:
-    """Navigate; a 5xx answer is ErpUnavailable, a redirect to Login.aspx is SessionExpired."""
-    async with boundary(page, step):
+    """Navigate (leaving an unsaved form on purpose); a 5xx answer is ErpUnavailable, a
+    redirect to Login.aspx is SessionExpired."""
+    async with boundary(page, step), leaving(page):
         response = await page.goto(url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms})
     check_not_login(page, step)
     if response is not None and response.status >= SERVER_ERROR_STATUS:

@@ -248,13 +248,18 @@ def edit_values(line: OrderLine) -> dict[str, str]:
     }
 
 
-def _number_editor(ident: str, value: str, kind: Kind) -> str:
-    """A spin editor; `value` is invariant ("2.5") until the client formats it."""
+def _number_editor(ident: str, value: str, kind: Kind, *, typed: bool = False) -> str:
+    """A spin editor; `value` is invariant ("2.5") until the client formats it.
+
+    `typed`: only real keystrokes change its value (the line discount, FACTS §2.10): the
+    client keeps what they typed in `_Raw`, and a value written by script is not posted.
+    """
     shown = value
+    typed_attr = " data-dx-typed" if typed else ""
     return (
         f'<table id="{ident}" class="dxeSpinEdit_XafTheme"><tbody><tr><td class="dxic">'
         f'<input id="{ident}_I" class="dxeEditArea_XafTheme" type="text" value="{escape(shown)}" '
-        f'data-dxfmt="{kind}" data-v="{escape(value)}" autocomplete="off">'
+        f'data-dxfmt="{kind}" data-v="{escape(value)}" autocomplete="off"{typed_attr}>'
         f'<input type="hidden" id="{ident}_Raw" value="{escape(value)}"></td></tr></tbody></table>'
     )
 
@@ -293,7 +298,7 @@ def _edit_row(
             f"{grid}_{tag}_xaf_dviQTYORDERED_Edit", values.get("qty", ""), "decimal"
         ),
         "MANUALDISCOUNT": _number_editor(
-            f"{grid}_{tag}_xaf_dviMANUALDISCOUNT_Edit", values.get("disc", ""), "percent"
+            f"{grid}_{tag}_xaf_dviMANUALDISCOUNT_Edit", values.get("disc", ""), "percent", typed=True
         ),
     }
     cells = "".join(f"<td>{editors.get(c.field, '')}</td>" for c in VISIBLE if c.field)

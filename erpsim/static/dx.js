@@ -10,7 +10,11 @@
   var LIST_GRID_RE = /^Vertical_v\d+_\d+_LE_v\d+$/;
 
   function byId(id) { return document.getElementById(id); }
-  function show(id, on) { var e = byId(id); if (e) { e.style.display = on ? "" : "none"; } }
+  function show(id, on) {
+    var e = byId(id);
+    if (e) { e.style.display = on ? "" : "none"; }
+    if (e && on && e.hasAttribute("data-dx-owner")) { placeDropDown(e); }
+  }
 
   function Control(name, state) {
     this.name = name;
@@ -97,7 +101,7 @@
       article: val('input[id*="INVENTTABLE"][id$="_I"]'),
       variant: val('input[id*="INVENTTABLE"][id$="_VI"]'),
       qty: num('input[id*="dviQTYORDERED_Edit_I"]'),
-      disc: num('input[id*="dviMANUALDISCOUNT_Edit_I"]')
+      disc: typedNum(input('input[id*="dviMANUALDISCOUNT_Edit_I"]'))
     });
   };
   // Values of (hidden) columns for every row on the page: one server callback, as the real grid.
@@ -200,6 +204,7 @@
   function done(job, res) {
     if (res.redirect) {
       // The page is leaving: the control stays in its callback until the new page replaces it.
+      leaveGuard.off();
       window.location.href = res.redirect;
       return;
     }
@@ -264,6 +269,7 @@
       try { state = JSON.parse(e.getAttribute("data-dx-state") || "{}"); } catch (x) { state = {}; }
       if (controls[name]) { controls[name].state = state; } else { new Control(name, state); }
     });
+    detachDropDowns(root);
     formatCells(root);
   }
 
@@ -282,6 +288,7 @@
 
   function doPostBack(target, argument) {
     var form = byId("form1");
+    leaveGuard.off();
     byId("__EVENTTARGET").value = target;
     byId("__EVENTARGUMENT").value = argument;
     form.action = location.pathname + location.search;
@@ -292,6 +299,7 @@
   function menuCommand(cmd, li, a) {
     var grid = listGrid();
     var href = a.getAttribute("data-href");
+    if (cmd !== "Delete" && cmd !== "Send" && cmd !== "Refresh") { leaveGuard.off(); }
     if (cmd === "New") { location.href = href || "/Archibald/SALESTABLE_DetailViewAgent/?NewObject=true"; }
     else if (cmd === "Edit") { location.href = location.pathname + "?mode=Edit"; }
     else if (cmd === "Reload") { location.reload(); }
@@ -350,7 +358,11 @@
       if (/^\[\['Edit'\]/.test(args) && open) { location.href = open.getAttribute("data-href"); return; }
       var m = args.match(/'(StartEdit|DeleteRow)',\s*(\d+)/);
       if (m && m[1] === "StartEdit") { grid.StartEditRow(parseInt(m[2], 10)); }
-      else if (m) { if (window.confirm("Confermare l'eliminazione?")) { grid.DeleteRow(parseInt(m[2], 10)); } }
+      else if (m) {
+        var index = parseInt(m[2], 10);
+        xafPopup("Vertical_PopupWindowConfirm", "Archibald", "Confermare l'eliminazione?",
+                 function () { leaveGuard.on(); grid.DeleteRow(index); });
+      }
       else if (args.indexOf("AddNew") >= 0) { grid.AddNewRow(); }
       else if (args.indexOf("UpdateEdit") >= 0) { grid.UpdateEdit(); }
       else if (args.indexOf("CancelEdit") >= 0) { grid.CancelEdit(); }
@@ -375,7 +387,8 @@
       return;
     }
     if ((el = t.closest("tr[data-dx-article]"))) {
-      // A row of an article editor's drop-down grid `{editor}_DDD_gv`.
+      // A row of an article editor's drop-down grid `{editor}_DDD_gv`: only a real click picks.
+      if (!ev.isTrusted) { return; }
       var ed = el.closest("[data-dx-control]").getAttribute("data-dx-control").replace(/_DDD_gv$/, "");
       byId(ed + "_I").value = el.getAttribute("data-dx-article");
       byId(ed + "_VI").value = el.getAttribute("data-variant");
@@ -383,6 +396,8 @@
       return;
     }
     if ((el = t.closest("tr.dxgvDataRow_XafTheme")) && el.closest("[data-dx-lookup]")) {
+      if (!ev.isTrusted) { return; }  // as the real lookup: script clicks are ignored
+      leaveGuard.on();
       var editor = controls[el.closest("[data-dx-lookup]").getAttribute("data-dx-lookup")];
       editor.PerformCallback({ cmd: "SELECT", key: el.getAttribute("data-key") });
     }
@@ -405,6 +420,7 @@
   document.addEventListener("input", function (ev) {
     var t = ev.target;
     if (t.hasAttribute && t.hasAttribute("data-dx-incremental")) {
+      if (!ev.isTrusted) { return; }  // IncrementalFiltering reacts to real keystrokes only
       var name = t.getAttribute("data-dx-incremental");
       byId(name + "_VI").value = "";
       controls[name].PerformCallback({ cmd: "FILTER", text: t.value });
@@ -416,7 +432,7 @@
     var t = ev.target;
     if (!t.id || !/_I$/.test(t.id) || !t.hasAttribute("data-dxfmt")) { return; }
     var raw = byId(t.id.replace(/_I$/, "_Raw"));
-    if (!raw) { return; }
+    if (!raw || (t.hasAttribute("data-dx-typed") && !ev.isTrusted)) { return; }
     var kind = t.getAttribute("data-dxfmt");
     raw.value = kind === "date" || kind === "datetime" ? parseCultureDate(t.value) : parseCulture(t.value);
   });
@@ -503,6 +519,131 @@
   }
   customerForm();
   /* ---- end of the customer form ---- */
+
+  /* ---- Quirks of the real pages while a bot writes an order (FACTS §2.7-2.12, §3, §11) ---- */
+
+  /* Drop-down popups live at body level, as DevExpress renders them: an article editor's
+     `_DDD_PW-1` leaves its row when the editor is created and stays behind, hidden, when the
+     row is re-rendered — every line leaves one (stale `_DDD` popups pile up). The newest goes
+     first, so ids resolve to the live editor's popup. */
+  function detachDropDowns(root) {
+    root.querySelectorAll('[data-dx-role="article"]').forEach(function (ed) {
+      var pw = root.querySelector('[id="' + ed.id + '_DDD_PW-1"]');
+      if (!pw) { return; }
+      pw.setAttribute("data-dx-owner", ed.id);
+      document.body.insertBefore(pw, document.body.firstChild);
+    });
+  }
+  function placeDropDown(pw) {
+    var owner = byId(pw.getAttribute("data-dx-owner"));
+    if (!owner) { return; }
+    var r = owner.getBoundingClientRect();
+    pw.style.left = (r.left + window.scrollX) + "px";
+    pw.style.top = (r.bottom + window.scrollY) + "px";
+  }
+
+  /* The line discount spin keeps the value real keystrokes gave it (its `_Raw`): a value
+     written by script is not the editor's value (FACTS §2.10, §9). */
+  function typedNum(e) {
+    if (!e) { return ""; }
+    if (!e.hasAttribute("data-dx-typed")) { return parseCulture(e.value); }
+    var raw = byId(e.id.replace(/_I$/, "_Raw"));
+    return raw ? raw.value : "";
+  }
+
+  /* An order form with unsaved changes asks before the browser leaves it (beforeunload);
+     the application's own navigations (toolbar, postbacks, callback redirects) do not. */
+  var leaveGuard = {
+    on: function () {
+      if (!/SALESTABLE_DetailViewAgent/.test(location.pathname) || window.onbeforeunload) { return; }
+      window.onbeforeunload = function (e) {
+        e.preventDefault();
+        e.returnValue = "Le modifiche non salvate andranno perse.";
+        return e.returnValue;
+      };
+    },
+    off: function () { window.onbeforeunload = null; }
+  };
+
+  document.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (!ev.isTrusted || !t.closest || !t.closest("#form1")) { return; }
+    if (t.hasAttribute("data-dx-search") || t.hasAttribute("data-dx-pagesize")) { return; }
+    leaveGuard.on();
+    if (t.hasAttribute("data-dx-typed")) {
+      var raw = byId(t.id.replace(/_I$/, "_Raw"));
+      if (raw) { raw.value = parseCulture(t.value); }
+    }
+  });
+
+  /* An XAF popup window (not a browser dialog): a message, OK / Annulla, a close button
+     `_HCB-1`, and a modal background that takes every click aimed at the page beneath. */
+  function xafPopup(id, title, message, onOk) {
+    [id + "_PW-1", id + "_DXPWMB-1"].forEach(function (i) { var o = byId(i); if (o) { o.remove(); } });
+    var back = document.createElement("div");
+    back.id = id + "_DXPWMB-1";
+    back.className = "dxpcModalBackLite_XafTheme";
+    back.style.cssText = "position:fixed;left:0;top:0;right:0;bottom:0;z-index:11999;background:rgba(0,0,0,.15)";
+    var pw = document.createElement("div");
+    pw.id = id + "_PW-1";
+    pw.className = "dxpcLite_XafTheme dxpc-mainDiv";
+    pw.style.cssText = "position:fixed;left:30%;top:30%;z-index:12000;background:#fff;border:1px solid #889;padding:8px";
+    var esc = function (x) { var d = document.createElement("span"); d.textContent = x; return d.innerHTML; };
+    pw.innerHTML = '<div class="dxpc-header"><span class="dxpc-headerText">' + esc(title) + '</span>' +
+      '<div id="' + id + '_HCB-1" class="dxpc-closeBtn" data-xaf-answer="close">&#215;</div></div>' +
+      '<div class="dxpc-content"><span class="XafPopupMessage">' + esc(message) + '</span><br>' +
+      '<a id="' + id + '_btnOk" class="dxbButton_XafTheme" data-xaf-answer="ok"><span>OK</span></a> ' +
+      '<a id="' + id + '_btnCancel" class="dxbButton_XafTheme" data-xaf-answer="cancel"><span>Annulla</span></a></div>';
+    pw.addEventListener("click", function (ev) {
+      var a = ev.target.closest("[data-xaf-answer]");
+      ev.stopPropagation();
+      if (!a) { return; }
+      ev.preventDefault();
+      back.remove();
+      pw.remove();
+      if (a.getAttribute("data-xaf-answer") === "ok" && onOk) { onOk(); }
+    });
+    document.body.appendChild(back);
+    document.body.appendChild(pw);
+  }
+
+  /* A real mouse click over a saved line of the lines grid (edit mode) opens the line's own
+     "Linea di vendita" popup, which covers the page until closed (FACTS §2.7, §11). */
+  document.addEventListener("click", function (ev) {
+    var t = ev.target;
+    if (!ev.isTrusted || !t.closest || t.closest("a[data-args], input, [data-xaf-answer]")) { return; }
+    var tr = t.closest("tr.dxgvDataRow_XafTheme");
+    var grid = tr ? tr.closest("[data-dx-grid]") : null;
+    var name = grid ? grid.getAttribute("data-dx-grid") : "";
+    if (name.indexOf("dviSALESLINEs") < 0 || /_DDD_gv$/.test(name)) { return; }
+    if (!grid.querySelector('a[data-args*="AddNew"]')) { return; }
+    xafPopup("Vertical_PopupWindowSalesLine", "Linea di vendita", tr.textContent.trim(), null);
+  });
+
+  /* A real click on a lines grid column header opens its header filter popup `{grid}_DXHFP_PW-1`
+     (modal, FACTS §11); "Annulla" closes it, "OK" keeps every value. */
+  document.addEventListener("click", function (ev) {
+    var t = ev.target;
+    if (!t.closest) { return; }
+    var answer = t.closest("[data-dx-hfp]");
+    if (answer) {
+      ev.preventDefault();
+      show(answer.getAttribute("data-dx-hfp") + "_DXHFP_PW-1", false);
+      return;
+    }
+    var head = ev.isTrusted ? t.closest("td.dxgvHeader_XafTheme[data-field]") : null;
+    var grid = head ? head.closest("[data-dx-grid]") : null;
+    var name = grid ? grid.getAttribute("data-dx-grid") : "";
+    if (name.indexOf("dviSALESLINEs") < 0 || /_DDD_gv$/.test(name)) { return; }
+    var pw = byId(name + "_DXHFP_PW-1");
+    if (!pw) { return; }
+    pw.style.cssText = "position:fixed;left:30%;top:30%;z-index:12000;background:#fff;border:1px solid #889;padding:8px";
+    byId(name + "_DXHFP_PWC-1").innerHTML = '<label><input type="checkbox" checked> (Seleziona tutto)</label>';
+    byId(name + "_DXHFP_PWF-1").innerHTML =
+      '<a id="' + name + '_DXHFP_BO" class="dxbButton_XafTheme" data-dx-hfp="' + name + '">OK</a> ' +
+      '<a id="' + name + '_DXHFP_BC" class="dxbButton_XafTheme" data-dx-hfp="' + name + '">Annulla</a>';
+    byId(name + "_DXHFP_DXPWMB-1").style.cssText = "position:fixed;left:0;top:0;right:0;bottom:0;z-index:-1;background:rgba(0,0,0,.15)";
+  });
 
   var PAGE_SIZES = [10, 20, 50, 100, 200];
   window.ASPx = {
