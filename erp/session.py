@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from erp import selectors as sel
-from erp.errors import ErpUnavailable, LoginRejected, SessionExpired
+from erp.errors import ErpUnavailable, LoginRejected, LoginThrottled, SessionExpired
 from erp.waits import (
     DEFAULT_NAV_TIMEOUT_MS,
     SERVER_ERROR_STATUS,
@@ -25,6 +25,8 @@ from erp.waits import (
 
 __all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_page", "is_login_url", "login"]
 
+#: What the ERP's operator answers a login post from an address it blocks (too many logins).
+FORBIDDEN_STATUS = 403
 #: How long the login inputs may take to appear once Login.aspx answered.
 DEFAULT_INPUTS_TIMEOUT_MS = 10_000
 
@@ -53,6 +55,15 @@ _FIND_LOGIN_ACTION_JS = """(byId, contains, equals) => {
       'a, button, span, li, div, input[type=submit], input[type=button]')].filter(matches);
   return all.find(e => !all.some(o => o !== e && e.contains(o))) || null;
 }"""
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """The seconds of a ``Retry-After`` header, if the server sent one."""
+    raw = {str(k).lower(): v for k, v in dict(headers or {}).items()}.get("retry-after")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def is_login_page(url: str) -> bool:
@@ -103,6 +114,12 @@ async def login(
             navigation.cancel()
             raise
         response = await navigation
+    if response is not None and response.status == FORBIDDEN_STATUS:
+        raise LoginThrottled(
+            f"{step}: the ERP answered HTTP 403 to the login — this address is blocked for "
+            "logging in too often",
+            _retry_after_s(response.headers),
+        )
     if response is not None and response.status >= SERVER_ERROR_STATUS:
         raise ErpUnavailable(
             f"{step}: the ERP answered HTTP {response.status} after posting the login"
