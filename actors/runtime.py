@@ -41,12 +41,13 @@ import dramatiq
 import redis
 from dramatiq.middleware import CurrentMessage
 
-from actors import browser, worker
+from actors import browser, login_budget, worker
 from actors.errors import (
     AgentBusy,
     DependencyFailed,
     LockLost,
     LoginBlocked,
+    LoginBudgetSpent,
     NotCommitted,
     SyncCancelled,
     SyncPreempted,
@@ -60,7 +61,7 @@ from archibot.client import make_message
 from archibot.errors import InvalidOperation
 from archibot.logs import operation_context
 from archibot.operations import operation_type
-from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, SessionExpired
+from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, LoginThrottled, SessionExpired
 from erp.session import login
 from pool import AgentSession, PoolError, export_cookies, import_cookies
 from pool.errors import ChromiumNotFound, LaunchFailed
@@ -337,6 +338,9 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
         await _quietly(ctx.db_call(ctx.agents.reject_login, op.agent, str(exc)))
         log.warning("login_breaker_open agent=%s", op.agent)
         await _fail(ctx, op, error)
+    except LoginBudgetSpent as exc:
+        # Not a failure and no attempt used: it waits, queued, for the login budget.
+        await login_budget.wait(ctx, op, lease, exc)
     except (LoginBlocked, DependencyFailed, UnknownAgent, CredentialsUnreadable,
             InvalidOperation) as exc:
         await _fail(ctx, op, str(exc))
@@ -493,6 +497,7 @@ async def _in_session(
     async with ctx.pool.context(op.agent) as session:
         try:
             await _ensure_session(ctx, session)
+            await login_budget.clear_wait(ctx, op)
             reconcile = op.needs_reconcile or verify_only
             for attempt in range(2):
                 job = Job(ctx, op, lease, session.page, reconcile=reconcile, verify_only=verify_only)
@@ -548,10 +553,15 @@ async def _login(ctx: WorkerContext, session: AgentSession) -> None:
             f"password is stored again: archibot agents add {session.agent}"
         )
     creds = await ctx.db_call(ctx.agents.credentials, session.agent)
-    await login(session.page, ctx.settings.erp_base(), creds.username, creds.password)
+    # Counted before it is tried (the ERP's operator counts attempts); past the budget,
+    # LoginBudgetSpent makes the operation wait instead.
+    await login_budget.reserve(ctx, session.agent)
+    try:
+        await login(session.page, ctx.settings.erp_base(), creds.username, creds.password)
+    except LoginThrottled as exc:
+        raise await login_budget.throttled(ctx, session.agent, exc) from exc
     cookies = await export_cookies(session)
     await ctx.db_call(ctx.agents.save_cookies, session.agent, cookies)
-    await ctx.db_call(ctx.agents.record_login, session.agent, ctx.name)
     session.logged_in = True
     log.info("login agent=%s", session.agent)
 

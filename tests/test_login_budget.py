@@ -1,0 +1,125 @@
+"""The login budget and the keep-alive, end to end: real workers, the simulator over HTTP.
+
+The ERP's operator blocks a client that logs in too often (FACTS §1): Archibot keeps its
+sessions alive instead of logging in again, counts every login per agent, and an operation
+that would need a login past the budget waits — visibly, unfailed — until it may.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from archibot.client import Client
+from archibot.local import SimProcess
+from tests.fix_stack import wait_all
+from tests.test_submit_order import order_for
+
+#: The login window of these tests: short, so the budget comes back within the test.
+WINDOW_S = 20
+
+
+def _wait_until(client: Client, op_id: str, check: Any, timeout_s: float = 90) -> dict[str, Any]:
+    """Poll the operation's status until ``check(status)`` holds (fails after timeout_s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = client.status(op_id)
+        if check(status):
+            return status
+        assert status["status"] not in ("done", "failed"), status
+        assert time.monotonic() < deadline, f"never reached the awaited state: {status}"
+        time.sleep(0.2)
+
+
+def test_an_operation_past_the_login_budget_waits_visibly_then_completes(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given a budget of one login per agent per window, spent by a first order
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, login_budget_per_day=1,
+                           login_budget_window_s=WINDOW_S, keepalive_s=0)
+    (first,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert first["status"] == "done", first["error"]
+    assert sim.counters()["logins"] == {agent: 1}
+    # When the ERP drops the session and the agent's next order needs a new login
+    sim.expire(agent)
+    op_id = client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))
+    # Then the order waits, queued, saying for what and until when — no login is tried
+    waiting = _wait_until(client, op_id, lambda s: s["waiting"] is not None)
+    assert waiting["status"] == "queued"
+    assert waiting["waiting"]["for"] == "login_budget"
+    assert "waiting for the login budget until " in waiting["waiting"]["message"]
+    assert "ARCHIBOT_LOGIN_BUDGET_PER_DAY" in waiting["waiting"]["message"]
+    assert sim.counters()["logins"] == {agent: 1}
+    assert client.logins()["agents"][agent]["in_window"] == 1
+    # and once the window lets a login through, it logs in once and completes
+    (done,) = wait_all(client, [op_id], timeout_s=WINDOW_S + 60)
+    assert done["status"] == "done", done["error"]
+    assert done["waiting"] is None and "waiting" not in (done["progress"] or {})
+    assert done["attempts"] == 1
+    assert sim.counters()["logins"] == {agent: 2}
+    assert len([o for o in sim.orders(agent) if o["notes"].startswith("test order")]) == 2
+
+
+def test_a_login_refused_with_403_waits_for_the_block_to_pass_instead_of_retrying(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given an ERP that blocks this address after one login per 8 s, spent by a first agent
+    sim.set_faults(login_limit=1, login_window_s=8)
+    start_worker_processes(processes=2, threads=2, keepalive_s=0)
+    first, second = agents[:2]
+    (done,) = wait_all(client, [client.send("submit-order", first, order_for(sim, first, 0, lines=1))])
+    assert done["status"] == "done", done["error"]
+    # When another agent needs a login while the address is blocked
+    op_id = client.send("submit-order", second, order_for(sim, second, 0, lines=1))
+    # Then its order waits for the block to pass — visibly, unfailed — instead of retrying
+    waiting = _wait_until(client, op_id, lambda s: s["waiting"] is not None)
+    assert waiting["status"] == "queued" and "403" in waiting["waiting"]["message"]
+    (ended,) = wait_all(client, [op_id], timeout_s=90)
+    assert ended["status"] == "done", ended["error"]
+    counters = sim.counters()
+    assert counters["logins"] == {first: 1, second: 1}
+    # one refused attempt: the next one came when the ERP said the block would be over
+    assert sum(counters["logins_refused"].values()) == 1, counters["logins_refused"]
+
+
+def test_the_keepalive_keeps_a_session_past_the_idle_expiry_with_no_new_login(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given an ERP that drops a session after 3 idle seconds, and a keep-alive every second
+    sim.set_faults(session_expiry_s=3)
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, keepalive_s=1)
+    (first,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert first["status"] == "done", first["error"]
+    # When the agent has no work for several expiry periods
+    time.sleep(10)
+    # Then the next order runs on the same session: no new login, nothing expired, no overlap
+    (second,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))])
+    assert second["status"] == "done", second["error"]
+    counters = sim.counters()
+    assert counters["logins"] == {agent: 1}
+    assert counters["session_expiries"] == 0
+    assert counters["overlaps"] == 0
+
+
+def test_logins_are_counted_per_agent_per_day(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given two agents' orders, one of them after its session was dropped
+    start_worker_processes(processes=2, threads=2, keepalive_s=0)
+    a, b = agents[:2]
+    assert [s["status"] for s in wait_all(client, [
+        client.send("submit-order", a, order_for(sim, a, 0, lines=1)),
+        client.send("submit-order", b, order_for(sim, b, 0, lines=1)),
+    ])] == ["done", "done"]
+    sim.expire(a)
+    (again,) = wait_all(client, [client.send("submit-order", a, order_for(sim, a, 1, lines=1))])
+    assert again["status"] == "done", again["error"]
+    # Then the journal's count per agent per day matches the ERP's
+    logins = client.logins()
+    today = next(iter(logins["agents"][a]["per_day"]))
+    assert {name: v["per_day"][today] for name, v in logins["agents"].items()} == {a: 2, b: 1}
+    assert {name: v["in_window"] for name, v in logins["agents"].items()} == {a: 2, b: 1}
+    assert logins["budget_per_day"] == 12 and logins["total_in_window"] == 3
+    assert sim.counters()["logins"] == {a: 2, b: 1}
