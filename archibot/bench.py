@@ -102,6 +102,23 @@ def burst(state: dict[str, Any], agents: list[str], ops_per_agent: int, seed: in
             for j, agent in enumerate(agents)]
 
 
+def login_figures(counters: dict[str, Any], client: Client, agents: int) -> dict[str, Any]:
+    """ERP logins per agent, as the simulator saw them and as the journal counted them."""
+    seen = {str(k): int(v) for k, v in counters.get("logins", {}).items()}
+    per_agent = [seen.get(name, 0) for name in sorted(seen)] + [0] * max(0, agents - len(seen))
+    journal = client.logins()
+    return {
+        "max": max(per_agent, default=0),
+        "median": statistics.median(per_agent) if per_agent else 0,
+        "total": sum(per_agent),
+        "by_agent": dict(sorted(seen.items())),
+        "journal_total": int(journal["total_in_window"]),
+        "budget_per_day": int(journal["budget_per_day"]),
+        "refused_by_erp": sum(int(v) for v in counters.get("logins_refused", {}).values()),
+        "session_waits": int(counters.get("session_waits", 0)),
+    }
+
+
 def send_burst(client: Client, agents: list[str], plans: list[list[tuple[str, Any]]]) -> list[str]:
     """Send the plans interleaved across agents, each agent's in order; resolve ``@N`` refs."""
     sent: dict[str, list[str]] = {agent: [] for agent in agents}
@@ -436,6 +453,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         })
         result.update(erp_figures(sim, rows))
         result["overlaps"] = int(counters.get("overlaps", 0))
+        result["logins_per_agent"] = login_figures(counters, client, args.agents)
         result["config"] = {"processes": args.processes, "threads": args.threads, "slots": slots,
                             "latency_ms": None if args.profile else args.latency_ms, "profile": args.profile, "ops_per_agent": args.ops_per_agent,
                             "handoff": settings.handoff, "faults": faults, "seed": args.seed,

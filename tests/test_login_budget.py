@@ -7,12 +7,19 @@ that would need a login past the budget waits — visibly, unfailed — until it
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+import pytest
+
+from archibot import cli
 from archibot.client import Client
 from archibot.local import SimProcess
+from store.agents import LoginBudget
+from tests.fix_api import AUTH
 from tests.fix_stack import wait_all
+from tests.test_api import claim, test_env  # noqa: F401 (a fixture)
 from tests.test_submit_order import order_for
 
 #: The login window of these tests: short, so the budget comes back within the test.
@@ -123,3 +130,54 @@ def test_logins_are_counted_per_agent_per_day(
     assert {name: v["in_window"] for name, v in logins["agents"].items()} == {a: 2, b: 1}
     assert logins["budget_per_day"] == 12 and logins["total_in_window"] == 3
     assert sim.counters()["logins"] == {a: 2, b: 1}
+
+
+def test_the_budget_is_shared_by_every_worker_and_the_address_cap_counts_all_agents(
+    client: Client, agents: list[str]
+) -> None:
+    # Given a budget of 2 logins per agent and 3 per address per hour
+    budget = LoginBudget(per_agent=2, per_address=3, window_s=3600)
+    reserve = client.agents.reserve_login
+    # Then two logins of one agent go through, a third waits for the agent's budget
+    assert reserve(agents[0], "w1", budget) is None
+    assert reserve(agents[0], "w2", budget) is None
+    wait = reserve(agents[0], "w1", budget)
+    assert wait is not None and wait.scope == "agent" and 3500 < wait.wait_s <= 3600
+    # and another agent's first login is the address's third; its second waits for the address
+    assert reserve(agents[1], "w1", budget) is None
+    wait = reserve(agents[1], "w2", budget)
+    assert wait is not None and wait.scope == "address"
+    assert client.logins()["agents"][agents[0]]["in_window"] == 2
+    assert client.logins()["total_in_window"] == 3
+
+
+@pytest.mark.usefixtures("test_env")
+def test_status_api_and_cli_show_logins_per_agent_and_what_waits_for_the_budget(
+    client: Client, agents: list[str], api: Any, capsys: Any
+) -> None:
+    # Given an agent with two logins today and an operation waiting for the login budget
+    agent = agents[0]
+    budget = LoginBudget(per_agent=2, per_address=0, window_s=3600)
+    for _ in range(2):
+        assert client.agents.reserve_login(agent, "w", budget) is None
+    op_id = client.send("sync-orders", agent, {})
+    op = claim(client, op_id)
+    waiting = {"for": "login_budget", "until": "2030-01-01T00:00:00+00:00",
+               "message": "waiting for the login budget until 2030-01-01T00:00:00+00:00: test"}
+    client.journal.set_progress(op, {"waiting": waiting})
+    client.journal.hand_back(op, waiting["message"], 60_000)
+    # Then the operation's status says what it waits for, and is not failed
+    status = client.status(op_id)
+    assert status["status"] == "queued" and status["waiting"] == waiting
+    # and /v1/agents counts the agent's logins against the budget and names the waiting op
+    (state,) = [s for s in api.get("/v1/agents", headers=AUTH).json() if s["agent"] == agent]
+    assert state["logins_today"] == 2 and state["logins_in_window"] == 2
+    assert state["login_budget"] == 12
+    assert state["waiting_for_login"]["op_id"] == op_id
+    # and the CLI prints both
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert f"{agent} 2" in out and "waiting for the login budget until 2030" in out
+    assert cli.main(["logins", "--json"]) == 0
+    logins = json.loads(capsys.readouterr().out)
+    assert logins["agents"][agent]["in_window"] == 2
