@@ -123,6 +123,10 @@ async def login(
             _retry_after_s(response.headers),
         )
     if response is not None and response.status >= SERVER_ERROR_STATUS:
+        if not is_login_page(page.url):
+            # The post was accepted (it redirected into the application, cookies set): only
+            # the landing page failed. The session is live — another login would waste one.
+            return
         raise ErpUnavailable(
             f"{step}: the ERP answered HTTP {response.status} after posting the login"
         )

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from erp.errors import LoginThrottled
-from erp.session import login
+from erp.session import is_logged_in, login
 from tests.fix_erpsim import SimProcess
 
 AGENT, PASSWORD = "agent01", "pw-agent01"
@@ -124,3 +124,16 @@ def test_the_login_window_slides(aio: Any, page: Any, erp: SimProcess) -> None:
     aio.run(asyncio.sleep(0.6))
     aio.run(login(page, erp.url, AGENT, PASSWORD))
     assert erp.counters()["logins"] == {AGENT: 2}
+
+
+def test_a_login_whose_landing_page_fails_keeps_its_session_instead_of_costing_another(
+    aio: Any, page: Any, erp: SimProcess
+) -> None:
+    # Given an ERP whose every page load answers 500 (Login.aspx itself still answers)
+    erp.set_faults(error_rate=1.0)
+    # When the login post is accepted but the landing page fails
+    aio.run(login(page, erp.url, AGENT, PASSWORD))
+    # Then the session the post opened is kept: it works once the ERP does, with one login
+    erp.set_faults(error_rate=0.0)
+    assert aio.run(is_logged_in(page, erp.url))
+    assert erp.counters()["logins"] == {AGENT: 1}
