@@ -7,15 +7,19 @@ that would need a login past the budget waits — visibly, unfailed — until it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
+from actors.lock import AgentLock
 from archibot import cli
 from archibot.client import Client
 from archibot.local import SimProcess
+from archibot.settings import Settings
 from store.agents import LoginBudget
 from tests.fix_api import AUTH
 from tests.fix_stack import wait_all
@@ -181,3 +185,37 @@ def test_status_api_and_cli_show_logins_per_agent_and_what_waits_for_the_budget(
     assert cli.main(["logins", "--json"]) == 0
     logins = json.loads(capsys.readouterr().out)
     assert logins["agents"][agent]["in_window"] == 2
+
+
+def test_the_keepalive_sends_nothing_while_another_holder_has_the_agents_lease(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes,
+    stack_settings: Settings,
+) -> None:
+    # Given a warm session kept alive every second, on an ERP that expires it after 3 idle s
+    sim.set_faults(session_expiry_s=3)
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, keepalive_s=1)
+    (first,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert first["status"] == "done", first["error"]
+    time.sleep(3)  # the keep-alive is at work
+    kept = sim.counters()["requests"]
+    assert kept > 0
+
+    # When another holder (an operation in another process, say) has the agent's lease
+    async def hold_lease(hold_s: float) -> None:
+        conn = aioredis.Redis.from_url(stack_settings.redis_url)
+        lock = AgentLock(conn, ttl_ms=int(hold_s * 1000) + 30_000)
+        lease = await lock.acquire(agent, "another-holder")
+        assert lease is not None
+        before = sim.counters()["requests"]
+        await asyncio.sleep(hold_s)
+        assert sim.counters()["requests"] == before  # Then not one request of the keep-alive
+        await lock.release(lease)
+        await conn.aclose()
+
+    asyncio.run(hold_lease(6))
+    # and its session expired meanwhile: the next order logs in again (within the budget)
+    (second,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))])
+    assert second["status"] == "done", second["error"]
+    assert sim.counters()["logins"] == {agent: 2}
+    assert sim.counters()["overlaps"] == 0
