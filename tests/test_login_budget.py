@@ -173,6 +173,7 @@ def test_status_api_and_cli_show_logins_per_agent_and_what_waits_for_the_budget(
     # Then the operation's status says what it waits for, and is not failed
     status = client.status(op_id)
     assert status["status"] == "queued" and status["waiting"] == waiting
+    assert api.get(f"/v1/operations/{op_id}", headers=AUTH).json()["waiting"] == waiting
     # and /v1/agents counts the agent's logins against the budget and names the waiting op
     (state,) = [s for s in api.get("/v1/agents", headers=AUTH).json() if s["agent"] == agent]
     assert state["logins_today"] == 2 and state["logins_in_window"] == 2

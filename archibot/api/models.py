@@ -35,6 +35,9 @@ class Operation(BaseModel):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    waiting: dict[str, Any] | None = Field(
+        None, description="what a queued operation waits for, e.g. {for: login_budget, until, "
+                          "message: 'waiting for the login budget until …'}")
 
 
 class OperationPage(BaseModel):
