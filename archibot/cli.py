@@ -206,6 +206,8 @@ def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
         argv += ["--agents", str(args.agents)]
     if args.admin_token:
         argv += ["--admin-token", args.admin_token]
+    if args.faults:
+        argv += ["--faults", args.faults]
     return sim_main(argv) or 0
 
 
@@ -287,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--agents", type=int)
     sim.add_argument("--admin-token")
     sim.add_argument("--test-mode", action="store_true", help="open /__sim/ without a token; show passwords")
+    sim.add_argument("--faults", help='JSON as PUT /__sim/faults, e.g. {"login_limit": 48}')
     sim.set_defaults(func=cmd_sim)
 
     demo = sub.add_parser("demo", help="the main job on the embedded default: simulator, workers, orders")
