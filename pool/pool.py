@@ -165,37 +165,6 @@ class BrowserPool:
             else:
                 await self._release(session, drop=not self._is_live(session))
 
-    def warm_agents(self) -> list[AgentSession]:
-        """A snapshot of the live, idle sessions of this launch (for keep-alive rounds)."""
-        return [
-            s for s in self._sessions.values()
-            if not s.in_use and self._is_live(s) and not s.page.isClosed()
-        ]
-
-    @contextlib.asynccontextmanager
-    async def warm_context(self, agent: str) -> AsyncIterator[AgentSession | None]:
-        """``async with pool.warm_context(agent) as session``: the agent's warm context, held
-        until exit — or None, opening nothing, when it has none or it is in use."""
-        lock = self._agent_locks.setdefault(agent, asyncio.Lock())
-        if self._closed or lock.locked():
-            yield None
-            return
-        async with lock:
-            async with self._changed:
-                session = self._sessions.get(agent)
-                if (session is None or session.in_use or not self._is_live(session)
-                        or session.page.isClosed()):
-                    session = None
-                else:
-                    session.in_use = True
-            if session is None:
-                yield None
-                return
-            try:
-                yield session
-            finally:
-                await self._release(session, drop=not self._is_live(session))
-
     def _is_live(self, session: AgentSession) -> bool:
         chromium = self._chromium
         return (

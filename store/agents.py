@@ -41,6 +41,17 @@ class LoginWait:
 
 
 @dataclass(frozen=True)
+class StoredSession:
+    """An agent's shared ERP session: its cookies and when they were saved (a login)."""
+
+    cookies: list[dict[str, object]]
+    saved_at: dt.datetime
+
+    def __repr__(self) -> str:
+        return f"StoredSession(cookies=*** ({len(self.cookies)}), saved_at={self.saved_at!r})"
+
+
+@dataclass(frozen=True)
 class Credentials:
     """An agent's ERP account. ``repr`` hides the password so logs never carry it."""
 
@@ -95,22 +106,27 @@ class AgentStore:
             raise UnknownAgent(f"no ERP credentials stored for agent {agent!r}: archibot agents add {agent}")
         return Credentials(agent, str(row["erp_username"]), self._box.open(row["password_enc"]))
 
-    def save_cookies(self, agent: str, cookies: list[dict[str, object]]) -> None:
-        """Keep the agent's ERP session cookies for other processes to reuse."""
+    def save_cookies(self, agent: str, cookies: list[dict[str, object]]) -> dt.datetime:
+        """Keep the agent's ERP session cookies for other processes to reuse; when saved."""
         sealed = self._box.seal(json.dumps(cookies))
         with self._db.connection() as conn:
-            conn.execute(
-                "INSERT INTO agent_sessions (agent, cookies_enc) VALUES (%s, %s)"
+            row = conn.execute(
+                "INSERT INTO agent_sessions (agent, cookies_enc, saved_at, seen_at, used_at)"
+                " VALUES (%s, %s, clock_timestamp(), clock_timestamp(), clock_timestamp())"
                 " ON CONFLICT (agent) DO UPDATE SET cookies_enc = EXCLUDED.cookies_enc,"
-                " saved_at = now()",
+                " saved_at = EXCLUDED.saved_at, seen_at = EXCLUDED.seen_at,"
+                " used_at = EXCLUDED.used_at RETURNING saved_at",
                 (agent, sealed),
-            )
+            ).fetchone()
+        assert row is not None
+        saved_at: dt.datetime = row["saved_at"]
+        return saved_at
 
-    def load_cookies(self, agent: str) -> list[dict[str, object]] | None:
-        """The agent's last saved ERP session cookies, or None."""
+    def load_session(self, agent: str) -> StoredSession | None:
+        """The agent's saved ERP session (cookies and when they were saved), or None."""
         with self._db.connection() as conn:
             row = conn.execute(
-                "SELECT cookies_enc FROM agent_sessions WHERE agent = %s", (agent,)
+                "SELECT cookies_enc, saved_at FROM agent_sessions WHERE agent = %s", (agent,)
             ).fetchone()
         if row is None:
             return None
@@ -121,7 +137,51 @@ class AgentStore:
             log.warning("cookies_unreadable agent=%s (dropped; the next operation logs in)", agent)
             self.forget_cookies(agent)
             return None
-        return cookies
+        return StoredSession(cookies, row["saved_at"])
+
+    def mark_used(self, agent: str) -> None:
+        """An operation just used the agent's session: the ERP saw it now."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE agent_sessions SET seen_at = clock_timestamp(), used_at = clock_timestamp()"
+                " WHERE agent = %s",
+                (agent,),
+            )
+
+    def mark_seen(self, agent: str, saved_at: dt.datetime) -> None:
+        """A keep-alive reached the agent's session saved at ``saved_at`` (if still the one)."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE agent_sessions SET seen_at = clock_timestamp()"
+                " WHERE agent = %s AND saved_at = %s",
+                (agent, saved_at),
+            )
+
+    def forget_session(self, agent: str, saved_at: dt.datetime) -> None:
+        """Drop the agent's session saved at ``saved_at`` (the ERP no longer knows it), unless
+        a newer one replaced it meanwhile."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "DELETE FROM agent_sessions WHERE agent = %s AND saved_at = %s", (agent, saved_at)
+            )
+
+    def sessions_due(self, idle_s: float, max_idle_s: float) -> list[str]:
+        """Agents whose session the ERP has not seen for ``idle_s``, whose last operation is
+        less than ``max_idle_s`` old: the ones to keep alive now, least recently seen first."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT agent FROM agent_sessions"
+                " WHERE seen_at < clock_timestamp() - make_interval(secs => %s)"
+                " AND used_at > clock_timestamp() - make_interval(secs => %s)"
+                " ORDER BY seen_at",
+                (idle_s, max_idle_s),
+            ).fetchall()
+        return [str(r["agent"]) for r in rows]
+
+    def load_cookies(self, agent: str) -> list[dict[str, object]] | None:
+        """The agent's last saved ERP session cookies, or None."""
+        stored = self.load_session(agent)
+        return None if stored is None else stored.cookies
 
     def record_login(self, agent: str, worker: str) -> None:
         """Count one ERP login of the agent (the real ERP blocks clients that log in too often)."""

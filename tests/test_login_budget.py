@@ -20,6 +20,7 @@ from archibot import cli
 from archibot.client import Client
 from archibot.local import SimProcess
 from archibot.settings import Settings
+from erp.session import login
 from store.agents import LoginBudget
 from tests.fix_api import AUTH
 from tests.fix_stack import wait_all
@@ -220,3 +221,48 @@ def test_the_keepalive_sends_nothing_while_another_holder_has_the_agents_lease(
     assert second["status"] == "done", second["error"]
     assert sim.counters()["logins"] == {agent: 2}
     assert sim.counters()["overlaps"] == 0
+
+
+def test_the_keepalive_keeps_a_session_whose_browser_context_was_evicted(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given one browser context per worker, and an ERP that expires sessions after 3 idle s
+    sim.set_faults(session_expiry_s=3)
+    first, second = agents[:2]
+    start_worker_processes(processes=1, threads=2, keepalive_s=1, contexts_per_browser=1)
+    # When the first agent's context is evicted by the second agent's order
+    for agent in (first, second):
+        (done,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+        assert done["status"] == "done", done["error"]
+    time.sleep(10)
+    # Then the first agent's next order, in a new context, runs on the session kept alive
+    (again,) = wait_all(client, [client.send("submit-order", first, order_for(sim, first, 1, lines=1))])
+    assert again["status"] == "done", again["error"]
+    counters = sim.counters()
+    assert counters["logins"] == {first: 1, second: 1}
+    assert counters["session_expiries"] == 0 and counters["overlaps"] == 0
+
+
+def test_an_expired_session_adopts_the_one_another_process_logged_in_instead_of_logging_in(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes, aio: Any, page: Any
+) -> None:
+    # Given a worker whose context holds the agent's session
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, keepalive_s=0)
+    (done,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert done["status"] == "done", done["error"]
+    # When the ERP drops it and another process logs the agent in and shares the new session
+    sim.expire(agent)
+    password = next(a["password"] for a in sim.state(include="agents")["agents"] if a["username"] == agent)
+    aio.run(login(page, sim.url, agent, password))
+    client.agents.save_cookies(agent, aio.run(export_context_cookies(page)))
+    # Then the worker's next order adopts that session: no login of its own
+    (again,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))])
+    assert again["status"] == "done", again["error"]
+    assert sim.counters()["logins"] == {agent: 2}
+
+
+async def export_context_cookies(page: Any) -> list[dict[str, Any]]:
+    """The page's cookies as the pool exports them (CDP cookie params)."""
+    return [{k: c[k] for k in ("name", "value", "domain", "path", "secure", "httpOnly") if k in c}
+            for c in await page.cookies()]
