@@ -38,7 +38,9 @@ from erp.operations import marker_for
 from pool.procstat import cpu_seconds, process_tree, pss_bytes, rss_bytes
 from store.db import Database
 
-BENCH_DATABASE = "archibot_bench"
+#: The database the bench drops and recreates (``ARCHIBOT_BENCH_DATABASE`` picks another, so
+#: two benches on one PostgreSQL do not drop each other's journal).
+BENCH_DATABASE = os.environ.get("ARCHIBOT_BENCH_DATABASE", "archibot_bench")
 DEFAULT_BENCH_TIMEOUT_S = 1_800.0
 _SAMPLE_INTERVAL_S = 0.5
 
