@@ -9,10 +9,14 @@ ActorError
  │                   does not hold it)
  ├── DependencyFailed an earlier write on the same order failed: this one is not attempted
  ├── LoginBlocked    the agent's login breaker is open: no login until their credentials change
+ ├── LoginBudgetSpent a login would exceed the login budget (or the ERP blocks our address):
+ │                   the operation waits, queued, until the budget lets one through
  └── SyncCancelled   someone cancelled the running sync: it stops at a page boundary
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 
 class ActorError(Exception):
@@ -58,6 +62,18 @@ class DependencyFailed(ActorError):
 
 class LoginBlocked(ActorError):
     """The ERP refused the agent's login earlier; none is tried until their credentials change."""
+
+
+class LoginBudgetSpent(ActorError):
+    """A login now would exceed the login budget; the operation waits until ``until``."""
+
+    def __init__(self, agent: str, until: dt.datetime, reason: str) -> None:
+        super().__init__(
+            f"waiting for the login budget until {until.isoformat(timespec='seconds')}: {reason}"
+        )
+        self.agent = agent
+        self.until = until
+        self.reason = reason
 
 
 class SyncCancelled(ActorError):

@@ -41,12 +41,13 @@ import dramatiq
 import redis
 from dramatiq.middleware import CurrentMessage
 
-from actors import browser, worker
+from actors import browser, login_budget, worker
 from actors.errors import (
     AgentBusy,
     DependencyFailed,
     LockLost,
     LoginBlocked,
+    LoginBudgetSpent,
     NotCommitted,
     SyncCancelled,
     SyncPreempted,
@@ -60,7 +61,7 @@ from archibot.client import make_message
 from archibot.errors import InvalidOperation
 from archibot.logs import operation_context
 from archibot.operations import operation_type
-from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, SessionExpired
+from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, LoginThrottled, SessionExpired
 from erp.session import login
 from erp.waits import leaving
 from pool import AgentSession, PoolError, export_cookies, import_cookies
@@ -79,6 +80,8 @@ DEFAULT_INFLIGHT_PREFIX = "archibot:inflight:"
 DEFAULT_QUIESCE_TIMEOUT_MS = 3_000
 #: Extra life of the in-flight mark beyond the operation's own time limit.
 DEFAULT_INFLIGHT_MARGIN_S = 600
+#: How often, at most, an agent's use of their ERP session is recorded for the keep-alive.
+DEFAULT_SEEN_MARK_S = 60
 
 @dataclass
 class Job:
@@ -341,6 +344,9 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
         await _quietly(ctx.db_call(ctx.agents.reject_login, op.agent, str(exc)))
         log.warning("login_breaker_open agent=%s", op.agent)
         await _fail(ctx, op, error)
+    except LoginBudgetSpent as exc:
+        # Not a failure and no attempt used: it waits, queued, for the login budget.
+        await login_budget.wait(ctx, op, lease, exc)
     except (LoginBlocked, DependencyFailed, UnknownAgent, CredentialsUnreadable,
             InvalidOperation) as exc:
         await _fail(ctx, op, str(exc))
@@ -498,16 +504,20 @@ async def _in_session(
     async with ctx.pool.context(op.agent) as session:
         try:
             await _ensure_session(ctx, session)
+            await login_budget.clear_wait(ctx, op)
             reconcile = op.needs_reconcile or verify_only
-            for attempt in range(2):
+            # At most: adopt the session another process saved since, then log in.
+            for attempt in range(3):
                 job = Job(ctx, op, lease, session.page, reconcile=reconcile, verify_only=verify_only)
                 try:
-                    return await executor(job)
+                    result = await executor(job)
+                    await _mark_seen(ctx, session)
+                    return result
                 except SessionExpired:
-                    if attempt:
+                    if attempt == 2:
                         raise
                     log.info("session_expired op_id=%s agent=%s", op.id, op.agent)
-                    await _login(ctx, session)
+                    await _renew_session(ctx, session)
                     # If the save may have been clicked, look for its effect before redoing it.
                     reconcile = reconcile or job.reached_commit
         except BaseException:
@@ -536,14 +546,43 @@ async def _quiesce(session: AgentSession) -> None:
 async def _ensure_session(ctx: WorkerContext, session: AgentSession) -> None:
     if session.logged_in:
         return
-    cookies = await ctx.db_call(ctx.agents.load_cookies, session.agent)
-    if cookies:
+    stored = await ctx.db_call(ctx.agents.load_session, session.agent)
+    if stored is not None and stored.cookies:
         # Another process logged this agent in: reuse its session. If it has expired,
         # the first page lands on Login.aspx and the SessionExpired path logs in.
-        await import_cookies(session, cookies)
+        await import_cookies(session, stored.cookies)
+        session.cookies_saved_at = stored.saved_at
         session.logged_in = True
         return
     await _login(ctx, session)
+
+
+async def _renew_session(ctx: WorkerContext, session: AgentSession) -> None:
+    """The ERP dropped the context's session: adopt a newer one that another process saved
+    since (a login there), else forget the dead one and log in — within the budget."""
+    stored = await ctx.db_call(ctx.agents.load_session, session.agent)
+    if stored is not None and (session.cookies_saved_at is None
+                               or stored.saved_at > session.cookies_saved_at):
+        await import_cookies(session, stored.cookies)
+        session.cookies_saved_at = stored.saved_at
+        log.info("session_adopted agent=%s (saved by another login; no login here)", session.agent)
+        return
+    if stored is not None:
+        await ctx.db_call(ctx.agents.forget_session, session.agent, stored.saved_at)
+    await _login(ctx, session)
+
+
+async def _mark_seen(ctx: WorkerContext, session: AgentSession) -> None:
+    """Record that an operation used the agent's session (the keep-alive counts from here);
+    at most every ``DEFAULT_SEEN_MARK_S`` (or a quarter of the keep-alive interval)."""
+    if not session.logged_in or ctx.settings.keepalive_s <= 0:
+        return
+    now = time.monotonic()
+    every_s = min(DEFAULT_SEEN_MARK_S, ctx.settings.keepalive_s / 4)
+    if now - session.seen_marked_monotonic < every_s:
+        return
+    session.seen_marked_monotonic = now
+    await _quietly(ctx.db_call(ctx.agents.mark_used, session.agent))
 
 
 async def _login(ctx: WorkerContext, session: AgentSession) -> None:
@@ -556,10 +595,16 @@ async def _login(ctx: WorkerContext, session: AgentSession) -> None:
             f"password is stored again: archibot agents add {session.agent}"
         )
     creds = await ctx.db_call(ctx.agents.credentials, session.agent)
-    await login(session.page, ctx.settings.erp_base(), creds.username, creds.password)
+    # Counted before it is tried (the ERP's operator counts attempts); past the budget,
+    # LoginBudgetSpent makes the operation wait instead.
+    await login_budget.reserve(ctx, session.agent)
+    try:
+        await login(session.page, ctx.settings.erp_base(), creds.username, creds.password)
+    except LoginThrottled as exc:
+        raise await login_budget.throttled(ctx, session.agent, exc) from exc
     cookies = await export_cookies(session)
-    await ctx.db_call(ctx.agents.save_cookies, session.agent, cookies)
-    await ctx.db_call(ctx.agents.record_login, session.agent, ctx.name)
+    session.cookies_saved_at = await ctx.db_call(ctx.agents.save_cookies, session.agent, cookies)
+    session.seen_marked_monotonic = time.monotonic()
     session.logged_in = True
     log.info("login agent=%s", session.agent)
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 
 from actors.breaker import ErpBreaker
+from actors.keepalive import KeepAlive
 from actors.lock import AgentLock
 from actors.sweeper import Sweeper
 from archibot.backoff import compute_backoff_ms
@@ -77,6 +78,7 @@ class WorkerContext:
         self._lock: AgentLock | None = None
         self._breaker: ErpBreaker | None = None
         self._sweeper_task: asyncio.Task[None] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
         #: Operations running in this process: their tasks (a shutdown may hand them back).
         self.running: dict[str, asyncio.Task[Any]] = {}
         #: Operations whose save may be in flight: a shutdown lets them finish.
@@ -132,6 +134,8 @@ class WorkerContext:
                 attempt += 1
                 await asyncio.sleep(min(delay_ms / 1000, max(0.0, left_s)))
         self._sweeper_task = asyncio.create_task(Sweeper(self).run())
+        if self.settings.keepalive_s > 0:
+            self._keepalive_task = asyncio.create_task(KeepAlive(self).run())
 
     async def _connect(self) -> None:
         await self.db_call(self.db.open)
@@ -155,10 +159,11 @@ class WorkerContext:
 
     async def close(self) -> None:
         """Close Chromium and every connection."""
-        if self._sweeper_task is not None:
-            self._sweeper_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sweeper_task
+        for task in (self._sweeper_task, self._keepalive_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await self.pool.close()
         if self.redis is not None:
             await self.redis.aclose()

@@ -39,7 +39,9 @@ from erp.operations import marker_for
 from pool.procstat import cpu_seconds, process_tree, pss_bytes, rss_bytes
 from store.db import Database
 
-BENCH_DATABASE = "archibot_bench"
+#: The database the bench drops and recreates (``ARCHIBOT_BENCH_DATABASE`` picks another, so
+#: two benches on one PostgreSQL do not drop each other's journal).
+BENCH_DATABASE = os.environ.get("ARCHIBOT_BENCH_DATABASE", "archibot_bench")
 DEFAULT_BENCH_TIMEOUT_S = 1_800.0
 _SAMPLE_INTERVAL_S = 0.5
 
@@ -101,6 +103,23 @@ def burst(state: dict[str, Any], agents: list[str], ops_per_agent: int, seed: in
         customers[c["agent"]].append(c)
     return [agent_plan(j, agent, ops_per_agent, rng, products, customers[agent], mix)
             for j, agent in enumerate(agents)]
+
+
+def login_figures(counters: dict[str, Any], client: Client, agents: int) -> dict[str, Any]:
+    """ERP logins per agent, as the simulator saw them and as the journal counted them."""
+    seen = {str(k): int(v) for k, v in counters.get("logins", {}).items()}
+    per_agent = [seen.get(name, 0) for name in sorted(seen)] + [0] * max(0, agents - len(seen))
+    journal = client.logins()
+    return {
+        "max": max(per_agent, default=0),
+        "median": statistics.median(per_agent) if per_agent else 0,
+        "total": sum(per_agent),
+        "by_agent": dict(sorted(seen.items())),
+        "journal_total": int(journal["total_in_window"]),
+        "budget_per_day": int(journal["budget_per_day"]),
+        "refused_by_erp": sum(int(v) for v in counters.get("logins_refused", {}).values()),
+        "session_waits": int(counters.get("session_waits", 0)),
+    }
 
 
 def send_burst(client: Client, agents: list[str], plans: list[list[tuple[str, Any]]]) -> list[str]:
@@ -449,6 +468,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         })
         result.update(erp_figures(sim, rows))
         result["overlaps"] = int(counters.get("overlaps", 0))
+        result["logins_per_agent"] = login_figures(counters, client, args.agents)
         result["config"] = {"processes": args.processes, "threads": args.threads, "slots": slots,
                             "latency_ms": None if args.profile else args.latency_ms, "profile": args.profile, "ops_per_agent": args.ops_per_agent,
                             "handoff": settings.handoff, "faults": faults, "seed": args.seed,

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from archibot.errors import ArchibotError
 from archibot.operations import check_agent_name
@@ -80,11 +81,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     client = _client(settings)
     try:
         breakers = None
+        logins = None
         if args.op_id:
             rows = [client.status(args.op_id)]
         else:
             rows = [status_dict(r) for r in client.journal.recent(args.limit)]
             breakers = client.breakers()
+            logins = client.logins()
     finally:
         client.close()
     if args.json:
@@ -100,10 +103,39 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         for entry in breakers["logins"]:
             print(f"login breaker OPEN for {entry['agent']} since {entry['since']}: {entry['error']}"
                   f" — fix with: archibot agents add {entry['agent']}")
+    if logins is not None:
+        print(_logins_line(logins))
     for row in rows:
         outcome = row["error"] if row["status"] == "failed" else (json.dumps(row["result"]) if row["result"] else "")
+        if row.get("waiting"):
+            outcome = row["waiting"]["message"]
         print(f"{row['id']}  {row['agent']:<10} {row['op_type']:<15} {row['status']:<8} "
               f"attempts={row['attempts']} {outcome}")
+    return 0
+
+
+def _logins_line(logins: dict[str, Any]) -> str:
+    """One line: ERP logins per agent in the budget's window, against the budget."""
+    hours = logins["window_s"] / 3600
+    budget = logins["budget_per_day"] or "no budget"
+    counts = ", ".join(f"{name} {v['in_window']}" for name, v in logins["agents"].items()) or "none"
+    return f"ERP logins in the last {hours:g} h (budget {budget} per agent): {counts}"
+
+
+def cmd_logins(args: argparse.Namespace, settings: Settings) -> int:
+    """ERP logins per agent per day, and in the budget's window."""
+    client = _client(settings)
+    try:
+        logins = client.logins(args.days)
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(logins, indent=2))
+        return 0
+    print(_logins_line(logins))
+    for name, v in logins["agents"].items():
+        days = ", ".join(f"{day}: {n}" for day, n in v["per_day"].items())
+        print(f"  {name:<12} {days}")
     return 0
 
 
@@ -174,6 +206,8 @@ def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
         argv += ["--agents", str(args.agents)]
     if args.admin_token:
         argv += ["--admin-token", args.admin_token]
+    if args.faults:
+        argv += ["--faults", args.faults]
     return sim_main(argv) or 0
 
 
@@ -233,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=20)
     status.set_defaults(func=cmd_status)
 
+    logins = sub.add_parser("logins", help="ERP logins per agent per day, against the login budget")
+    logins.add_argument("--days", type=int, default=7)
+    logins.add_argument("--json", action="store_true")
+    logins.set_defaults(func=cmd_logins)
+
     rotate = sub.add_parser(
         "rotate-key", help="re-encrypt stored credentials and sessions with the newest key "
         "(ARCHIBOT_SECRET_KEYS=new,old…)")
@@ -250,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--agents", type=int)
     sim.add_argument("--admin-token")
     sim.add_argument("--test-mode", action="store_true", help="open /__sim/ without a token; show passwords")
+    sim.add_argument("--faults", help='JSON as PUT /__sim/faults, e.g. {"login_limit": 48}')
     sim.set_defaults(func=cmd_sim)
 
     demo = sub.add_parser("demo", help="the main job on the embedded default: simulator, workers, orders")

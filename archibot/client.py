@@ -196,6 +196,26 @@ class Client:
         ]
         return {"erp": erp_breaker_state(self.broker.client), "logins": logins}
 
+    def logins(self, days: int = 1) -> dict[str, Any]:
+        """ERP logins per agent: per calendar day (the last ``days``), in the budget's
+        window, and the budget itself (``ARCHIBOT_LOGIN_BUDGET_PER_DAY``)."""
+        window_s = self.settings.login_budget_window_s
+        in_window = self.agents.login_counts(window_s)
+        per_day: dict[str, dict[str, int]] = {}
+        for row in self.agents.logins_by_day(days):
+            per_day.setdefault(str(row["agent"]), {})[row["day"].isoformat()] = int(row["logins"])
+        names = sorted(set(in_window) | set(per_day))
+        return {
+            "budget_per_day": self.settings.login_budget_per_day,
+            "budget_per_address": self.settings.login_budget_per_address,
+            "window_s": window_s,
+            "total_in_window": sum(in_window.values()),
+            "agents": {
+                name: {"in_window": in_window.get(name, 0), "per_day": per_day.get(name, {})}
+                for name in names
+            },
+        }
+
     def wake(self, op_type: str, op_id: str) -> None:
         """Send a (spare) wake-up message for a journaled operation."""
         self.broker.enqueue(make_message(self.settings, operation_type(op_type).actor_name, op_id))
@@ -265,7 +285,17 @@ def status_dict(row: dict[str, Any]) -> dict[str, Any]:
         "finished_at": iso(row["finished_at"]),
         #: Time spent executing it, over all attempts (not waiting for the agent or a worker).
         "exec_ms": row["exec_ms"],
+        #: What a queued operation waits for, e.g. ``{"for": "login_budget", "until", "message"}``.
+        "waiting": _waiting(row),
     }
+
+
+def _waiting(row: dict[str, Any]) -> dict[str, Any] | None:
+    progress = row["progress"]
+    if row["status"] != "queued" or not isinstance(progress, dict):
+        return None
+    waiting = progress.get("waiting")
+    return waiting if isinstance(waiting, dict) else None
 
 
 def _looks_like_uuid(value: str) -> bool:

@@ -84,6 +84,20 @@ DEFAULT_IDEMPOTENCY_RETENTION_S = 86_400
 DEFAULT_MAX_REQUEST_BYTES = 1_000_000
 #: A worker's heartbeat in Redis lives this long; /readyz wants one younger than that.
 DEFAULT_HEARTBEAT_TTL_S = 15
+#: ERP logins one agent may try per login window (the original bot keeps to 9-15 a day after
+#: the ERP's operator blocked it at 48-150; FACTS §1). An operation that would need a login
+#: past it waits, visibly, until the window lets one through. 0: no budget.
+DEFAULT_LOGIN_BUDGET_PER_DAY = 12
+#: ERP logins of all agents together per login window (the operator blocks the client's
+#: address, not an account). 0: no cap.
+DEFAULT_LOGIN_BUDGET_PER_ADDRESS = 0
+#: The sliding window the login budgets count over.
+DEFAULT_LOGIN_BUDGET_WINDOW_S = 86_400
+#: A warm ERP session idle this long gets one cheap request, so the ERP's idle expiry
+#: (20-30 min; FACTS §1) never costs a login. 0: no keep-alive.
+DEFAULT_KEEPALIVE_S = 600
+#: Sessions idle longer than this (no operation of the agent) are no longer kept alive.
+DEFAULT_KEEPALIVE_MAX_IDLE_S = 43_200
 DEFAULT_LOG_FORMAT = "text"
 DEFAULT_LOG_LEVEL = "INFO"
 LOG_FORMATS = ("text", "json")
@@ -144,6 +158,11 @@ class Settings:
     idempotency_retention_s: int = DEFAULT_IDEMPOTENCY_RETENTION_S
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     heartbeat_ttl_s: int = DEFAULT_HEARTBEAT_TTL_S
+    login_budget_per_day: int = DEFAULT_LOGIN_BUDGET_PER_DAY
+    login_budget_per_address: int = DEFAULT_LOGIN_BUDGET_PER_ADDRESS
+    login_budget_window_s: int = DEFAULT_LOGIN_BUDGET_WINDOW_S
+    keepalive_s: int = DEFAULT_KEEPALIVE_S
+    keepalive_max_idle_s: int = DEFAULT_KEEPALIVE_MAX_IDLE_S
     #: ``text`` or ``json`` (one object a line).
     log_format: str = DEFAULT_LOG_FORMAT
     log_level: str = DEFAULT_LOG_LEVEL

@@ -4,6 +4,7 @@ ErpError
 ├── ErpUnavailable     transient: a 500 page, a timeout, a failed navigation (retry is OK)
 ├── SessionExpired     the ERP sent us to Login.aspx (log in again, then retry the step)
 ├── LoginRejected      the ERP refused the credentials (permanent)
+├── LoginThrottled     the ERP refused the login post with 403: this address logs in too often
 └── ErpRejected        the ERP refused the data: unknown article, validation error (permanent)
 """
 
@@ -24,6 +25,18 @@ class SessionExpired(ErpError):
 
 class LoginRejected(ErpError):
     """The ERP refused the agent's credentials; retrying will not help."""
+
+
+class LoginThrottled(ErpError):
+    """The ERP's operator blocks this client's address for logging in too often (HTTP 403).
+
+    Not the credentials' fault and not an outage: wait (``retry_after_s`` when the server
+    said) before any other login; sessions already open keep working.
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class ErpRejected(ErpError):

@@ -13,8 +13,10 @@ import asyncio
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import aiohttp
+
 from erp import selectors as sel
-from erp.errors import ErpUnavailable, LoginRejected, SessionExpired
+from erp.errors import ErpUnavailable, LoginRejected, LoginThrottled, SessionExpired
 from erp.waits import (
     DEFAULT_NAV_TIMEOUT_MS,
     SERVER_ERROR_STATUS,
@@ -24,8 +26,10 @@ from erp.waits import (
     leaving,
 )
 
-__all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_page", "is_login_url", "login"]
+__all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_page", "is_login_url", "login", "touch_session"]
 
+#: What the ERP's operator answers a login post from an address it blocks (too many logins).
+FORBIDDEN_STATUS = 403
 #: How long the login inputs may take to appear once Login.aspx answered.
 DEFAULT_INPUTS_TIMEOUT_MS = 10_000
 
@@ -54,6 +58,15 @@ _FIND_LOGIN_ACTION_JS = """(byId, contains, equals) => {
       'a, button, span, li, div, input[type=submit], input[type=button]')].filter(matches);
   return all.find(e => !all.some(o => o !== e && e.contains(o))) || null;
 }"""
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """The seconds of a ``Retry-After`` header, if the server sent one."""
+    raw = {str(k).lower(): v for k, v in dict(headers or {}).items()}.get("retry-after")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def is_login_page(url: str) -> bool:
@@ -104,7 +117,17 @@ async def login(
             navigation.cancel()
             raise
         response = await navigation
+    if response is not None and response.status == FORBIDDEN_STATUS:
+        raise LoginThrottled(
+            f"{step}: the ERP answered HTTP 403 to the login — this address is blocked for "
+            "logging in too often",
+            _retry_after_s(response.headers),
+        )
     if response is not None and response.status >= SERVER_ERROR_STATUS:
+        if not is_login_page(page.url):
+            # The post was accepted (it redirected into the application, cookies set): only
+            # the landing page failed. The session is live — another login would waste one.
+            return
         raise ErpUnavailable(
             f"{step}: the ERP answered HTTP {response.status} after posting the login"
         )
@@ -126,3 +149,47 @@ async def is_logged_in(page: Any, erp_url: str) -> bool:
     except SessionExpired:
         return False
     return not is_login_page(page.url)
+
+
+#: How long a keep-alive request may take before it counts as unanswered.
+DEFAULT_KEEPALIVE_TIMEOUT_S = 30.0
+
+
+async def touch_session(
+    erp_url: str,
+    cookies: list[dict[str, Any]],
+    *,
+    user_agent: str | None = None,
+    accept_language: str | None = None,
+    timeout_s: float = DEFAULT_KEEPALIVE_TIMEOUT_S,
+) -> bool:
+    """One cheap request under the session's cookies, so its idle expiry starts over.
+
+    GETs Default.aspx without following its redirect (no list page is rendered): a live
+    session is sent on into the application, an expired one to Login.aspx. True if the
+    session was live. Raises ErpUnavailable when the ERP does not answer usefully.
+    """
+    host = urlsplit(erp_url).hostname or ""
+    jar = "; ".join(
+        f"{c['name']}={c['value']}" for c in cookies
+        if str(c.get("domain", host)).lstrip(".") in (host, "")
+    )
+    headers = {"Cookie": jar}
+    if user_agent:
+        headers["User-Agent"] = user_agent
+    if accept_language:
+        headers["Accept-Language"] = accept_language
+    url = urljoin(erp_url, sel.DEFAULT_PAGE)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
+            http.get(url, headers=headers, allow_redirects=False) as response,
+        ):
+            await response.read()
+            status = response.status
+            location = response.headers.get("Location", "")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise ErpUnavailable(f"session keep-alive: {type(exc).__name__}: {exc}") from exc
+    if status >= SERVER_ERROR_STATUS:
+        raise ErpUnavailable(f"session keep-alive: the ERP answered HTTP {status}")
+    return not is_login_page(urljoin(url, location)) if location else status < 400

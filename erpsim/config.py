@@ -17,6 +17,10 @@ DEFAULT_CUSTOMERS_PER_AGENT = 200
 DEFAULT_PRODUCTS = 3000
 DEFAULT_ORDERS_PER_AGENT = 3
 DEFAULT_SESSION_EXPIRY_S = 1500.0
+#: Login attempts one client address may make per window before the ERP refuses it (0: no
+#: limit). The real operator blocked the original bot at 48-150 logins a day (FACTS §1).
+DEFAULT_LOGIN_LIMIT = 0
+DEFAULT_LOGIN_WINDOW_S = 86_400.0
 DEFAULT_PAGE_SIZE = 20
 DEFAULT_LOOKUP_PAGE_SIZE = 10
 DEFAULT_ARTICLE_DROPDOWN_ROWS = 12
@@ -107,6 +111,9 @@ class Faults:
     slow_ms: float = 0.0
     latency_ms: float | None = None
     second_login_kicks: bool = False
+    #: Login attempts per client address per ``login_window_s`` before logins answer 403.
+    login_limit: int = DEFAULT_LOGIN_LIMIT
+    login_window_s: float = DEFAULT_LOGIN_WINDOW_S
     speed: float = 1.0
     #: An outage: every request but /__sim/ answers HTTP 503 for this many seconds from when
     #: it was set. Reads back as the seconds left.
@@ -138,6 +145,8 @@ class Faults:
 def _coerce(name: str, value: Any) -> Any:
     if name == "seed":
         return int(value)
+    if name == "login_limit":
+        return int(_non_negative(name, value))
     if name == "second_login_kicks":
         return bool(value)
     if name == "latency_ms":
@@ -145,8 +154,8 @@ def _coerce(name: str, value: Any) -> Any:
     number = _non_negative(name, value)
     if name.endswith("_rate") and number > 1.0:
         raise ConfigError(f"fault {name} must be between 0 and 1, got {value!r}")
-    if name == "speed" and number == 0:
-        raise ConfigError("speed must be > 0")
+    if name in ("speed", "login_window_s") and number == 0:
+        raise ConfigError(f"{name} must be > 0")
     return number
 
 

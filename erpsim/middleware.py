@@ -1,4 +1,8 @@
-"""Per-request behaviour of the simulated server: auth, latency, faults, overlap counting."""
+"""Per-request behaviour of the simulated server: auth, latency, faults, overlap counting.
+
+One session's requests are served one at a time (its lock, see erpsim.sessions): the
+latency and the handler of a second concurrent request start when the first is answered.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from erpsim.callbacks import parse_callback, redirect_reply
 from erpsim.errors import InjectedFault
 from erpsim.html_layout import server_error_page
 from erpsim.responses import found
-from erpsim.sessions import AUTH_COOKIE, SESSION_COOKIE
+from erpsim.sessions import AUTH_COOKIE, SESSION_COOKIE, Session
 from erpsim.sim import sim_of
 from erpsim.timing import RequestKind, request_kind
 
@@ -80,19 +84,38 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
         return found(target)
     request["session"] = session
     agent = session.agent
+    # An overlap is two requests of one agent arriving at once, whether or not the session
+    # lock then makes the second wait: the bot's own agent lock should have prevented it.
     if counters.in_flight[agent] > 0:
         counters.overlaps += 1
         counters.overlaps_by_agent[agent] += 1
     counters.in_flight[agent] += 1
+    try:
+        if session.lock.locked():
+            counters.session_waits += 1
+        async with session.lock:
+            return await _serve(request, handler, session, kind)
+    finally:
+        counters.in_flight[agent] -= 1
+
+
+async def _serve(
+    request: web.Request, handler: Any, session: Session, kind: RequestKind
+) -> web.StreamResponse:
+    """Serve one request of ``session`` (its lock held): latency, injected faults, handler."""
+    sim = sim_of(request)
+    counters = sim.counters
+    session.active += 1
+    counters.session_max_active = max(counters.session_max_active, session.active)
     try:
         await sim.engine.sleep(kind)
         if request.method == "GET" and sim.engine.server_error():
             counters.server_errors += 1
             return web.Response(text=server_error_page(), content_type="text/html", status=500)
         try:
-            response = await handler(request)
+            response: web.StreamResponse = await handler(request)
         except InjectedFault:
             return web.Response(text=server_error_page(), content_type="text/html", status=500)
         return response
     finally:
-        counters.in_flight[agent] -= 1
+        session.active -= 1

@@ -1,11 +1,16 @@
 """Server-side sessions (cookies ``ASP.NET_SessionId`` + ``Login``) with idle expiry and drafts.
 
+One session's requests are served one at a time, as ASP.NET serializes the requests of a
+session that holds session state (FACTS §1, HTTP:38-40): a second concurrent request of the
+same session waits on the session's lock until the first has been answered.
+
 The cookie names are the real Archibald's (FACTS §1): ``Login`` carries the auth ticket,
 ``xafkidemovbUserName`` remembers the last user name for 30 days; there is no ``.ASPXAUTH``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -30,6 +35,10 @@ class Session:
     last_seen_s: float
     #: Unsaved orders keyed by their draft key (kept in the page's __VIEWSTATE).
     drafts: dict[str, Order] = field(default_factory=dict)
+    #: Held while one of the session's requests is served: the next one waits for it.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Requests of this session being served right now (1 at most while the lock works).
+    active: int = 0
 
 
 class SessionStore:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from erpsim.config import SimConfig
 from erpsim.list_state import ListStateStore
+from erpsim.login_limit import LoginLimiter
 from erpsim.sessions import Session, SessionStore
 from erpsim.state import SimState
 from erpsim.timing import FaultEngine
@@ -31,6 +32,12 @@ class Counters:
     session_expiries: int = 0
     #: Requests answered 503 during an outage (fault ``outage_s``).
     outage_rejections: int = 0
+    #: Login posts refused with 403: their address was past ``login_limit`` (per address).
+    logins_refused: Counter[str] = field(default_factory=Counter)
+    #: Requests that waited for an earlier request of their own session to be answered.
+    session_waits: int = 0
+    #: The most requests of one session ever served at once (1: the session lock held).
+    session_max_active: int = 0
     #: Committed writes by kind: order_save, order_delete, order_send, customer_save.
     writes: Counter[str] = field(default_factory=Counter)
     in_flight: Counter[str] = field(default_factory=Counter)
@@ -48,6 +55,9 @@ class Counters:
             "orders_saved": self.orders_saved,
             "session_expiries": self.session_expiries,
             "outage_rejections": self.outage_rejections,
+            "logins_refused": dict(self.logins_refused),
+            "session_waits": self.session_waits,
+            "session_max_active": self.session_max_active,
             "writes": dict(self.writes),
         }
 
@@ -65,6 +75,8 @@ class Sim:
         self.counters = Counters()
         #: Per-user list state (page size, page index, filter), kept across sessions.
         self.list_state = ListStateStore()
+        #: Login attempts per client address (the operator's block, fault ``login_limit``).
+        self.login_limiter = LoginLimiter()
 
     def reset(self, seed: int | None, agents: int | None) -> None:
         """Reseed the data, drop sessions, restore the start faults and zero the counters."""
@@ -75,6 +87,7 @@ class Sim:
         self.state.persist()
         self.sessions.clear()
         self.list_state.clear()
+        self.login_limiter.clear()
         restored = copy.deepcopy(self.initial_faults)
         self.faults.__dict__.update(restored.__dict__)
         self.engine.reseed()

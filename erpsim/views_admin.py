@@ -109,6 +109,21 @@ async def expire(request: web.Request) -> web.Response:
     return web.json_response({"expired": expired})
 
 
+async def get_logins(request: web.Request) -> web.Response:
+    """Login attempts per client address in the window, and which addresses are blocked."""
+    sim = sim_of(request)
+    faults = sim.faults
+    return web.json_response(sim.login_limiter.to_json(faults.login_limit, faults.login_window_s))
+
+
+async def reset_logins(request: web.Request) -> web.Response:
+    """Forget every address's login attempts: the operator lifts the block."""
+    sim = sim_of(request)
+    sim.login_limiter.clear()
+    faults = sim.faults
+    return web.json_response(sim.login_limiter.to_json(faults.login_limit, faults.login_window_s))
+
+
 LIST_VIEWS = ("customers", "orders", "products")
 
 
@@ -166,3 +181,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/__sim/state", state)
     app.router.add_get("/__sim/counters", counters)
     app.router.add_post("/__sim/expire", expire)
+    app.router.add_get("/__sim/logins", get_logins)
+    app.router.add_delete("/__sim/logins", reset_logins)

@@ -13,6 +13,9 @@ XAF's logon window sets the login action as its default button, so Enter is take
 Cookies on success, as the real server's: ``Login`` (the auth ticket, httpOnly, session),
 ``ASP.NET_SessionId`` (httpOnly, session) and ``xafkidemovbUserName`` (httpOnly, 30 days; the
 next visit pre-fills the user name from it). There is no ``.ASPXAUTH``.
+
+An address that posted more than the fault ``login_limit`` logins within ``login_window_s``
+gets IIS's 403 "Access is denied" page instead (see erpsim.login_limit).
 """
 
 from __future__ import annotations
@@ -73,6 +76,17 @@ function __doPostBack(eventTarget, eventArgument) {
 })();
 //]]>
 </script>"""
+
+
+#: What a blocked address gets for a login post: IIS's own 403 page (the operator's block of
+#: a client that logs in too often works on the address, before the application).
+ACCESS_DENIED_PAGE = (
+    "<!DOCTYPE html><html><head><title>403 - Forbidden: Access is denied.</title></head><body>"
+    '<div id="header"><h1>Server Error</h1></div><div id="content"><div class="content-container">'
+    "<fieldset><h2>403 - Forbidden: Access is denied.</h2>"
+    "<h3>You do not have permission to view this directory or page using the credentials that "
+    "you supplied.</h3></fieldset></div></div></body></html>"
+)
 
 
 def _client_id(name: str) -> str:
@@ -165,6 +179,15 @@ async def login(request: web.Request) -> web.StreamResponse:
     )
     if not is_login_event:
         return web.Response(text=_login_page(lang, action, username), content_type="text/html")
+    address = request.remote or "unknown"
+    faults = sim.faults
+    if not sim.login_limiter.allow(address, faults.login_limit, faults.login_window_s):
+        sim.counters.logins_refused[address] += 1
+        retry_after_s = sim.login_limiter.retry_after_s(address, faults.login_window_s)
+        return web.Response(
+            text=ACCESS_DENIED_PAGE, content_type="text/html", status=403,
+            headers={"Retry-After": str(int(retry_after_s) + 1)},
+        )
     agent = sim.state.check_password(username, password)
     if agent is None:
         error = label("login_failed", lang).format(username=username)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 
@@ -27,3 +28,9 @@ class AgentSession:
     in_use: bool = False
     #: Set by ``forget()`` while in use: the context is closed when it is released.
     discard_on_release: bool = False
+    #: The caller's: which shared ERP session the context holds (when its cookies were saved,
+    #: by a login here or in another process), so a newer one can be adopted instead of
+    #: logging in again.
+    cookies_saved_at: dt.datetime | None = None
+    #: The caller's: when it last recorded that the ERP saw this session (monotonic).
+    seen_marked_monotonic: float = 0.0

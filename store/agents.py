@@ -15,6 +15,42 @@ from store.errors import CredentialsUnreadable, UnknownAgent
 log = logging.getLogger("archibot.agents")
 
 
+#: The advisory lock key that serializes login reservations ("LOGIN" in ASCII).
+LOGIN_RESERVATION_LOCK = 0x4C4F47494E
+
+
+@dataclass(frozen=True)
+class LoginBudget:
+    """How many ERP logins may be tried per ``window_s``: per agent, and from this client's
+    address (all agents together; the ERP's operator blocks the address). 0 = no limit."""
+
+    per_agent: int
+    per_address: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class LoginWait:
+    """A login budget is spent: which (``agent`` or ``address``), its size, and when (the
+    database's clock; ``wait_s`` from now) it lets the next login through."""
+
+    scope: str
+    budget: int
+    until: dt.datetime
+    wait_s: float
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """An agent's shared ERP session: its cookies and when they were saved (a login)."""
+
+    cookies: list[dict[str, object]]
+    saved_at: dt.datetime
+
+    def __repr__(self) -> str:
+        return f"StoredSession(cookies=*** ({len(self.cookies)}), saved_at={self.saved_at!r})"
+
+
 @dataclass(frozen=True)
 class Credentials:
     """An agent's ERP account. ``repr`` hides the password so logs never carry it."""
@@ -70,22 +106,27 @@ class AgentStore:
             raise UnknownAgent(f"no ERP credentials stored for agent {agent!r}: archibot agents add {agent}")
         return Credentials(agent, str(row["erp_username"]), self._box.open(row["password_enc"]))
 
-    def save_cookies(self, agent: str, cookies: list[dict[str, object]]) -> None:
-        """Keep the agent's ERP session cookies for other processes to reuse."""
+    def save_cookies(self, agent: str, cookies: list[dict[str, object]]) -> dt.datetime:
+        """Keep the agent's ERP session cookies for other processes to reuse; when saved."""
         sealed = self._box.seal(json.dumps(cookies))
         with self._db.connection() as conn:
-            conn.execute(
-                "INSERT INTO agent_sessions (agent, cookies_enc) VALUES (%s, %s)"
+            row = conn.execute(
+                "INSERT INTO agent_sessions (agent, cookies_enc, saved_at, seen_at, used_at)"
+                " VALUES (%s, %s, clock_timestamp(), clock_timestamp(), clock_timestamp())"
                 " ON CONFLICT (agent) DO UPDATE SET cookies_enc = EXCLUDED.cookies_enc,"
-                " saved_at = now()",
+                " saved_at = EXCLUDED.saved_at, seen_at = EXCLUDED.seen_at,"
+                " used_at = EXCLUDED.used_at RETURNING saved_at",
                 (agent, sealed),
-            )
+            ).fetchone()
+        assert row is not None
+        saved_at: dt.datetime = row["saved_at"]
+        return saved_at
 
-    def load_cookies(self, agent: str) -> list[dict[str, object]] | None:
-        """The agent's last saved ERP session cookies, or None."""
+    def load_session(self, agent: str) -> StoredSession | None:
+        """The agent's saved ERP session (cookies and when they were saved), or None."""
         with self._db.connection() as conn:
             row = conn.execute(
-                "SELECT cookies_enc FROM agent_sessions WHERE agent = %s", (agent,)
+                "SELECT cookies_enc, saved_at FROM agent_sessions WHERE agent = %s", (agent,)
             ).fetchone()
         if row is None:
             return None
@@ -96,12 +137,110 @@ class AgentStore:
             log.warning("cookies_unreadable agent=%s (dropped; the next operation logs in)", agent)
             self.forget_cookies(agent)
             return None
-        return cookies
+        return StoredSession(cookies, row["saved_at"])
+
+    def mark_used(self, agent: str) -> None:
+        """An operation just used the agent's session: the ERP saw it now."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE agent_sessions SET seen_at = clock_timestamp(), used_at = clock_timestamp()"
+                " WHERE agent = %s",
+                (agent,),
+            )
+
+    def mark_seen(self, agent: str, saved_at: dt.datetime) -> None:
+        """A keep-alive reached the agent's session saved at ``saved_at`` (if still the one)."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE agent_sessions SET seen_at = clock_timestamp()"
+                " WHERE agent = %s AND saved_at = %s",
+                (agent, saved_at),
+            )
+
+    def forget_session(self, agent: str, saved_at: dt.datetime) -> None:
+        """Drop the agent's session saved at ``saved_at`` (the ERP no longer knows it), unless
+        a newer one replaced it meanwhile."""
+        with self._db.connection() as conn:
+            conn.execute(
+                "DELETE FROM agent_sessions WHERE agent = %s AND saved_at = %s", (agent, saved_at)
+            )
+
+    def sessions_due(self, idle_s: float, max_idle_s: float) -> list[str]:
+        """Agents whose session the ERP has not seen for ``idle_s``, whose last operation is
+        less than ``max_idle_s`` old: the ones to keep alive now, least recently seen first."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT agent FROM agent_sessions"
+                " WHERE seen_at < clock_timestamp() - make_interval(secs => %s)"
+                " AND used_at > clock_timestamp() - make_interval(secs => %s)"
+                " ORDER BY seen_at",
+                (idle_s, max_idle_s),
+            ).fetchall()
+        return [str(r["agent"]) for r in rows]
+
+    def load_cookies(self, agent: str) -> list[dict[str, object]] | None:
+        """The agent's last saved ERP session cookies, or None."""
+        stored = self.load_session(agent)
+        return None if stored is None else stored.cookies
 
     def record_login(self, agent: str, worker: str) -> None:
         """Count one ERP login of the agent (the real ERP blocks clients that log in too often)."""
         with self._db.connection() as conn:
             conn.execute("INSERT INTO logins (agent, worker) VALUES (%s, %s)", (agent, worker))
+
+    def reserve_login(self, agent: str, worker: str, budget: LoginBudget) -> LoginWait | None:
+        """Count a login attempt of ``agent`` now if the budget allows it; else when it will.
+
+        Returns None when the attempt was recorded (the caller then logs in), or which
+        budget is spent and when (the database's clock) it lets the next login through. Attempts are counted whether or not the ERP accepts them: the
+        ERP's operator counts them all. One transaction-scoped advisory lock serializes the
+        reservations of every worker, so two processes never both take the last login.
+        """
+        window = dt.timedelta(seconds=budget.window_s)
+        with self._db.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOGIN_RESERVATION_LOCK,))
+            row = conn.execute("SELECT clock_timestamp() AS now").fetchone()
+            assert row is not None
+            now: dt.datetime = row["now"]
+            waits: list[LoginWait] = []
+            if budget.per_agent > 0:
+                back_at = _budget_back_at(conn, "WHERE agent = %s AND at > %s",
+                                          (agent, now - window), budget.per_agent, window)
+                if back_at is not None:
+                    waits.append(LoginWait("agent", budget.per_agent, back_at,
+                                           (back_at - now).total_seconds()))
+            if budget.per_address > 0:
+                back_at = _budget_back_at(conn, "WHERE at > %s", (now - window,),
+                                          budget.per_address, window)
+                if back_at is not None:
+                    waits.append(LoginWait("address", budget.per_address, back_at,
+                                           (back_at - now).total_seconds()))
+            if waits:
+                return max(waits, key=lambda w: w.until)
+            conn.execute(
+                "INSERT INTO logins (agent, worker, at) VALUES (%s, %s, %s)", (agent, worker, now)
+            )
+        return None
+
+    def login_counts(self, window_s: float) -> dict[str, int]:
+        """Logins (attempts) per agent over the last ``window_s`` seconds."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT agent, count(*) AS n FROM logins"
+                " WHERE at > clock_timestamp() - make_interval(secs => %s) GROUP BY agent",
+                (window_s,),
+            ).fetchall()
+        return {str(r["agent"]): int(r["n"]) for r in rows}
+
+    def logins_by_day(self, days: int = 7) -> list[dict[str, Any]]:
+        """Logins per agent per calendar day (the database's time zone), newest day first."""
+        with self._db.connection() as conn:
+            return conn.execute(
+                "SELECT agent, date_trunc('day', at)::date AS day, count(*) AS logins"
+                " FROM logins WHERE at >= date_trunc('day', now()) - make_interval(days => %s)"
+                " GROUP BY agent, day ORDER BY day DESC, agent",
+                (days - 1,),
+            ).fetchall()
 
     def overview(self) -> list[dict[str, Any]]:
         """Each agent's ERP username, last login and logins today — never a secret."""
@@ -180,3 +319,16 @@ class AgentStore:
                 )
                 kept += 1
         return len(resealed), kept
+
+
+def _budget_back_at(
+    conn: Any, where: str, params: tuple[Any, ...], budget: int, window: dt.timedelta
+) -> dt.datetime | None:
+    """When the logins matching ``where`` drop below ``budget`` in the window (None: they are)."""
+    row = conn.execute(
+        f"SELECT at FROM logins {where} ORDER BY at DESC OFFSET %s LIMIT 1", (*params, budget - 1)
+    ).fetchone()
+    if row is None:
+        return None
+    back_at: dt.datetime = row["at"] + window
+    return back_at

@@ -35,6 +35,9 @@ class Operation(BaseModel):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    waiting: dict[str, Any] | None = Field(
+        None, description="what a queued operation waits for, e.g. {for: login_budget, until, "
+                          "message: 'waiting for the login budget until …'}")
 
 
 class OperationPage(BaseModel):
@@ -78,6 +81,13 @@ class Agent(BaseModel):
     current: CurrentOperation | None
     last_login: str | None
     logins_today: int
+    logins_in_window: int = Field(
+        0, description="ERP logins in the login budget's window (ARCHIBOT_LOGIN_BUDGET_WINDOW_S)")
+    login_budget: int = Field(
+        0, description="ERP logins allowed per agent per window (ARCHIBOT_LOGIN_BUDGET_PER_DAY; 0: none)")
+    waiting_for_login: dict[str, Any] | None = Field(
+        None, description="the agent's oldest operation waiting for the login budget: "
+                          "op_id, until, message")
 
 
 class ErrorBody(BaseModel):

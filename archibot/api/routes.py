@@ -211,6 +211,13 @@ def agent_states(svc: Services) -> list[dict[str, Any]]:
                 "SELECT id, op_type, progress FROM operations WHERE id = ANY(%s)", (running_ids,)
             ).fetchall()
         }
+        waiting_rows = conn.execute(
+            "SELECT DISTINCT ON (agent) agent, id, progress -> 'waiting' AS waiting"
+            " FROM operations WHERE status = 'queued' AND progress ? 'waiting'"
+            " ORDER BY agent, seq"
+        ).fetchall()
+    waiting = {str(r["agent"]): {"op_id": str(r["id"]), **r["waiting"]} for r in waiting_rows}
+    logins = svc.client.logins()
     by_agent = {str(r["agent"]): r for r in pending}
     names = [str(a["agent"]) for a in overview]
     leases = svc.redis.mget([lock_key(n) for n in names]) if names else []
@@ -231,5 +238,8 @@ def agent_states(svc: Services) -> list[dict[str, Any]]:
             "current": current,
             "last_login": last_login.isoformat() if last_login is not None else None,
             "logins_today": int(row["logins_today"]),
+            "logins_in_window": logins["agents"].get(name, {}).get("in_window", 0),
+            "login_budget": logins["budget_per_day"],
+            "waiting_for_login": waiting.get(name),
         })
     return states

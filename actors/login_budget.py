@@ -1,0 +1,126 @@
+"""The login budget: an operation that would need an ERP login past it waits, visibly.
+
+The real ERP's operator blocks a client's address that logs in too often (48-150 logins a
+day got the original bot blacklisted; it now keeps to 9-15 — FACTS §1). So every login
+attempt is first reserved in the ``logins`` table against ``ARCHIBOT_LOGIN_BUDGET_PER_DAY``
+(per agent) and ``ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS`` (all agents) over a sliding
+``ARCHIBOT_LOGIN_BUDGET_WINDOW_S``. When a budget is spent, or the ERP answered our last
+login with 403 (it blocks the address), no login is tried: the operation goes back to the
+queue, unfailed and without using an attempt, claimable again when the budget lets a login
+through; its progress (``waiting``) and its status say "waiting for the login budget until
+…". A wake-up is sent for that moment (the sweeper would also find it then).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+
+from actors.errors import LoginBudgetSpent
+from archibot.client import make_message
+from archibot.operations import operation_type
+from archibot.settings import Settings
+from erp.errors import LoginThrottled
+from store.agents import LoginBudget
+from store.errors import StaleFence, StoreError
+from store.journal import Operation
+
+if TYPE_CHECKING:
+    from actors.lock import Lease
+    from actors.worker import WorkerContext
+
+log = logging.getLogger("archibot.logins")
+
+#: The progress key that says what a queued operation waits for.
+WAITING_KEY = "waiting"
+#: Set when the ERP answered a login with 403; no worker tries a login before it expires.
+DEFAULT_THROTTLED_KEY = "archibot:logins:throttled_until"
+#: How long nobody logs in after a 403 that did not say when to come back.
+DEFAULT_THROTTLED_WAIT_S = 900.0
+#: The wake-up goes out this much after the budget returns (clocks of workers and database).
+DEFAULT_WAKE_MARGIN_MS = 1_000
+
+
+def budget_of(settings: Settings) -> LoginBudget:
+    """The login budgets the settings ask for."""
+    return LoginBudget(
+        per_agent=settings.login_budget_per_day,
+        per_address=settings.login_budget_per_address,
+        window_s=settings.login_budget_window_s,
+    )
+
+
+async def reserve(ctx: WorkerContext, agent: str) -> None:
+    """Take one login of ``agent`` from the budgets, or raise LoginBudgetSpent saying until when."""
+    assert ctx.redis is not None
+    raw = await ctx.redis.get(DEFAULT_THROTTLED_KEY)
+    if raw:
+        until = dt.datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw))
+        if until > dt.datetime.now(dt.UTC):
+            raise LoginBudgetSpent(agent, until, (
+                "the ERP answered our last login with HTTP 403: it blocks this address for "
+                "logging in too often"))
+    budget = budget_of(ctx.settings)
+    wait = await ctx.db_call(ctx.agents.reserve_login, agent, ctx.name, budget)
+    if wait is None:
+        return
+    hours = budget.window_s / 3600
+    if wait.scope == "agent":
+        reason = (f"agent {agent!r} has tried {wait.budget} ERP logins in the last {hours:g} h "
+                  "(ARCHIBOT_LOGIN_BUDGET_PER_DAY)")
+    else:
+        reason = (f"all agents together have tried {wait.budget} ERP logins in the last "
+                  f"{hours:g} h (ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS)")
+    raise LoginBudgetSpent(agent, wait.until, reason)
+
+
+async def throttled(ctx: WorkerContext, agent: str, exc: LoginThrottled) -> LoginBudgetSpent:
+    """The ERP refused a login with 403: stop every worker's logins for a while; the wait."""
+    assert ctx.redis is not None
+    wait_s = exc.retry_after_s if exc.retry_after_s else DEFAULT_THROTTLED_WAIT_S
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait_s)
+    await ctx.redis.set(DEFAULT_THROTTLED_KEY, until.isoformat(), px=int(wait_s * 1000))
+    log.warning("login_throttled agent=%s wait_s=%.0f (the ERP blocks this address)", agent, wait_s)
+    return LoginBudgetSpent(agent, until, (
+        "the ERP answered the login with HTTP 403: it blocks this address for logging in too "
+        "often"))
+
+
+async def wait(ctx: WorkerContext, op: Operation, lease: Lease, exc: LoginBudgetSpent) -> None:
+    """Put ``op`` back in the queue until ``exc.until``, saying so; it uses no attempt."""
+    delay_ms = max(0, int((exc.until - dt.datetime.now(dt.UTC)).total_seconds() * 1000))
+    progress: dict[str, Any] = dict(op.progress or {})
+    progress[WAITING_KEY] = {
+        "for": "login_budget",
+        "until": exc.until.isoformat(timespec="seconds"),
+        "message": str(exc),
+    }
+    try:
+        await ctx.db_call(ctx.journal.set_progress, op, progress)
+        await ctx.db_call(ctx.journal.hand_back, op, str(exc), delay_ms)
+    except StaleFence as stale:
+        lease.lost = True
+        log.warning("op_abandoned op_id=%s reason=%s", op.id, stale)
+        return
+    except StoreError as error:  # the row stays 'running': the sweeper re-sends it
+        log.warning("login_wait_unrecorded op_id=%s error=%s", op.id, error)
+        return
+    log.info("op_waits_for_login_budget op_id=%s agent=%s until=%s delay_ms=%d",
+             op.id, op.agent, exc.until.isoformat(timespec="seconds"), delay_ms)
+    message = make_message(ctx.settings, operation_type(op.op_type).actor_name, op.id)
+    try:
+        await ctx.db_call(lambda: dramatiq.get_broker().enqueue(
+            message, delay=delay_ms + DEFAULT_WAKE_MARGIN_MS))
+    except Exception as error:  # noqa: BLE001 (the sweeper wakes it once it is ready)
+        log.warning("login_wait_wake_not_sent op_id=%s error=%r", op.id, error)
+
+
+async def clear_wait(ctx: WorkerContext, op: Operation) -> None:
+    """The operation has its ERP session: drop the "waiting" note from its progress."""
+    if not op.progress or WAITING_KEY not in op.progress:
+        return
+    progress = {k: v for k, v in op.progress.items() if k != WAITING_KEY}
+    await ctx.db_call(ctx.journal.set_progress, op, progress)

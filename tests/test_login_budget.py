@@ -1,0 +1,268 @@
+"""The login budget and the keep-alive, end to end: real workers, the simulator over HTTP.
+
+The ERP's operator blocks a client that logs in too often (FACTS §1): Archibot keeps its
+sessions alive instead of logging in again, counts every login per agent, and an operation
+that would need a login past the budget waits — visibly, unfailed — until it may.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from actors.lock import AgentLock
+from archibot import cli
+from archibot.client import Client
+from archibot.local import SimProcess
+from archibot.settings import Settings
+from erp.session import login
+from store.agents import LoginBudget
+from tests.fix_api import AUTH
+from tests.fix_stack import wait_all
+from tests.test_api import claim, test_env  # noqa: F401 (a fixture)
+from tests.test_submit_order import order_for
+
+#: The login window of these tests: short, so the budget comes back within the test.
+WINDOW_S = 20
+
+
+def _wait_until(client: Client, op_id: str, check: Any, timeout_s: float = 90) -> dict[str, Any]:
+    """Poll the operation's status until ``check(status)`` holds (fails after timeout_s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = client.status(op_id)
+        if check(status):
+            return status
+        assert status["status"] not in ("done", "failed"), status
+        assert time.monotonic() < deadline, f"never reached the awaited state: {status}"
+        time.sleep(0.2)
+
+
+def test_an_operation_past_the_login_budget_waits_visibly_then_completes(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given a budget of one login per agent per window, spent by a first order
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, login_budget_per_day=1,
+                           login_budget_window_s=WINDOW_S, keepalive_s=0)
+    (first,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert first["status"] == "done", first["error"]
+    assert sim.counters()["logins"] == {agent: 1}
+    # When the ERP drops the session and the agent's next order needs a new login
+    sim.expire(agent)
+    op_id = client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))
+    # Then the order waits, queued, saying for what and until when — no login is tried
+    waiting = _wait_until(client, op_id, lambda s: s["waiting"] is not None)
+    assert waiting["status"] == "queued"
+    assert waiting["waiting"]["for"] == "login_budget"
+    assert "waiting for the login budget until " in waiting["waiting"]["message"]
+    assert "ARCHIBOT_LOGIN_BUDGET_PER_DAY" in waiting["waiting"]["message"]
+    assert sim.counters()["logins"] == {agent: 1}
+    assert client.logins()["agents"][agent]["in_window"] == 1
+    # and once the window lets a login through, it logs in once and completes
+    (done,) = wait_all(client, [op_id], timeout_s=WINDOW_S + 60)
+    assert done["status"] == "done", done["error"]
+    assert done["waiting"] is None and "waiting" not in (done["progress"] or {})
+    assert done["attempts"] == 1
+    assert sim.counters()["logins"] == {agent: 2}
+    assert len([o for o in sim.orders(agent) if o["notes"].startswith("test order")]) == 2
+
+
+def test_a_login_refused_with_403_waits_for_the_block_to_pass_instead_of_retrying(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given an ERP that blocks this address after one login per 8 s, spent by a first agent
+    sim.set_faults(login_limit=1, login_window_s=8)
+    start_worker_processes(processes=2, threads=2, keepalive_s=0)
+    first, second = agents[:2]
+    (done,) = wait_all(client, [client.send("submit-order", first, order_for(sim, first, 0, lines=1))])
+    assert done["status"] == "done", done["error"]
+    # When another agent needs a login while the address is blocked
+    op_id = client.send("submit-order", second, order_for(sim, second, 0, lines=1))
+    # Then its order waits for the block to pass — visibly, unfailed — instead of retrying
+    waiting = _wait_until(client, op_id, lambda s: s["waiting"] is not None)
+    assert waiting["status"] == "queued" and "403" in waiting["waiting"]["message"]
+    (ended,) = wait_all(client, [op_id], timeout_s=90)
+    assert ended["status"] == "done", ended["error"]
+    counters = sim.counters()
+    assert counters["logins"] == {first: 1, second: 1}
+    # one refused attempt: the next one came when the ERP said the block would be over
+    assert sum(counters["logins_refused"].values()) == 1, counters["logins_refused"]
+
+
+def test_the_keepalive_keeps_a_session_past_the_idle_expiry_with_no_new_login(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given an ERP that drops a session after 3 idle seconds, and a keep-alive every second
+    sim.set_faults(session_expiry_s=3)
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, keepalive_s=1)
+    (first,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert first["status"] == "done", first["error"]
+    # When the agent has no work for several expiry periods
+    time.sleep(10)
+    # Then the next order runs on the same session: no new login, nothing expired, no overlap
+    (second,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))])
+    assert second["status"] == "done", second["error"]
+    counters = sim.counters()
+    assert counters["logins"] == {agent: 1}
+    assert counters["session_expiries"] == 0
+    assert counters["overlaps"] == 0
+
+
+def test_logins_are_counted_per_agent_per_day(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given two agents' orders, one of them after its session was dropped
+    start_worker_processes(processes=2, threads=2, keepalive_s=0)
+    a, b = agents[:2]
+    assert [s["status"] for s in wait_all(client, [
+        client.send("submit-order", a, order_for(sim, a, 0, lines=1)),
+        client.send("submit-order", b, order_for(sim, b, 0, lines=1)),
+    ])] == ["done", "done"]
+    sim.expire(a)
+    (again,) = wait_all(client, [client.send("submit-order", a, order_for(sim, a, 1, lines=1))])
+    assert again["status"] == "done", again["error"]
+    # Then the journal's count per agent per day matches the ERP's
+    logins = client.logins()
+    today = next(iter(logins["agents"][a]["per_day"]))
+    assert {name: v["per_day"][today] for name, v in logins["agents"].items()} == {a: 2, b: 1}
+    assert {name: v["in_window"] for name, v in logins["agents"].items()} == {a: 2, b: 1}
+    assert logins["budget_per_day"] == 12 and logins["total_in_window"] == 3
+    assert sim.counters()["logins"] == {a: 2, b: 1}
+
+
+def test_the_budget_is_shared_by_every_worker_and_the_address_cap_counts_all_agents(
+    client: Client, agents: list[str]
+) -> None:
+    # Given a budget of 2 logins per agent and 3 per address per hour
+    budget = LoginBudget(per_agent=2, per_address=3, window_s=3600)
+    reserve = client.agents.reserve_login
+    # Then two logins of one agent go through, a third waits for the agent's budget
+    assert reserve(agents[0], "w1", budget) is None
+    assert reserve(agents[0], "w2", budget) is None
+    wait = reserve(agents[0], "w1", budget)
+    assert wait is not None and wait.scope == "agent" and 3500 < wait.wait_s <= 3600
+    # and another agent's first login is the address's third; its second waits for the address
+    assert reserve(agents[1], "w1", budget) is None
+    wait = reserve(agents[1], "w2", budget)
+    assert wait is not None and wait.scope == "address"
+    assert client.logins()["agents"][agents[0]]["in_window"] == 2
+    assert client.logins()["total_in_window"] == 3
+
+
+@pytest.mark.usefixtures("test_env")
+def test_status_api_and_cli_show_logins_per_agent_and_what_waits_for_the_budget(
+    client: Client, agents: list[str], api: Any, capsys: Any
+) -> None:
+    # Given an agent with two logins today and an operation waiting for the login budget
+    agent = agents[0]
+    budget = LoginBudget(per_agent=2, per_address=0, window_s=3600)
+    for _ in range(2):
+        assert client.agents.reserve_login(agent, "w", budget) is None
+    op_id = client.send("sync-orders", agent, {})
+    op = claim(client, op_id)
+    waiting = {"for": "login_budget", "until": "2030-01-01T00:00:00+00:00",
+               "message": "waiting for the login budget until 2030-01-01T00:00:00+00:00: test"}
+    client.journal.set_progress(op, {"waiting": waiting})
+    client.journal.hand_back(op, waiting["message"], 60_000)
+    # Then the operation's status says what it waits for, and is not failed
+    status = client.status(op_id)
+    assert status["status"] == "queued" and status["waiting"] == waiting
+    assert api.get(f"/v1/operations/{op_id}", headers=AUTH).json()["waiting"] == waiting
+    # and /v1/agents counts the agent's logins against the budget and names the waiting op
+    (state,) = [s for s in api.get("/v1/agents", headers=AUTH).json() if s["agent"] == agent]
+    assert state["logins_today"] == 2 and state["logins_in_window"] == 2
+    assert state["login_budget"] == 12
+    assert state["waiting_for_login"]["op_id"] == op_id
+    # and the CLI prints both
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert f"{agent} 2" in out and "waiting for the login budget until 2030" in out
+    assert cli.main(["logins", "--json"]) == 0
+    logins = json.loads(capsys.readouterr().out)
+    assert logins["agents"][agent]["in_window"] == 2
+
+
+def test_the_keepalive_sends_nothing_while_another_holder_has_the_agents_lease(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes,
+    stack_settings: Settings,
+) -> None:
+    # Given a warm session kept alive every second, on an ERP that expires it after 3 idle s
+    sim.set_faults(session_expiry_s=3)
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, keepalive_s=1)
+    (first,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert first["status"] == "done", first["error"]
+    time.sleep(3)  # the keep-alive is at work
+    kept = sim.counters()["requests"]
+    assert kept > 0
+
+    # When another holder (an operation in another process, say) has the agent's lease
+    async def hold_lease(hold_s: float) -> None:
+        conn = aioredis.Redis.from_url(stack_settings.redis_url)
+        lock = AgentLock(conn, ttl_ms=int(hold_s * 1000) + 30_000)
+        lease = await lock.acquire(agent, "another-holder")
+        assert lease is not None
+        before = sim.counters()["requests"]
+        await asyncio.sleep(hold_s)
+        assert sim.counters()["requests"] == before  # Then not one request of the keep-alive
+        await lock.release(lease)
+        await conn.aclose()
+
+    asyncio.run(hold_lease(6))
+    # and its session expired meanwhile: the next order logs in again (within the budget)
+    (second,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))])
+    assert second["status"] == "done", second["error"]
+    assert sim.counters()["logins"] == {agent: 2}
+    assert sim.counters()["overlaps"] == 0
+
+
+def test_the_keepalive_keeps_a_session_whose_browser_context_was_evicted(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given one browser context per worker, and an ERP that expires sessions after 3 idle s
+    sim.set_faults(session_expiry_s=3)
+    first, second = agents[:2]
+    start_worker_processes(processes=1, threads=2, keepalive_s=1, contexts_per_browser=1)
+    # When the first agent's context is evicted by the second agent's order
+    for agent in (first, second):
+        (done,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+        assert done["status"] == "done", done["error"]
+    time.sleep(10)
+    # Then the first agent's next order, in a new context, runs on the session kept alive
+    (again,) = wait_all(client, [client.send("submit-order", first, order_for(sim, first, 1, lines=1))])
+    assert again["status"] == "done", again["error"]
+    counters = sim.counters()
+    assert counters["logins"] == {first: 1, second: 1}
+    assert counters["session_expiries"] == 0 and counters["overlaps"] == 0
+
+
+def test_an_expired_session_adopts_the_one_another_process_logged_in_instead_of_logging_in(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes, aio: Any, page: Any
+) -> None:
+    # Given a worker whose context holds the agent's session
+    agent = agents[0]
+    start_worker_processes(processes=1, threads=2, keepalive_s=0)
+    (done,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 0, lines=1))])
+    assert done["status"] == "done", done["error"]
+    # When the ERP drops it and another process logs the agent in and shares the new session
+    sim.expire(agent)
+    password = next(a["password"] for a in sim.state(include="agents")["agents"] if a["username"] == agent)
+    aio.run(login(page, sim.url, agent, password))
+    client.agents.save_cookies(agent, aio.run(export_context_cookies(page)))
+    # Then the worker's next order adopts that session: no login of its own
+    (again,) = wait_all(client, [client.send("submit-order", agent, order_for(sim, agent, 1, lines=1))])
+    assert again["status"] == "done", again["error"]
+    assert sim.counters()["logins"] == {agent: 2}
+
+
+async def export_context_cookies(page: Any) -> list[dict[str, Any]]:
+    """The page's cookies as the pool exports them (CDP cookie params)."""
+    return [{k: c[k] for k in ("name", "value", "domain", "path", "secure", "httpOnly") if k in c}
+            for c in await page.cookies()]
