@@ -25,6 +25,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from actors.errors import AgentBusy
+from actors.sweeper import take_turn
 from erp.errors import ErpUnavailable
 from erp.session import touch_session
 from pool.language import accept_language
@@ -70,8 +71,7 @@ class KeepAlive:
 
     async def _my_turn(self) -> bool:
         assert self.ctx.redis is not None
-        ttl_ms = max(1, int(self.tick_s() * 1000 * 0.9))
-        return bool(await self.ctx.redis.set(DEFAULT_KEEPALIVE_KEY, self.ctx.name, nx=True, px=ttl_ms))
+        return await take_turn(self.ctx.redis, DEFAULT_KEEPALIVE_KEY, self.ctx.name, self.tick_s() * 0.9)
 
     async def round(self) -> int:
         """Touch every shared session the ERP has not seen for ``keepalive_s``; how many."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from actors.lock import DEFAULT_LOCK_PREFIX
 
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("archibot.sweeper")
 
 DEFAULT_SWEEP_KEY = "archibot:sweep"
+
+
+async def take_turn(redis: Any, key: str, holder: str, for_s: float) -> bool:
+    """True for the one process of all that takes `key` first in each period of `for_s`."""
+    return bool(await redis.set(key, holder, nx=True, px=max(1, int(for_s * 1000))))
 #: How often the loop wakes up (the breaker's probes are spaced by their own backoff).
 DEFAULT_TICK_S = 2.0
 #: The longest one step of the loop (a probe, a sweep) may take.
@@ -63,8 +68,8 @@ class Sweeper:
 
     async def _my_turn(self) -> bool:
         assert self.ctx.redis is not None
-        interval_ms = int(self.ctx.settings.sweep_interval_s * 1000 * 0.9)
-        return bool(await self.ctx.redis.set(DEFAULT_SWEEP_KEY, self.ctx.name, nx=True, px=interval_ms))
+        interval_s = self.ctx.settings.sweep_interval_s * 0.9
+        return await take_turn(self.ctx.redis, DEFAULT_SWEEP_KEY, self.ctx.name, interval_s)
 
     async def sweep(self) -> int:
         """Re-send wake-ups for orphaned and stuck operations; how many."""
