@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import dramatiq
 
@@ -92,15 +92,13 @@ async def throttled(ctx: WorkerContext, agent: str, exc: LoginThrottled) -> Logi
 async def wait(ctx: WorkerContext, op: Operation, lease: Lease, exc: LoginBudgetSpent) -> None:
     """Put ``op`` back in the queue until ``exc.until``, saying so; it uses no attempt."""
     delay_ms = max(0, int((exc.until - dt.datetime.now(dt.UTC)).total_seconds() * 1000))
-    progress: dict[str, Any] = dict(op.progress or {})
-    progress[WAITING_KEY] = {
+    waiting = {WAITING_KEY: {
         "for": "login_budget",
         "until": exc.until.isoformat(timespec="seconds"),
         "message": str(exc),
-    }
+    }}
     try:
-        await ctx.db_call(ctx.journal.set_progress, op, progress)
-        await ctx.db_call(ctx.journal.hand_back, op, str(exc), delay_ms)
+        await ctx.db_call(ctx.journal.wait_outside, op, str(exc), delay_ms, waiting)
     except StaleFence as stale:
         lease.lost = True
         log.warning("op_abandoned op_id=%s reason=%s", op.id, stale)

@@ -400,6 +400,20 @@ class Journal:
             reason=reason, delay_s=delay_ms / 1000,
         )
 
+    def wait_outside(self, op: Operation, reason: str, delay_ms: int, waiting: dict[str, Any]) -> None:
+        """Hand the operation back until a wait that is not the ERP's fault ends (the login
+        budget): no attempt used, ``waiting`` merged into its progress (what the attempt
+        recorded stays), and the retry budget's clock moved past the wait, so the wait never
+        counts as time spent failing. The ERP's return does not wake it early."""
+        self._update(
+            op,
+            "status = 'queued', attempts = greatest(0, attempts - 1), error = %(reason)s,"
+            " not_before = clock_timestamp() + make_interval(secs => %(delay_s)s),"
+            " transient_since = transient_since + make_interval(secs => %(delay_s)s),"
+            " progress = coalesce(progress, '{}'::jsonb) || %(waiting)s," + _EXEC_MS,
+            reason=reason, delay_s=delay_ms / 1000, waiting=Jsonb(waiting),
+        )
+
     def wake_transient(self, settle_s: float) -> int:
         """The ERP answers again: make every operation waiting out a transient backoff ready
         now (a save in flight still gets its ``settle_s``); how many."""
@@ -409,7 +423,7 @@ class Journal:
                 "  THEN greatest(clock_timestamp(), committing_at + make_interval(secs => %s))"
                 "  ELSE clock_timestamp() END"
                 " WHERE status = 'queued' AND transient_since IS NOT NULL"
-                " AND not_before > clock_timestamp()",
+                " AND not_before > clock_timestamp() AND NOT coalesce(progress ? 'waiting', false)",
                 (settle_s,),
             )
         return cur.rowcount

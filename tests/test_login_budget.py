@@ -266,3 +266,27 @@ async def export_context_cookies(page: Any) -> list[dict[str, Any]]:
     """The page's cookies as the pool exports them (CDP cookie params)."""
     return [{k: c[k] for k in ("name", "value", "domain", "path", "secure", "httpOnly") if k in c}
             for c in await page.cookies()]
+
+
+def test_a_wait_for_the_login_budget_neither_spends_the_retry_budget_nor_loses_progress(
+    client: Client, agents: list[str], sim: SimProcess
+) -> None:
+    # Given an order that has been failing transiently for 10 minutes and recorded progress
+    op_id = client.send("submit-order", agents[0], order_for(sim, agents[0], 0, lines=1))
+    op = claim(client, op_id)
+    client.journal.set_progress(op, {"step": "line 1/1 added"})
+    with client.journal._db.connection() as conn:
+        conn.execute("UPDATE operations SET transient_since = clock_timestamp() - interval '10 min'"
+                     " WHERE id = %s", (op_id,))
+    # When the login budget makes it wait two hours
+    waiting = {"waiting": {"for": "login_budget", "until": "later", "message": "spent"}}
+    client.journal.wait_outside(op, "login budget spent", 2 * 3600 * 1000, waiting)
+    # Then the wait is not time spent failing: re-claimed when it ends, 10 minutes will have
+    # been spent — not 2 h 10 min, past the retry budget
+    spent_s = client.journal.transient_for_s(op)
+    assert -2 * 3600 + 590 < spent_s < -2 * 3600 + 610
+    # and the ERP's return does not wake it early, and what the attempt recorded stays
+    assert client.journal.wake_transient(0) == 0
+    row = client.journal.get(op_id)
+    assert row is not None and row["status"] == "queued" and row["attempts"] == 0
+    assert row["progress"] == {"step": "line 1/1 added", **waiting}
