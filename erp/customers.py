@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from erp import selectors as sel
 from erp.detail import (
     banner_text,
     click_save,
+    click_to_navigate,
     open_for_edit,
     open_tab,
     read_fields,
@@ -167,21 +167,6 @@ async def _merge_button(page: Any) -> str:
     return ident
 
 
-async def _click_and_wait(page: Any, selector: str, step: str) -> None:
-    """A real mouse click that posts the page back; wait for the new page."""
-    async with boundary(page, step):
-        navigation = asyncio.ensure_future(
-            page.waitForNavigation({"waitUntil": "domcontentloaded"})
-        )
-        try:
-            await page.click(selector)
-        except BaseException:
-            navigation.cancel()
-            raise
-        await navigation
-    await wait_idle(page, step)
-
-
 async def _save_customer(
     page: Any, step: str, customer: str, after_click: Hook | None
 ) -> str:
@@ -201,7 +186,8 @@ async def _save_customer(
         if merge:
             # Someone changed the customer since we opened it: "Fondersi" keeps our changes
             # and saves; look at what it led to (the popup may come back).
-            await _click_and_wait(page, f'[id="{merge}"]', step)
+            await click_to_navigate(page, f'[id="{merge}"]', step)
+            await wait_idle(page, step)
             click = False
             continue
         if _ERROR_PAGE.search(page.url):

@@ -51,7 +51,7 @@ async def tool_link(page: Any, texts: tuple[str, ...], step: str) -> str:
     return ident
 
 
-async def _click_to_navigate(
+async def click_to_navigate(
     page: Any, target: str, step: str, after_click: Hook | None = None
 ) -> int | None:
     """Click `target` and wait for the page it leads to; its HTTP status (None: no response).
@@ -89,7 +89,7 @@ async def click_save(page: Any, step: str, *, close: bool, after_click: Hook | N
             # "Salvare" DXI{n}_T opens nothing: its popout arrow DXI{n}_P holds the item.
             await page.click(f'[id="{save[: -len("_T")]}_P"]')
         target = f'[id="{await tool_link(page, sel.SAVE_AND_CLOSE_TEXTS, step)}"]'
-    status = await _click_to_navigate(page, target, step, after_click)
+    status = await click_to_navigate(page, target, step, after_click)
     if status is not None and status >= SERVER_ERROR_STATUS:
         raise ErpUnavailable(
             f"{step}: the ERP answered HTTP {status}; the save may or may not have happened"
@@ -101,7 +101,7 @@ async def open_for_edit(page: Any, url: str, step: str) -> None:
     await goto(page, url, step)
     await wait_idle(page, step)
     edit = await tool_link(page, sel.EDIT_TEXTS, step)
-    status = await _click_to_navigate(page, f'[id="{edit}"]', step)
+    status = await click_to_navigate(page, f'[id="{edit}"]', step)
     if status is not None and status >= SERVER_ERROR_STATUS:
         raise ErpUnavailable(f"{step}: the ERP answered HTTP {status}")
     if "mode=edit" not in page.url.lower():

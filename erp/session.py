@@ -74,6 +74,16 @@ def is_login_page(url: str) -> bool:
     return urlsplit(url or "").path.lower().endswith("/login.aspx")
 
 
+def _raise_if_throttled(response: Any, step: str) -> None:
+    """LoginThrottled for the 403 with which the ERP's operator blocks a login flood."""
+    if response is not None and response.status == FORBIDDEN_STATUS:
+        raise LoginThrottled(
+            f"{step}: the ERP answered HTTP 403 to the login — this address is blocked for "
+            "logging in too often",
+            _retry_after_s(response.headers),
+        )
+
+
 async def login(
     page: Any,
     erp_url: str,
@@ -94,6 +104,7 @@ async def login(
         response = await page.goto(
             login_url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms}
         )
+        _raise_if_throttled(response, step)  # a blocked address may be refused the page too
         if response is not None and response.status >= SERVER_ERROR_STATUS:
             raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status} for Login.aspx")
         await page.waitForSelector(sel.USER_INPUT, {"visible": True, "timeout": inputs_timeout_ms})
@@ -117,12 +128,7 @@ async def login(
             navigation.cancel()
             raise
         response = await navigation
-    if response is not None and response.status == FORBIDDEN_STATUS:
-        raise LoginThrottled(
-            f"{step}: the ERP answered HTTP 403 to the login — this address is blocked for "
-            "logging in too often",
-            _retry_after_s(response.headers),
-        )
+    _raise_if_throttled(response, step)
     if response is not None and response.status >= SERVER_ERROR_STATUS:
         if not is_login_page(page.url):
             # The post was accepted (it redirected into the application, cookies set): only
@@ -190,6 +196,7 @@ async def touch_session(
             location = response.headers.get("Location", "")
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise ErpUnavailable(f"session keep-alive: {type(exc).__name__}: {exc}") from exc
-    if status >= SERVER_ERROR_STATUS:
+    if status >= SERVER_ERROR_STATUS or status == FORBIDDEN_STATUS:
+        # 403: a blocked address — says nothing of the session, which must not be dropped.
         raise ErpUnavailable(f"session keep-alive: the ERP answered HTTP {status}")
     return not is_login_page(urljoin(url, location)) if location else status < 400
