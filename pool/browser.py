@@ -226,6 +226,8 @@ class Chromium:
         self.started_monotonic = time.monotonic()
         #: Why the pool found it degraded (a slow newPage), or None.
         self.degraded: str | None = None
+        #: Which of its pool's launches this is (sessions opened in it carry the number).
+        self.launch_number = 0
         self._disconnected = False
         self._closed = False
         browser.on(Browser.Events.Disconnected, self._on_disconnected)

@@ -90,6 +90,8 @@ class BrowserPool:
         self._recycles = 0
         #: Retired Chromiums (by launch number) that still run an operation.
         self._retiring: dict[int, Chromium] = {}
+        #: Contexts being opened, per launch: a retired Chromium stays up until they are done.
+        self._opening: dict[int, int] = {}
         self._closed = False
         # Sessions of the current launch, and those still in use in a retiring one; a
         # relaunch after a crash drops the dead launch's.
@@ -163,6 +165,7 @@ class BrowserPool:
                 self._chromium_path, launch_timeout_s=self._launch_timeout_s, lang=self._lang
             )
             self._launches += 1
+            self._chromium.launch_number = self._launches
             return self._chromium
 
     def _recycle_reason(self, chromium: Chromium) -> str | None:
@@ -185,7 +188,7 @@ class BrowserPool:
             idle = [s for s in self._sessions.values() if s.launch_number == launch and not s.in_use]
             for session in idle:
                 del self._sessions[session.agent]
-            busy = sum(1 for s in self._sessions.values() if s.launch_number == launch)
+            busy = self._users(launch)
             if busy:
                 self._retiring[launch] = chromium
             self._changed.notify_all()
@@ -275,9 +278,13 @@ class BrowserPool:
 
     async def _open(self, agent: str, chromium: Chromium, deadline: float) -> AgentSession:
         """Open a fresh context and page for ``agent``, evicting an idle context if full."""
-        victim = await self._reserve_slot(agent, deadline)
+        launch = chromium.launch_number
+        self._opening[launch] = self._opening.get(launch, 0) + 1
         session: AgentSession | None = None
+        reserved = False
         try:
+            victim = await self._reserve_slot(agent, deadline)
+            reserved = True
             if victim is not None:
                 logger.info("evicting agent %s's context for agent %s", victim.agent, agent)
                 await _close_context_quietly(victim)
@@ -300,20 +307,37 @@ class BrowserPool:
                 agent=agent,
                 context=browser_context,
                 page=page,
-                launch_number=self._launches,
+                launch_number=launch,
                 in_use=True,
             )
             logger.info("context_open agent=%s chromium_pid=%d launch=%d", agent, chromium.pid,
-                        self._launches)
+                        launch)
         finally:
+            self._opening[launch] -= 1
+            if not self._opening[launch]:
+                del self._opening[launch]
+            last_out = False
             async with self._changed:
-                self._reserved -= 1
+                if reserved:
+                    self._reserved -= 1
                 if session is not None and (
-                    chromium is self._chromium or self._retiring.get(session.launch_number) is chromium
+                    chromium is self._chromium or self._retiring.get(launch) is chromium
                 ):
                     self._sessions[agent] = session
+                elif launch in self._retiring and not self._users(launch):
+                    del self._retiring[launch]  # retired while this open failed: close it now
+                    last_out = True
                 self._changed.notify_all()
+            if last_out:
+                logger.info("browser_retired pid=%d launch=%d", chromium.pid, launch)
+                await chromium.close()
         return session
+
+    def _users(self, launch: int) -> int:
+        """Sessions of that launch plus contexts being opened in it (caller holds _changed)."""
+        return self._opening.get(launch, 0) + sum(
+            1 for s in self._sessions.values() if s.launch_number == launch
+        )
 
     def _note_new_page_ms(self, chromium: Chromium, elapsed_ms: float) -> None:
         """Mark ``chromium`` degraded when opening a page took too long (replaced at the next
@@ -362,9 +386,7 @@ class BrowserPool:
             session.in_use = False
             if drop and self._sessions.get(session.agent) is session:
                 del self._sessions[session.agent]
-            if retiring is not None and not any(
-                s.launch_number == session.launch_number for s in self._sessions.values()
-            ):
+            if retiring is not None and not self._users(session.launch_number):
                 # The last operation of a retired Chromium is done: close it now.
                 del self._retiring[session.launch_number]
                 last_out = True

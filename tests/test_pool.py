@@ -531,3 +531,52 @@ def test_a_young_healthy_chromium_is_kept() -> None:
         assert pool.stats()["recycles"] == 0 and pool.stats()["launches"] == 1
 
     run(main)
+
+
+def test_a_context_being_opened_when_its_chromium_is_retired_runs_to_its_end_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pool.pool as pool_module
+
+    real_prepare = pool_module.prepare_page
+    stall = {"on": False}
+    stalled, release = asyncio.Event(), asyncio.Event()
+
+    async def prepare(page: object, **kw: object) -> None:
+        if stall["on"]:
+            stall["on"] = False
+            stalled.set()
+            await release.wait()
+        await real_prepare(page, **kw)
+
+    monkeypatch.setattr(pool_module, "prepare_page", prepare)
+
+    async def main(pool: BrowserPool, site: Site) -> None:
+        async def b_runs() -> str:
+            async with pool.context("b") as b:
+                await b_may_go.wait()
+                await b.page.goto(f"{site.url}/login?agent=b")
+                await b.page.goto(f"{site.url}/whoami")
+                return await body_text(b.page)
+
+        b_may_go = asyncio.Event()
+        # Given an operation running in a Chromium, and another agent's context being opened in it
+        async with pool.context("a") as a:
+            await a.page.goto(f"{site.url}/page")
+            old_pid = pool.stats()["chromium_pid"]
+            stall["on"] = True
+            b_task = asyncio.ensure_future(b_runs())
+            await asyncio.wait_for(stalled.wait(), 30)
+            # When that Chromium is retired meanwhile (a third agent's checkout finds it degraded)
+            pool._chromium.degraded = "test"  # type: ignore[union-attr]
+            async with pool.context("c") as c:
+                await c.page.goto(f"{site.url}/page")
+                assert pool.stats()["chromium_pid"] != old_pid
+            release.set()
+            await asyncio.sleep(0.5)
+        # Then the first operation's end does not close the Chromium the opened context lives in
+        b_may_go.set()
+        assert await asyncio.wait_for(b_task, 30) == "b"
+        assert procstat.process_tree(old_pid) == [] and pool.stats()["browsers_running"] == 1
+
+    run(main)
