@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from erp import selectors as sel
-from erp.detail import find_control, open_tab, read_embedded_grid, write_fields
+from erp.detail import find_control, open_tab, read_embedded_grid, show_grid_row, write_fields
 from erp.errors import ErpRejected, ErpUnavailable
 from erp.waits import (
     DEFAULT_CALLBACK_TIMEOUT_MS,
@@ -257,8 +257,10 @@ async def _pick_article(page: Any, grid: str, line: Any, step: str) -> None:
         variant = line.variant
     else:
         variant = choose_variant(line.quantity, [(v, content) for _, v, content in packages])
+    # The drop-down pages (FACTS §2.8): the row's index runs across its pages.
+    row = await show_grid_row(page, f"{editor}_DDD_gv", by_variant[variant], step)
     async with boundary(page, step):
-        await page.click(f'[id="{editor}_DDD_gv_DXDataRow{by_variant[variant]}"]')
+        await page.click(row)
     if await _editor_value(page, editor, step) != variant:
         # Variant rows take only a real mouse click (FACTS §2.8): a pick that did not take
         # would save another package.
