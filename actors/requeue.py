@@ -84,7 +84,9 @@ class RequeueBusy(Middleware):
             "max_requeue_age_s", actor.options.get("max_requeue_age_s", self.max_requeue_age_s)
         )
         age_s = time.time() - message.message_timestamp / 1000
-        if age_s > max_age_s:
+        # An agent busy with long work (a 40-line order holds it half an hour) but still
+        # starting and ending operations will reach this one: only a stuck agent fails it.
+        if age_s > max_age_s and not self.journal.agent_progressed_within(busy.agent, max_age_s):
             error = (
                 f"agent {busy.agent!r} stayed busy for {age_s:.0f} s, more than the "
                 f"{max_age_s} s an operation may wait; send it again if it is still wanted"

@@ -522,6 +522,16 @@ class Journal:
             error=error, delay_s=delay_ms / 1000, settle_s=settle_s,
         )
 
+    def agent_progressed_within(self, agent: str, seconds: float) -> bool:
+        """Whether one of the agent's operations started or ended in the last ``seconds``."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM operations WHERE agent = %s AND greatest(run_started_at, finished_at)"
+                " > clock_timestamp() - make_interval(secs => %s) LIMIT 1",
+                (agent, seconds),
+            ).fetchone()
+        return row is not None
+
     def fail_unclaimed(self, op_id: str, error: str) -> bool:
         """Fail a pending operation that no worker could run (e.g. too old to requeue)."""
         with self._db.connection() as conn:

@@ -290,3 +290,4 @@ def test_a_wait_for_the_login_budget_neither_spends_the_retry_budget_nor_loses_p
     row = client.journal.get(op_id)
     assert row is not None and row["status"] == "queued" and row["attempts"] == 0
     assert row["progress"] == {"step": "line 1/1 added", **waiting}
+
