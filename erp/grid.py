@@ -14,7 +14,14 @@ from urllib.parse import urljoin
 from erp import culture as culture_parse
 from erp import selectors as sel
 from erp.errors import ErpError, ErpRejected, ErpUnavailable
-from erp.waits import DEFAULT_CALLBACK_TIMEOUT_MS, boundary, goto, set_value, wait_idle
+from erp.waits import (
+    DEFAULT_CALLBACK_TIMEOUT_MS,
+    accepting_dialogs,
+    boundary,
+    goto,
+    set_value,
+    wait_idle,
+)
 
 Hook = Callable[[], Awaitable[None]]
 log = logging.getLogger(__name__)
@@ -330,22 +337,6 @@ async def open_row(page: Any, index: int, step: str) -> None:
     await wait_idle(page, step)
     if response is not None and response.status >= 500:
         raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status}")
-
-
-@asynccontextmanager
-async def accepting_dialogs(page: Any) -> AsyncIterator[list[str]]:
-    """Accept every confirm() while inside; yields the texts of the dialogs seen."""
-    seen: list[str] = []
-
-    def on_dialog(dialog: Any) -> None:
-        seen.append(dialog.message)
-        asyncio.ensure_future(dialog.accept())
-
-    page.on("dialog", on_dialog)
-    try:
-        yield seen
-    finally:
-        page.remove_listener("dialog", on_dialog)
 
 
 #: The id of the confirming button ("OK"/"Sì"/"Yes"/"Conferma") of the visible XAF popup.

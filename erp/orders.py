@@ -19,7 +19,7 @@ from erp.detail import (
     write_fields,
 )
 from erp.errors import ErpRejected, ErpUnavailable
-from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, boundary, goto, wait_idle
+from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, accepting_dialogs, boundary, goto, wait_idle
 
 MAX_MARKER_CHARS = 40
 
@@ -266,7 +266,7 @@ async def _delete_line(page: Any, row: int) -> None:
     """Delete line `row`: its delete button, then OK on the XAF confirmation popup (a
     DevExpress popup, not confirm(); a native dialog is accepted too) (FACTS §3)."""
     step = f"delete line {row}"
-    async with grid.accepting_dialogs(page) as dialogs:
+    async with accepting_dialogs(page) as dialogs:
         lines = await _click_in_line(page, row, sel.LINE_DELETE, step)
         if not dialogs:
             await grid.confirm_popup(page, step)

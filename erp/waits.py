@@ -6,7 +6,7 @@ import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from pyppeteer.errors import ElementHandleError, NetworkError, PageError
@@ -84,20 +84,34 @@ async def wait_idle(page: Any, step: str, timeout_ms: int = DEFAULT_CALLBACK_TIM
 
 
 @asynccontextmanager
-async def leaving(page: Any) -> AsyncIterator[None]:
-    """Inside, the bot means to leave the page: a form with unsaved changes asks
-    (beforeunload, FACTS §11) and the leave is confirmed. Unanswered, that dialog blocks the
-    navigation for ever; other dialogs are left to whoever expects them."""
+async def accepting_dialogs(
+    page: Any, types: tuple[str, ...] | None = None
+) -> AsyncIterator[list[str]]:
+    """Accept the page's dialogs of `types` (every dialog when None: the confirm() of a list
+    delete) while inside; yields the texts of those seen."""
+    seen: list[str] = []
 
     def on_dialog(dialog: Any) -> None:
-        if dialog.type == "beforeunload":
-            asyncio.ensure_future(dialog.accept())
+        if types is not None and dialog.type not in types:
+            return
+        seen.append(dialog.message)
+        # Two handlers may answer one dialog; the second's "already handled" is no news.
+        asyncio.ensure_future(dialog.accept()).add_done_callback(
+            lambda done: done.cancelled() or done.exception()
+        )
 
     page.on("dialog", on_dialog)
     try:
-        yield
+        yield seen
     finally:
         page.remove_listener("dialog", on_dialog)
+
+
+def leaving(page: Any) -> AbstractAsyncContextManager[list[str]]:
+    """Inside, the bot means to leave the page: a form with unsaved changes asks
+    (beforeunload, FACTS §11) and the leave is confirmed. Unanswered, that dialog blocks the
+    navigation for ever; other dialogs are left to whoever expects them."""
+    return accepting_dialogs(page, ("beforeunload",))
 
 
 async def goto(page: Any, url: str, step: str, timeout_ms: int = DEFAULT_NAV_TIMEOUT_MS) -> None:
