@@ -76,7 +76,9 @@ def columns_state() -> list[dict[str, Any]]:
 
 
 def grid_state(order: Order) -> dict[str, Any]:
-    return {"rows": len(order.lines), "page": 0, "page_count": 1, "columns": columns_state()}
+    # GetRowCount() answers `total`: the saved lines (FACTS §11: resume from the row count).
+    rows = len(order.lines)
+    return {"rows": rows, "total": rows, "page": 0, "page_count": 1, "columns": columns_state()}
 
 
 def line_values(state: SimState, line: OrderLine, n: int) -> dict[str, tuple[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from erpsim.model import Order
 
@@ -30,6 +31,8 @@ class Session:
     last_seen_s: float
     #: Unsaved orders keyed by their draft key (kept in the page's __VIEWSTATE).
     drafts: dict[str, Order] = field(default_factory=dict)
+    #: What the order form of each draft key knows beyond the order (views_order.OrderForm).
+    forms: dict[str, Any] = field(default_factory=dict)
 
 
 class SessionStore:
