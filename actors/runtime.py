@@ -112,6 +112,15 @@ class Job:
         """The irreversible click was dispatched; its response is not in yet."""
         _maybe_crash(self.ctx, self.op, "after_click")
 
+    async def checkpoint(self, point: str) -> None:
+        """A named point of an order write (``after_line_1``, ``before_save_close``)."""
+        _maybe_crash(self.ctx, self.op, point)
+
+    @property
+    def dom_node_budget(self) -> int:
+        """Reload an order form past this many DOM nodes (``ARCHIBOT_DOM_NODE_BUDGET``)."""
+        return self.ctx.settings.dom_node_budget
+
     async def committed(self) -> None:
         """Journal that the ERP holds the effect."""
         _maybe_crash(self.ctx, self.op, "before_journal")

@@ -51,6 +51,8 @@ DEFAULT_SWEEP_INTERVAL_S = 10
 DEFAULT_REDIS_TIMEOUT_S = 10
 #: PostgreSQL statement timeout of every pooled connection.
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
+#: Reload an order form past this many DOM nodes (FACTS §10: 23k at the start, >50k breaks).
+DEFAULT_DOM_NODE_BUDGET = 40_000
 #: Hosts of the bundled simulator: the development key is accepted only against them.
 LOCAL_ERP_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: The wall-clock limit of one operation attempt.
@@ -145,9 +147,12 @@ class Settings:
     sweep_interval_s: int = DEFAULT_SWEEP_INTERVAL_S
     redis_timeout_s: int = DEFAULT_REDIS_TIMEOUT_S
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    dom_node_budget: int = DEFAULT_DOM_NODE_BUDGET
     #: Fault injection for crash tests only: ``"OP_TYPE:POINT:FLAG_FILE"`` makes the worker
     #: SIGKILL itself once (while FLAG_FILE does not exist) at POINT of an OP_TYPE write —
-    #: ``before_click``, ``after_click`` or ``before_journal``. Empty in any real deployment.
+    #: ``before_click`` (before the first irreversible click: an order's first line),
+    #: ``after_line_1``, ``before_save_close``, ``after_click`` (the final save) or
+    #: ``before_journal``. Empty in any real deployment.
     test_crash_at: str = ""
     #: Bearer tokens the HTTP API accepts besides those of ``archibot tokens add`` (comma-separated;
     #: for development).

@@ -2,6 +2,8 @@
 
 ErpError
 ├── ErpUnavailable     transient: a 500 page, a timeout, a failed navigation (retry is OK)
+│   ├── ErpMismatch    the ERP holds something else than was written (names the field)
+│   └── GridStuck      the lines grid stayed editing or the page froze: reload and resume
 ├── SessionExpired     the ERP sent us to Login.aspx (log in again, then retry the step)
 ├── LoginRejected      the ERP refused the credentials (permanent)
 ├── LoginThrottled     the ERP refused the login post with 403: this address logs in too often
@@ -17,6 +19,24 @@ class ErpError(Exception):
 
 class ErpUnavailable(ErpError):
     """The ERP did not answer usefully (500 page, timeout, navigation failure); retry is OK."""
+
+
+class ErpMismatch(ErpUnavailable):
+    """A write read back differs from the request: `field`, what was wanted, what the ERP holds.
+
+    Transient: a retry reconciles the order to the request (the edit path is a diff); it is
+    never reported as done.
+    """
+
+    def __init__(self, step: str, field: str, wanted: object, found: object) -> None:
+        super().__init__(f"{step}: the ERP holds {field}={found!r}, wanted {wanted!r}")
+        self.field = field
+        self.wanted = wanted
+        self.found = found
+
+
+class GridStuck(ErpUnavailable):
+    """The lines grid stayed in edit mode after its callback, or the page stopped answering."""
 
 
 class SessionExpired(ErpError):

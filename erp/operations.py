@@ -1,9 +1,12 @@
 """Each write operation's do + check-before-retry, on top of the page objects.
 
-The caller (the actors layer) passes `hooks`: `before_commit()` right before the
-irreversible click (re-checks its lock; raising aborts without saving), `committed()`
-once the ERP holds the effect, `progress(info)` between steps, and optionally
-`after_click()` right after the irreversible click was dispatched (a test hook).
+The caller (the actors layer) passes `hooks`: `before_commit()` right before every
+irreversible click (re-checks its lock; raising aborts without saving) — for orders that is
+each line's UpdateEdit too, since a line commits in the ERP at once (FACTS §2.11) —
+`committed()` once the ERP holds the effect, `progress(info)` between steps, and optionally
+`after_click()` right after the final save's click was dispatched, `checkpoint(name)` at
+named points of an order write (``after_line_1``, ``before_save_close``; test hooks) and
+`dom_node_budget` (reload the order form past that many DOM nodes).
 
 Each operation is safe to retry: with `reconcile` it first looks in the ERP for the
 effect of an earlier attempt (edit-order and update-customer always compare first).
@@ -15,6 +18,7 @@ from typing import Any, Protocol
 
 from erp import customers, orders
 from erp.errors import ErpRejected
+from erp.order_form import DEFAULT_DOM_NODE_BUDGET
 from erp.orders import NewOrder, OrderLine, find_order_by_marker
 from erp.orders import submit_order as submit_new_order
 
@@ -57,14 +61,28 @@ async def submit_order(
     """Create the order once: when `reconcile`, first look for the marker of an earlier attempt."""
     marker = marker_for(op_id)
     order = order_from_payload(payload)
-    if reconcile:
-        found = await find_order_by_marker(page, erp_url, marker)
-        if found is not None:
-            await hooks.committed()
-            return {"order_id": found, "reconciled": True}
 
     async def on_progress(step: str) -> None:
         await hooks.progress({"step": step})
+
+    if reconcile:
+        found = await find_order_by_marker(page, erp_url, marker)
+        if found is not None:
+            # An earlier attempt's order, maybe partial (it exists from its first line):
+            # completed to the request through the edit path, then read back.
+            await orders.complete_order(
+                page,
+                erp_url,
+                found,
+                order,
+                marker,
+                before_commit=hooks.before_commit,
+                after_click=_after_click(hooks),
+                checkpoint=_checkpoint(hooks),
+                on_progress=on_progress,
+            )
+            await hooks.committed()
+            return {"order_id": found, "reconciled": True}
 
     order_id = await submit_new_order(
         page,
@@ -74,6 +92,8 @@ async def submit_order(
         before_commit=hooks.before_commit,
         on_progress=on_progress,
         after_click=_after_click(hooks),
+        checkpoint=_checkpoint(hooks),
+        dom_node_budget=_dom_node_budget(hooks),
     )
     await hooks.committed()
     return {"order_id": order_id}
@@ -81,6 +101,14 @@ async def submit_order(
 
 def _after_click(hooks: Any) -> Any:
     return getattr(hooks, "after_click", None)
+
+
+def _checkpoint(hooks: Any) -> Any:
+    return getattr(hooks, "checkpoint", None)
+
+
+def _dom_node_budget(hooks: Any) -> int:
+    return int(getattr(hooks, "dom_node_budget", None) or DEFAULT_DOM_NODE_BUDGET)
 
 
 def _order_id(payload: dict[str, Any]) -> str:
@@ -111,6 +139,10 @@ async def edit_order(
 ) -> dict[str, Any]:
     """Make the order's lines (and notes) as in the payload; always a diff, so retries are safe."""
     order_id = _order_id(payload)
+
+    async def on_progress(step: str) -> None:
+        await hooks.progress({"step": step})
+
     changed = await orders.apply_order_edit(
         page,
         erp_url,
@@ -119,6 +151,9 @@ async def edit_order(
         notes=payload.get("notes"),
         before_commit=hooks.before_commit,
         after_click=_after_click(hooks),
+        checkpoint=_checkpoint(hooks),
+        on_progress=on_progress,
+        dom_node_budget=_dom_node_budget(hooks),
     )
     await hooks.committed()
     return {"order_id": order_id} if changed else {"order_id": order_id, "unchanged": True}

@@ -7,21 +7,49 @@ as the real editors parse them (FACTS §0, §2).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from erp import selectors as sel
-from erp.detail import find_control, open_tab, read_embedded_grid, show_grid_row, write_fields
-from erp.errors import ErpRejected, ErpUnavailable
+from erp.detail import (
+    find_control,
+    open_tab,
+    read_embedded_grid,
+    read_fields,
+    show_grid_row,
+    write_fields,
+)
+from erp.errors import ErpMismatch, ErpRejected, ErpUnavailable, GridStuck
+from erp.grid import parse_number
 from erp.waits import (
     DEFAULT_CALLBACK_TIMEOUT_MS,
     DEFAULT_UPDATE_EDIT_TIMEOUT_MS,
     boundary,
+    leaving,
     set_value,
     wait_idle,
 )
 
-_ORDER_URL = re.compile(sel.ORDER_URL_PATTERN)
+ORDER_URL = re.compile(sel.ORDER_URL_PATTERN)
+#: A probe of the page (is the grid editing? how many nodes?) answers within this, or the
+#: page is frozen (FACTS §11: a stuck grid blocks the JS thread; evaluate then hangs).
+DEFAULT_PROBE_TIMEOUT_MS = 5_000
+#: A reload of the order form may first wait for a frozen script (FACTS §3: 90 s).
+DEFAULT_RELOAD_TIMEOUT_MS = 90_000
+#: Reload the order form past this many DOM nodes (FACTS §10: 23k at the start, 27-43k
+#: during long orders, >50k broke the page with "Execution context was destroyed").
+DEFAULT_DOM_NODE_BUDGET = 40_000
+#: The grid's state in one probe: editing?, saved rows (GetRowCount), DOM nodes.
+_GRID_PROBE_JS = """(n) => {
+    const g = ASPxClientControl.GetControlCollection().GetByName(n);
+    return [!!(g && g.IsEditing()), g ? g.GetRowCount() : -1,
+            document.getElementsByTagName('*').length];
+}"""
+
+Hook = Callable[[], Awaitable[None]]
 
 #: What a callback left on the page: the grid's line error row and the error popup.
 _PROBLEMS_JS = """(grid, lineErr, popup) => {
@@ -183,17 +211,72 @@ async def raise_problems(page: Any, step: str, field: str | None, grid: str = ""
         raise ErpUnavailable(f"{step}: {popup_error}")
 
 
+async def probe(page: Any, step: str, js: str, *args: Any) -> Any:
+    """A bounded evaluate: GridStuck when the page does not answer (its JavaScript is frozen).
+
+    The evaluate itself is left to finish: pyppeteer's connection breaks when the answer to
+    a cancelled call arrives later.
+    """
+    call = asyncio.ensure_future(page.evaluate(js, *args))
+    call.add_done_callback(_consume)
+    async with boundary(page, step):
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), DEFAULT_PROBE_TIMEOUT_MS / 1000)
+        except TimeoutError as exc:
+            raise GridStuck(
+                f"{step}: the page did not answer for {DEFAULT_PROBE_TIMEOUT_MS} ms"
+            ) from exc
+
+
+def _consume(call: asyncio.Future[Any]) -> None:
+    """A late probe's outcome is nobody's: read it so it is not reported as lost."""
+    if not call.cancelled():
+        call.exception()
+
+
+async def grid_probe(page: Any, grid: str, step: str) -> tuple[bool, int, int]:
+    """(editing, saved rows, DOM nodes) of the lines grid's page, bounded."""
+    editing, rows, nodes = await probe(page, step, _GRID_PROBE_JS, grid)
+    return bool(editing), int(rows), int(nodes)
+
+
 async def check_not_editing(page: Any, grid: str, step: str) -> None:
     """After UpdateEdit: the grid must have left edit mode (FACTS §2.11, §9: IsEditing() can
-    stay true after the callback; adding a row then freezes the page)."""
-    async with boundary(page, step):
-        editing = await page.evaluate(
-            "(n) => { const g = ASPxClientControl.GetControlCollection().GetByName(n);"
-            " return !!(g && g.IsEditing()); }",
-            grid,
-        )
+    stay true after the callback; adding a row then freezes the page) — else GridStuck."""
+    editing, _, _ = await grid_probe(page, grid, step)
     if editing:
-        raise ErpUnavailable(f"{step}: the lines grid is still editing after UpdateEdit")
+        raise GridStuck(f"{step}: the lines grid is still editing after its callback")
+
+
+async def _unfreeze(page: Any) -> None:
+    """End a script that holds the page's JavaScript thread (a busy AddNewRow), best effort:
+    CDP's Runtime.terminateExecution interrupts it; nothing running is fine too."""
+    call = asyncio.ensure_future(page._client.send("Runtime.terminateExecution"))
+    call.add_done_callback(_consume)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(call), DEFAULT_PROBE_TIMEOUT_MS / 1000)
+
+
+async def reload_form(page: Any, step: str) -> int:
+    """Reload the order form (a stuck grid, a DOM past its budget) and count its saved lines
+    through the grid's GetRowCount() (FACTS §11); GridStuck if it is not an editable form."""
+    await _unfreeze(page)
+    async with boundary(page, step), leaving(page):
+        # Should the script still hold the page, the reload waits it out; the unsaved form
+        # asks before it goes (beforeunload), and leaving it is the point.
+        await page.reload({"waitUntil": "domcontentloaded", "timeout": DEFAULT_RELOAD_TIMEOUT_MS})
+    await wait_idle(page, step)
+    grid = await lines_grid(page, step)
+    editing, rows, _ = await grid_probe(page, grid, step)
+    new_line = await probe(
+        page,
+        step,
+        "(s) => !!document.querySelector(s)",
+        f'[id="{grid}_DXHeadersRow0"] {sel.ADD_LINE}',
+    )
+    if editing or rows < 0 or not new_line:
+        raise GridStuck(f"{step}: the reloaded order is not an editable form ({page.url})")
+    return rows
 
 
 async def choose_customer(page: Any, account: str) -> None:
@@ -267,33 +350,63 @@ async def _pick_article(page: Any, grid: str, line: Any, step: str) -> None:
         raise ErpUnavailable(f"{step}: the variant {variant} was not taken by the article editor")
 
 
-async def add_line(page: Any, line: Any, number: int) -> str | None:
-    """Add one line through the inline grid; returns the order id once the URL carries it."""
+#: What the row's quantity and discount editors hold.
+_LINE_NUMBERS_JS = """(qSel, dSel) => [qSel, dSel].map(
+    (s) => { const e = document.querySelector(s); return e ? e.value : null; })"""
+
+
+async def _write_line_numbers(page: Any, row: str, line: Any, step: str) -> None:
+    """Quantity and discount into the row's editors with real keystrokes (the discount spin
+    takes only typed values, FACTS §2.10), after the variant pick's callback pre-filled the
+    quantity (FACTS §2.9); then check the editors hold them."""
+    lang = await browser_lang(page)
+    quantity_input = f"{row} {sel.QUANTITY_INPUT}"
+    discount_input = f"{row} {sel.LINE_DISCOUNT_INPUT}"
+    await retype(page, quantity_input, culture_number(line.quantity, lang), step)
+    if line.discount is not None:
+        await retype(page, discount_input, culture_number(line.discount, lang), step)
+    async with boundary(page, step):
+        held = await page.evaluate(_LINE_NUMBERS_JS, quantity_input, discount_input)
+    if parse_number(held[0] or "", lang) != line.quantity:
+        raise ErpMismatch(step, "quantity", line.quantity, held[0])
+    if line.discount is not None and parse_number(held[1] or "", lang) != line.discount:
+        raise ErpMismatch(step, "discount", line.discount, held[1])
+
+
+async def add_line(
+    page: Any, line: Any, number: int, *, before_commit: Hook | None = None
+) -> str | None:
+    """Add one line through the inline grid; returns the order id once the URL carries it.
+
+    Its UpdateEdit commits the line in the ERP at once (FACTS §2.11): `before_commit` runs
+    right before it. GridStuck when the grid was left editing (reload and resume).
+    """
     step = f"line {number} ({line.article})"
     grid = await lines_grid(page, step)
     new_row = f'[id="{grid}"] {sel.NEW_LINE_ROW}'
-    lang = await browser_lang(page)
+    # AddNewRow on a grid still editing freezes the page: never click it then.
+    await check_not_editing(page, grid, step)
     async with boundary(page, step):
         await page.click(f'[id="{grid}_DXHeadersRow0"] {sel.ADD_LINE}')
     await wait_idle(page, step)
     await _pick_article(page, grid, line, step)
+    await wait_idle(page, step)  # the pick's callback pre-fills the quantity: write after it
+    await _write_line_numbers(page, new_row, line, step)
+    if before_commit is not None:
+        await before_commit()
     async with boundary(page, step):
-        await page.type(f"{new_row} {sel.QUANTITY_INPUT}", culture_number(line.quantity, lang))
-        if line.discount is not None:
-            await page.type(
-                f"{new_row} {sel.LINE_DISCOUNT_INPUT}", culture_number(line.discount, lang)
-            )
         await page.click(f"{new_row} {sel.UPDATE_LINE}")
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
     await raise_problems(page, step, "article", grid)
     await check_not_editing(page, grid, step)
-    match = _ORDER_URL.search(page.url)
+    match = ORDER_URL.search(page.url)
     return match.group(1) if match else None
 
 
 async def fill_header(page: Any, order: Any, marker: str) -> None:
-    """The marker into PURCHORDERFORMNUM (where the real bot writes, FACTS §2.14), the notes
-    into TEXTEXTERNAL, the delivery date; the global discount on "Prezzi e sconti" (§2.16)."""
+    """Before the first line: the marker into PURCHORDERFORMNUM (where the real bot writes,
+    FACTS §2.14), the notes into TEXTEXTERNAL, the delivery date. The first line's callback
+    posts them, so the order is findable as ours from its first save (FACTS §2.11)."""
     step = "fill the order header"
     lang = await browser_lang(page)
     values = {"PURCHORDERFORMNUM": marker}
@@ -302,6 +415,15 @@ async def fill_header(page: Any, order: Any, marker: str) -> None:
     if order.delivery_date:
         values["DELIVERYDATE"] = culture_date(order.delivery_date, lang)
     await write_fields(page, values, step)
-    if order.discount is not None:
-        await open_tab(page, sel.PRICE_DISCOUNT_TAB_TEXTS, step)
-        await write_fields(page, {"MANUALDISCOUNT": culture_number(order.discount, lang)}, step)
+
+
+async def write_global_discount(page: Any, discount: float) -> None:
+    """The global discount on "Prezzi e sconti", last, right before "Salva e chiudi": every
+    save puts it back (FACTS §2.16); then check the editor holds it."""
+    step = "write the global discount"
+    lang = await browser_lang(page)
+    await open_tab(page, sel.PRICE_DISCOUNT_TAB_TEXTS, step)
+    await write_fields(page, {"MANUALDISCOUNT": culture_number(discount, lang)}, step)
+    held = (await read_fields(page, ["MANUALDISCOUNT"], edit=True))["MANUALDISCOUNT"]
+    if (parse_number(held, lang) or 0.0) != discount:
+        raise ErpMismatch(step, "discount", discount, held)

@@ -18,15 +18,27 @@ from erp.detail import (
     show_grid_row,
     write_fields,
 )
-from erp.errors import ErpRejected, ErpUnavailable
+from erp.errors import ErpMismatch, ErpRejected, ErpUnavailable, GridStuck
+from erp.order_form import DEFAULT_DOM_NODE_BUDGET
 from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, accepting_dialogs, boundary, goto, wait_idle
 
 MAX_MARKER_CHARS = 40
+#: Reloads of the order form one write may need (a stuck grid, a DOM past its budget).
+MAX_FORM_RELOADS = 3
 
 ProgressHook = Callable[[str], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
+#: A named point of a write (``after_line_1``, ``before_save_close``): a test hook.
+CheckpointHook = Callable[[str], Awaitable[None]]
 #: Order attributes read from the detail view (FACTS §2.18 readback): FIELD of each.
-_VIEW_FIELDS = ["CUSTTABLE", "TEXTEXTERNAL", "PURCHORDERFORMNUM", "TRANSFERSTATUS", "SALESID"]
+_VIEW_FIELDS = [
+    "CUSTTABLE",
+    "TEXTEXTERNAL",
+    "PURCHORDERFORMNUM",
+    "TRANSFERSTATUS",
+    "SALESID",
+    "MANUALDISCOUNT",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,38 @@ class NewOrder:
     discount: float | None = None
 
 
+@dataclass
+class WriteHooks:
+    """What an order write calls back: `before_commit` before every irreversible click (each
+    line's UpdateEdit commits at once, FACTS §2.11), `after_click` after the final save's
+    click, `checkpoint(name)` at named points, `progress(text)` between steps."""
+
+    before_commit: Hook | None = None
+    after_click: Hook | None = None
+    checkpoint: CheckpointHook | None = None
+    progress: ProgressHook | None = None
+    dom_node_budget: int = DEFAULT_DOM_NODE_BUDGET
+    #: Line writes (UpdateEdit, delete) the ERP committed so far.
+    lines_saved: int = 0
+
+    async def line_saved(self) -> None:
+        self.lines_saved += 1
+        if self.lines_saved == 1:
+            await self.point("after_line_1")
+
+    async def commit(self) -> None:
+        if self.before_commit is not None:
+            await self.before_commit()
+
+    async def point(self, name: str) -> None:
+        if self.checkpoint is not None:
+            await self.checkpoint(name)
+
+    async def say(self, text: str) -> None:
+        if self.progress is not None:
+            await self.progress(text)
+
+
 async def submit_order(
     page: Any,
     erp_url: str,
@@ -59,37 +103,161 @@ async def submit_order(
     before_commit: Hook | None = None,
     on_progress: ProgressHook | None = None,
     after_click: Hook | None = None,
+    checkpoint: CheckpointHook | None = None,
+    dom_node_budget: int = DEFAULT_DOM_NODE_BUDGET,
 ) -> str:
-    """Create the order through the new-order form and save it; returns the ERP id ("72972").
+    """Create the order through the new-order form, save it, read it back; its ERP id.
 
-    `marker` goes into PURCHORDERFORMNUM so a retry can find the order. `before_commit`
-    is awaited right before the saving click; if it raises, nothing is saved.
+    The order exists in the ERP from its first line (FACTS §2.11), so `marker` goes into
+    PURCHORDERFORMNUM before it: a retry finds even a partial order and completes it
+    (`complete_order`). `before_commit` is awaited before every line's UpdateEdit and before
+    the final save; if it raises, nothing more is written. A line the ERP refuses leaves no
+    partial order behind. ErpMismatch when the saved order differs from the request.
     """
     if not marker or len(marker) > MAX_MARKER_CHARS:
         raise ValueError(f"marker must be 1..{MAX_MARKER_CHARS} characters, got {marker!r}")
     if not order.lines:
         raise ErpRejected("an order needs at least one line", field="lines")
-
-    async def progress(text: str) -> None:
-        if on_progress is not None:
-            await on_progress(text)
-
+    hooks = WriteHooks(before_commit, after_click, checkpoint, on_progress, dom_node_budget)
     await goto(page, urljoin(erp_url, sel.NEW_ORDER), "open the new order form")
-    await progress("form opened")
+    await hooks.say("form opened")
     await order_form.choose_customer(page, order.customer)
-    await progress(f"customer {order.customer} chosen")
-    order_id = ""
-    for n, line in enumerate(order.lines, start=1):
-        order_id = await order_form.add_line(page, line, n) or order_id
-        await progress(f"line {n}/{len(order.lines)} added")
+    await hooks.say(f"customer {order.customer} chosen")
     await order_form.fill_header(page, order, marker)
+    order_id = ""
+    try:
+        order_id = await _enter_lines(page, order.lines, 0, hooks)
+    except ErpRejected:
+        ordered = order_form.ORDER_URL.search(page.url)
+        if ordered:
+            await _discard_partial(page, erp_url, ordered.group(1), hooks)
+        raise
     if not order_id:
         raise ErpUnavailable("the ERP did not assign an order id after the first line")
-    if before_commit is not None:
-        await before_commit()
-    await _save_and_close(page, order_id, after_click)
-    await progress(f"order {order_id} saved")
+    await _verify_form_lines(page, order.lines, f"check order {order_id} before saving")
+    if order.discount is not None:
+        await order_form.write_global_discount(page, order.discount)
+    await hooks.point("before_save_close")
+    await hooks.commit()
+    await _save_and_close(page, order_id, hooks.after_click)
+    await hooks.say(f"order {order_id} saved")
+    await verify_order(page, erp_url, order_id, order, marker)
     return order_id
+
+
+async def _enter_lines(
+    page: Any, lines: tuple[OrderLine, ...], base: int, hooks: WriteHooks
+) -> str:
+    """Add `lines` to the open form, whose grid already holds `base` saved rows; the order id
+    from the URL. A grid left editing or a DOM past its budget: reload, count the saved rows
+    (GetRowCount), resume after them — a saved line is never added twice (FACTS §11)."""
+    order_id = ""
+    done = 0
+    reloads = 0
+    reloaded_at = -1
+    while done < len(lines):
+        step = f"line {done + 1} ({lines[done].article})"
+        try:
+            if done and reloaded_at != done:  # a fresh page is as small as it gets
+                grid = await order_form.lines_grid(page, step)
+                _, _, nodes = await order_form.grid_probe(page, grid, step)
+                if nodes > hooks.dom_node_budget:
+                    raise GridStuck(f"{step}: {nodes} DOM nodes, past {hooks.dom_node_budget}")
+            order_id = (
+                await order_form.add_line(page, lines[done], done + 1, before_commit=hooks.commit)
+                or order_id
+            )
+        except GridStuck as exc:
+            reloads += 1
+            if reloads > MAX_FORM_RELOADS or not order_form.ORDER_URL.search(page.url):
+                raise
+            await hooks.say(f"reload the order form: {exc}")
+            done = await order_form.reload_form(page, f"reload after {step}") - base
+            reloaded_at = done
+            if not 0 <= done <= len(lines):
+                raise ErpUnavailable(f"{step}: the reloaded form holds {done + base} rows") from exc
+            order_id = order_form.ORDER_URL.search(page.url).group(1)  # type: ignore[union-attr]
+            continue
+        done += 1
+        await hooks.say(f"line {done}/{len(lines)} added")
+        await hooks.line_saved()
+    return order_id
+
+
+async def _discard_partial(page: Any, erp_url: str, order_id: str, hooks: WriteHooks) -> None:
+    """The ERP refused a later line: delete what the first lines committed (FACTS §11)."""
+    await hooks.commit()
+    async with accepting_dialogs(page):
+        await delete_order(page, erp_url, order_id)
+    await hooks.say(f"partial order {order_id} deleted")
+
+
+async def _verify_form_lines(page: Any, wanted: tuple[OrderLine, ...], step: str) -> None:
+    """Before "Salva e chiudi": the lines grid must hold exactly the request (FACTS §2.13)."""
+    _check_lines(step, await _read_lines(page), wanted)
+
+
+def _check_lines(step: str, have: list[OrderLine], wanted: tuple[OrderLine, ...]) -> None:
+    deletes, changes, additions = plan_line_edit(have, wanted)
+    if deletes or changes or additions:
+        shown = [(x.article, x.variant, x.quantity, x.discount) for x in have]
+        asked = [(x.article, x.variant, x.quantity, x.discount) for x in wanted]
+        raise ErpMismatch(step, "lines", asked, shown)
+
+
+async def verify_order(
+    page: Any,
+    erp_url: str,
+    order_id: str,
+    order: NewOrder,
+    marker: str | None = None,
+) -> OrderSnapshot:
+    """Read the saved order back (`?mode=View`) and compare it with the request: customer,
+    lines (article, variant, quantity, discount), notes, marker, global discount.
+    ErpMismatch names the first field that differs (FACTS §2.18, §12)."""
+    step = f"read order {order_id} back"
+    saved = await _read_detail(page, erp_url, order_id)
+    if saved.customer.strip() != order.customer.strip():
+        raise ErpMismatch(step, "customer", order.customer, saved.customer)
+    _check_lines(step, list(saved.lines), order.lines)
+    if order.notes is not None and saved.notes.strip() != order.notes.strip():
+        raise ErpMismatch(step, "notes", order.notes, saved.notes)
+    if marker is not None and saved.reference.strip() != marker:
+        raise ErpMismatch(step, "reference", marker, saved.reference)
+    if order.discount is not None and abs((saved.discount or 0.0) - order.discount) > 1e-9:
+        raise ErpMismatch(step, "discount", order.discount, saved.discount)
+    return saved
+
+
+async def complete_order(
+    page: Any,
+    erp_url: str,
+    order_id: str,
+    order: NewOrder,
+    marker: str,
+    *,
+    before_commit: Hook | None = None,
+    after_click: Hook | None = None,
+    checkpoint: CheckpointHook | None = None,
+    on_progress: ProgressHook | None = None,
+) -> bool:
+    """An order an earlier attempt left (maybe partial: it exists from its first line) made
+    exactly the request through the edit path, then read back; whether anything was saved."""
+    changed = await apply_order_edit(
+        page,
+        erp_url,
+        order_id,
+        order.lines,
+        notes=order.notes,
+        discount=order.discount,
+        before_commit=before_commit,
+        after_click=after_click,
+        checkpoint=checkpoint,
+        on_progress=on_progress,
+        verify=False,
+    )
+    await verify_order(page, erp_url, order_id, order, marker)
+    return changed
 
 
 async def _save_and_close(page: Any, order_id: str, after_click: Hook | None = None) -> None:
@@ -133,6 +301,8 @@ class OrderSnapshot:
     transfer_status: str
     sales_id: str
     sent: bool
+    #: MANUALDISCOUNT, the global discount % ("Prezzi e sconti").
+    discount: float | None = None
 
 
 def _same_id(order_id: str) -> Callable[[dict[str, str]], bool]:
@@ -175,6 +345,11 @@ async def read_order(page: Any, erp_url: str, order_id: str) -> OrderSnapshot | 
     """The order as saved in the ERP (list search, then its detail view); None if it doesn't exist."""
     if await _find_order_row(page, erp_url, order_id) is None:
         return None
+    return await _read_detail(page, erp_url, order_id)
+
+
+async def _read_detail(page: Any, erp_url: str, order_id: str) -> OrderSnapshot:
+    """A saved order's detail view (`?mode=View`), read."""
     await goto(page, urljoin(erp_url, sel.order_view_url(order_id)), f"open order {order_id}")
     await wait_idle(page, f"open order {order_id}")
     fields = await read_fields(page, _VIEW_FIELDS, edit=False)
@@ -195,6 +370,8 @@ async def read_order(page: Any, erp_url: str, order_id: str) -> OrderSnapshot | 
         transfer_status=status,
         sales_id=fields["SALESID"],
         sent=status not in sel.ORDER_EDITABLE_STATUSES,
+        discount=grid.parse_number(fields["MANUALDISCOUNT"], await order_form.browser_lang(page))
+        or None,
     )
 
 
@@ -274,7 +451,8 @@ async def _delete_line(page: Any, row: int) -> None:
     await order_form.raise_problems(page, step, "lines", lines)
 
 
-async def _change_line(page: Any, row: int, line: OrderLine) -> None:
+async def _change_line(page: Any, row: int, line: OrderLine, hooks: WriteHooks) -> None:
+    """Change a saved line's quantity and discount; its UpdateEdit commits at once."""
     step = f"change line {row} ({line.article})"
     lines = await _click_in_line(page, row, sel.LINE_START_EDIT, step)
     await wait_idle(page, step)
@@ -287,11 +465,19 @@ async def _change_line(page: Any, row: int, line: OrderLine) -> None:
     )
     discount = "" if line.discount is None else order_form.culture_number(line.discount, lang)
     await order_form.retype(page, f"{editing} {sel.LINE_DISCOUNT_INPUT}", discount, step)
+    await hooks.commit()
     async with boundary(page, step):
         await page.click(f"{editing} {sel.UPDATE_LINE}")
     await wait_idle(page, step, DEFAULT_UPDATE_EDIT_TIMEOUT_MS)
     await order_form.raise_problems(page, step, "lines", lines)
     await order_form.check_not_editing(page, lines, step)
+
+
+async def _read_header(page: Any) -> tuple[str, float | None]:
+    """(notes, global discount) as the edit form holds them."""
+    fields = await read_fields(page, ["TEXTEXTERNAL", "MANUALDISCOUNT"], edit=True)
+    lang = await order_form.browser_lang(page)
+    return fields["TEXTEXTERNAL"], grid.parse_number(fields["MANUALDISCOUNT"], lang) or None
 
 
 async def apply_order_edit(
@@ -301,31 +487,73 @@ async def apply_order_edit(
     lines: tuple[OrderLine, ...],
     *,
     notes: str | None = None,
+    discount: float | None = None,
     before_commit: Hook | None = None,
     after_click: Hook | None = None,
+    checkpoint: CheckpointHook | None = None,
+    on_progress: ProgressHook | None = None,
+    dom_node_budget: int = DEFAULT_DOM_NODE_BUDGET,
+    verify: bool = True,
 ) -> bool:
-    """`edit_order`, telling whether anything had to be saved (False: already as wanted)."""
+    """`edit_order`, telling whether anything had to be saved (False: already as wanted).
+
+    In edit mode too every line's UpdateEdit and every line delete commits at once (as a new
+    order's lines, FACTS §2.11): `before_commit` runs before each, and a retry converges
+    because this is a diff against what the ERP holds. Notes are written first (the line
+    callbacks post them), the global discount last (saves put it back, FACTS §2.16). A grid
+    left editing: reload and plan again from what the ERP holds. With `verify`, the saved
+    order is read back (lines, notes, discount): ErpMismatch names what differs.
+    """
     if not lines:
         raise ErpRejected("an order needs at least one line", field="lines")
+    hooks = WriteHooks(before_commit, after_click, checkpoint, on_progress, dom_node_budget)
     await _open_order_for_edit(page, erp_url, order_id)
-    current = await _read_lines(page)
-    deletes, changes, additions = plan_line_edit(current, lines)
-    current_notes = (await read_fields(page, ["TEXTEXTERNAL"], edit=True))["TEXTEXTERNAL"]
-    notes_change = notes is not None and notes.strip() != current_notes
-    if not (deletes or changes or additions or notes_change):
-        return False
-    for row, line in changes:  # before deletes, so the row numbers still hold
-        await _change_line(page, row, line)
-    for row in deletes:  # highest first
-        await _delete_line(page, row)
-    for n, line in enumerate(additions, start=1):
-        await order_form.add_line(page, line, n)
-    if notes_change:
-        assert notes is not None
-        await write_fields(page, {"TEXTEXTERNAL": notes.strip()}, f"write the notes of {order_id}")
-    if before_commit is not None:
-        await before_commit()
-    await _save_and_close(page, order_id, after_click)
+    reloads = 0
+    while True:
+        current = await _read_lines(page)
+        deletes, changes, additions = plan_line_edit(current, lines)
+        current_notes, current_discount = await _read_header(page)
+        notes_change = notes is not None and notes.strip() != current_notes
+        discount_change = discount is not None and abs((current_discount or 0.0) - discount) > 1e-9
+        if not (deletes or changes or additions or notes_change or discount_change):
+            if not hooks.lines_saved:
+                return False
+            break
+        if notes_change:
+            assert notes is not None
+            await write_fields(
+                page, {"TEXTEXTERNAL": notes.strip()}, f"write the notes of {order_id}"
+            )
+        try:
+            for row, line in changes:  # before deletes, so the row numbers still hold
+                await _change_line(page, row, line, hooks)
+                await hooks.line_saved()
+            for row in deletes:  # highest first
+                await hooks.commit()
+                await _delete_line(page, row)
+                await hooks.line_saved()
+            await _enter_lines(page, tuple(additions), len(current) - len(deletes), hooks)
+        except GridStuck as exc:
+            reloads += 1
+            if reloads > MAX_FORM_RELOADS:
+                raise
+            await hooks.say(f"reload the order form: {exc}")
+            await order_form.reload_form(page, f"reload order {order_id}")
+            continue
+        break
+    if discount is not None:
+        await order_form.write_global_discount(page, discount)
+    await hooks.point("before_save_close")
+    await hooks.commit()
+    await _save_and_close(page, order_id, hooks.after_click)
+    if verify:
+        step = f"read order {order_id} back"
+        saved = await _read_detail(page, erp_url, order_id)
+        _check_lines(step, list(saved.lines), lines)
+        if notes is not None and saved.notes.strip() != notes.strip():
+            raise ErpMismatch(step, "notes", notes, saved.notes)
+        if discount is not None and abs((saved.discount or 0.0) - discount) > 1e-9:
+            raise ErpMismatch(step, "discount", discount, saved.discount)
     return True
 
 

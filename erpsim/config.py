@@ -120,6 +120,12 @@ class Faults:
     outage_s: float = 0.0
     #: When the outage ends (time.monotonic()); set through ``outage_s``, never directly.
     outage_until: float = 0.0
+    #: A line's UpdateEdit commits but leaves the grid editing (InCallback false, IsEditing
+    #: true); AddNewRow then freezes the page's JavaScript (FACTS §9, §11). Off by default.
+    stuck_edit_rate: float = 0.0
+    #: "Salva e chiudi" stores the order without its last line: a write the bot must catch by
+    #: reading the order back (issue 8 item 7). Off by default.
+    drop_line_on_save_rate: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -14,6 +14,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from erpsim.model import Order
 
@@ -39,6 +40,8 @@ class Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: Requests of this session being served right now (1 at most while the lock works).
     active: int = 0
+    #: What the order form of each draft key knows beyond the order (views_order.OrderForm).
+    forms: dict[str, Any] = field(default_factory=dict)
 
 
 class SessionStore:

@@ -122,19 +122,22 @@ class SimState:
         self.next_order_id += 1
         return order_id
 
-    def commit_order(self, draft: Order, *, editing: bool = False) -> Order:
+    def commit_order(
+        self, draft: Order, *, editing: bool = False, allow_empty: bool = False
+    ) -> Order:
         """Validate and store a draft; raises SimValidation with the Italian banner text.
 
         `editing`: the draft is a copy of a saved order, which must still exist and still be
-        editable (not yet sent to Verona).
+        editable (not yet sent to Verona). Line commits store the order as it stands
+        (`allow_empty`: a line delete may leave it without lines until the form is saved).
         """
-        if editing:
+        if editing or draft.id in self.orders:
             self.editable_order(draft.agent, draft.id)
         problems = []
         customer = self.agent_customer(draft.agent, draft.customer or "")
         if customer is None:
             problems.append("Il campo 'Cliente' deve essere compilato con un cliente valido.")
-        if not draft.lines:
+        if not draft.lines and not allow_empty:
             problems.append("L'ordine deve contenere almeno una riga.")
         if problems:
             raise SimValidation("Data Validation Error: " + " ".join(problems))
@@ -164,6 +167,14 @@ class SimState:
                 f"({order.sales_id}) e non può essere modificato o cancellato."
             )
         return order
+
+    def roll_back_order(self, order_id: int, origin: Order | None) -> None:
+        """Undo what an order form committed: back to `origin`, or gone if it was new."""
+        if origin is None:
+            self.orders.pop(order_id, None)
+        else:
+            self.orders[order_id] = origin
+        self.persist()
 
     def delete_order(self, agent: str, order_id: int) -> None:
         self.editable_order(agent, order_id)

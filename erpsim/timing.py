@@ -83,6 +83,12 @@ class FaultEngine:
     def lost_response(self) -> bool:
         return self._chance(self.faults.lost_response_rate)
 
+    def stuck_edit(self) -> bool:
+        return self._chance(self.faults.stuck_edit_rate)
+
+    def drop_line_on_save(self) -> bool:
+        return self._chance(self.faults.drop_line_on_save_rate)
+
     def _draw(self, delay: Delay) -> float:
         if delay.tail_rate and self._chance(delay.tail_rate):
             return self._rng.uniform(*delay.tail_ms)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -30,6 +31,31 @@ from erpsim.writes import commit_write
 MAX_DRAFTS_PER_SESSION = 8
 #: The view state of a saved order in view mode carries its id behind this prefix.
 VIEW_KEY_PREFIX = "order:"
+#: How long AddNewRow busy-loops on a grid left editing (fault `stuck_edit_rate`): the page's
+#: JavaScript is frozen meanwhile, and CDP gets no answer from it (FACTS §11: the original
+#: bot raced it 5-12 s, then reloaded with 90 s to spare).
+DEFAULT_STUCK_FREEZE_MS = 20_000
+
+
+@dataclass
+class OrderForm:
+    """An open order form beyond its draft: what XAF's ObjectSpace would undo on a rollback.
+
+    Every line the form saves is committed in the ERP at once (FACTS §2.11): a new order
+    exists from its first line, an edited order holds each changed line from its UpdateEdit.
+    `origin` is the saved order as the form opened it (None: a new order); `adding` is true
+    while a new row is open in edit mode — a plain "Salvare" then rolls everything back.
+    """
+
+    origin: Order | None
+    adding: bool = False
+
+
+def _form(session: Session, key: str) -> OrderForm:
+    form = session.forms.get(key)
+    if not isinstance(form, OrderForm):
+        form = session.forms[key] = OrderForm(origin=None)
+    return form
 
 
 def edit_tools(lang: Lang) -> tuple[ToolItem, ...]:
@@ -78,9 +104,11 @@ async def order_detail(request: web.Request) -> web.StreamResponse:
             return _view_page(sim, session, order, exc.message, lang)
         return _edit_page(sim, session, _edit_draft(session, order), "", {}, lang)
     draft_key = _draft_key_for(session, int(order_id))
-    if draft_key is not None and order is None:
-        # A new order being entered (its URL carries the id after the first line). A saved
-        # order opens in view mode, as in XAF: an edit left unsaved is not resumed by a GET.
+    if draft_key is not None and _form(session, draft_key).origin is None and order is not None:
+        # A new order being entered (its URL carries the id after the first line, and the
+        # ERP holds it from then on): a reload resumes its form, no row open. An edit of a
+        # saved order opens in view mode, as in XAF: it is not resumed by a GET.
+        _form(session, draft_key).adding = False
         return _edit_page(sim, session, draft_key, "", {}, lang)
     if order is None:
         return _not_found(sim, session, lang)
@@ -122,18 +150,25 @@ def _view_page(sim: Sim, session: Session, order: Order, banner: str, lang: Lang
 def _edit_draft(session: Session, order: Order) -> str:
     """A fresh session copy of a saved order to edit; replaces older copies of it."""
     for key in [k for k, d in session.drafts.items() if d.id == order.id]:
-        del session.drafts[key]
+        _drop_draft(session, key)
     key = _new_draft(session)
     session.drafts[key] = copy.deepcopy(order)
+    session.forms[key] = OrderForm(origin=copy.deepcopy(order))
     return key
 
 
 def _new_draft(session: Session) -> str:
     while len(session.drafts) >= MAX_DRAFTS_PER_SESSION:
-        session.drafts.pop(next(iter(session.drafts)))
+        _drop_draft(session, next(iter(session.drafts)))
     key = secrets.token_hex(8)
     session.drafts[key] = Order(id=0, agent=session.agent, customer=None)
+    session.forms[key] = OrderForm(origin=None)
     return key
+
+
+def _drop_draft(session: Session, key: str) -> None:
+    session.drafts.pop(key, None)
+    session.forms.pop(key, None)
 
 
 def _draft_key_for(session: Session, order_id: int) -> str | None:
@@ -195,15 +230,23 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
     key, draft = found
     argument = str(form.get("__EVENTARGUMENT") or "")
     if argument not in ("Save", "SaveAndNew", "SaveAndClose"):
-        session.drafts.pop(key, None)
+        _drop_draft(session, key)
         raise web.HTTPFound(urls.ORDERS)
+    order_form = _form(session, key)
+    if argument == "Save" and order_form.adding:
+        return _roll_back(sim, session, key, draft, order_form)
     posted = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    editing = bool(draft.created)
+    editing = order_form.origin is not None
 
     def commit() -> None:
-        _apply_header(draft, posted)
-        sim.state.commit_order(copy.deepcopy(draft), editing=editing)
-        session.drafts.pop(key, None)
+        # A plain save puts the global discount back as stored (FACTS §2.16): only the
+        # last write before "Salva e chiudi" keeps one.
+        _apply_header(draft, posted, discount=argument != "Save")
+        saved = copy.deepcopy(draft)
+        if argument != "Save" and len(saved.lines) > 1 and sim.engine.drop_line_on_save():
+            saved.lines.pop()
+        sim.state.commit_order(saved, editing=editing)
+        _drop_draft(session, key)
         sim.counters.orders_saved += 1
 
     try:
@@ -226,7 +269,20 @@ def _raw(posted: dict[str, str], field: str) -> str:
     return (posted_field(posted, field) or "").strip()
 
 
-def _apply_header(draft: Order, posted: dict[str, str]) -> None:
+def _roll_back(
+    sim: Sim, session: Session, key: str, draft: Order, order_form: OrderForm
+) -> web.Response:
+    """Plain "Salvare" with a new row open: XAF rolls the ObjectSpace back and the page dies
+    (FACTS §2, c:1b222cde) — the order and the lines this form committed are gone."""
+    if draft.id:
+        sim.state.roll_back_order(draft.id, order_form.origin)
+    _drop_draft(session, key)
+    sim.counters.server_errors += 1
+    return web.Response(text=server_error_page(), content_type="text/html", status=500)
+
+
+def _apply_header(draft: Order, posted: dict[str, str], *, discount: bool = True) -> None:
+    _apply_texts(draft, posted)
     delivery = _raw(posted, "DELIVERYDATE")
     try:
         draft.delivery_date = (
@@ -238,17 +294,25 @@ def _apply_header(draft: Order, posted: dict[str, str]) -> None:
         raise SimValidation(
             f"Data Validation Error: '{delivery}' is not a valid date (DELIVERYDATE)."
         ) from exc
-    discount = _raw(posted, "MANUALDISCOUNT").replace("%", "").strip()
+    if not discount:
+        return
+    text_value = _raw(posted, "MANUALDISCOUNT").replace("%", "").strip()
     try:
-        value = float(discount) if discount else 0.0
+        value = float(text_value) if text_value else 0.0
     except ValueError:
         try:
-            value = parse_decimal(discount)
+            value = parse_decimal(text_value)
         except ValueError as exc:
             raise SimValidation(
-                f"Data Validation Error: '{discount}' is not a valid number (MANUALDISCOUNT)."
+                f"Data Validation Error: '{text_value}' is not a valid number (MANUALDISCOUNT)."
             ) from exc
     draft.discount = value or None
+
+
+def _apply_texts(draft: Order, posted: dict[str, str]) -> None:
+    """The form's text fields as posted (a save, or a callback that posts the form)."""
+    if posted_field(posted, "PURCHORDERFORMNUM") is None:
+        return  # not posted (an old client): keep what the draft holds
     draft.reference = (posted_field(posted, "PURCHORDERFORMNUM") or "").strip()
     draft.customer_ref = (posted_field(posted, "CUSTOMERREF") or "").strip()
     draft.notes = (posted_field(posted, "TEXTEXTERNAL") or "").strip()
@@ -278,7 +342,7 @@ def _callback(
     found = _draft_from(session, form)
     if found is None:
         return reply(error="L'oggetto è scaduto o non esiste più. Ricaricare la pagina.")
-    _, draft = found
+    key, draft = found
     param = callback.param
     if control == ho.lookup_grid_name(visit):
         lookup = ho.lookup_page(
@@ -291,7 +355,12 @@ def _callback(
         )
     if control == ho.customer_editor_name(visit):
         return _select_customer(sim, visit, draft, str(param.get("key") or ""))
-    if control.startswith(grid) and control.endswith("_xaf_dviINVENTTABLE_Edit"):
+    article_editor = control.startswith(grid) and control.endswith("_xaf_dviINVENTTABLE_Edit")
+    if article_editor and callback.command == "VARIANT":
+        return _variant_picked(
+            sim, control, str(param.get("article") or ""), str(param.get("variant") or "")
+        )
+    if article_editor:
         products = sim.state.search_products(str(param.get("text") or ""))
         gv = f"{control}_DDD_gv"
         rows = hl.article_rows(gv, products, DEFAULT_ARTICLE_DROPDOWN_ROWS)
@@ -302,7 +371,8 @@ def _callback(
             show=[f"{control}_DDD_PW-1"],
         )
     if control == grid:
-        return _lines_callback(sim, visit, draft, callback, lang)
+        form_fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        return _lines_callback(sim, session, key, visit, callback, form_fields, lang)
     return reply(error=f"Unknown control: {control}")
 
 
@@ -318,6 +388,18 @@ def _lines_page(
     page = hl.clamp_page(order, _int(callback.param.get("page")))
     html = hl.lines_inner(grid, sim.state, order, lang, page=page)
     return reply(control=grid, updates={f"{grid}_CC": html}, state=hl.grid_state(order, page))
+def _variant_picked(sim: Sim, editor: str, article: str, variant_id: str) -> web.Response:
+    """The variant pick's callback pre-fills the row's quantity with the package content: a
+    quantity typed before this answer lands is overwritten (FACTS §2.9)."""
+    product = sim.state.products_by_id.get(article.strip())
+    variant = (
+        next((v for v in product.variants if v.variant_id == variant_id), None) if product else None
+    )
+    if variant is None:
+        return reply(control=editor)
+    qty = editor[: -len("INVENTTABLE_Edit")] + "QTYORDERED_Edit"
+    content = str(variant.package_content)
+    return reply(control=editor, values={f"{qty}_I": content, f"{qty}_Raw": content})
 
 
 def _shown_order(sim: Sim, session: Session, posted: ViewState) -> Order | None:
@@ -348,18 +430,31 @@ def _select_customer(sim: Sim, visit: Visit, draft: Order, account: str) -> web.
 
 
 def _lines_callback(
-    sim: Sim, visit: Visit, draft: Order, callback: Callback, lang: Lang
+    sim: Sim,
+    session: Session,
+    key: str,
+    visit: Visit,
+    callback: Callback,
+    posted: dict[str, str],
+    lang: Lang,
 ) -> web.Response:
     """AddNew / StartEdit / DeleteRow / UpdateEdit / CancelEdit / PAGE on the draft's lines.
 
+    UpdateEdit and DeleteRow commit at once (FACTS §2.11): the order, with the header fields
+    the callback posted, is in the ERP from its first line. A line callback puts back the
+    customer's default delivery address and the stored global discount (FACTS §2.16-17).
     The grid shows 20 lines a page: a line opened for editing shows on its page, a new line
     once saved on the last page (the grid pages by itself past 20 lines, DXR:246-248).
     """
+    draft = session.drafts[key]
+    order_form = _form(session, key)
     grid = ho.lines_grid_name(visit)
     command = callback.command
     row = _row_index(draft, callback.param.get("row"))
     url = None
     page = _int(callback.param.get("page"))
+    values: dict[str, str] = {}
+    stuck = False
 
     def inner(**kw: Any) -> str:
         return hl.lines_inner(grid, sim.state, draft, lang, editing=True, page=page, **kw)
@@ -367,37 +462,99 @@ def _lines_callback(
     if command == "StartEdit" and row is not None:
         page = hl.page_of_row(row)
     if command == "AddNew":
+        order_form.adding = True
         html = inner(adding=True)
     elif command == "StartEdit" and row is not None:
         html = inner(edit_row=row, values=hl.edit_values(draft.lines[row]))
-    elif command == "DeleteRow" and row is not None:
-        del draft.lines[row]
-        html = inner()
-    elif command == "UpdateEdit":
+    elif command in ("DeleteRow", "UpdateEdit"):
         values = {
             k: str(callback.param.get(k) or "") for k in ("article", "variant", "qty", "disc")
         }
+        before = copy.deepcopy(draft.lines)
         try:
-            line = _parse_line(sim, values)
+            if command == "DeleteRow":
+                if row is not None:
+                    del draft.lines[row]
+            else:
+                line = _parse_line(sim, values)
+                if row is None:
+                    draft.lines.append(line)
+                else:
+                    draft.lines[row] = line
+            had_id = bool(draft.id)
+            _commit_lines(sim, draft, order_form, posted)
+            url = None if had_id else urls.order_detail(draft.id)
         except SimValidation as exc:
-            html = inner(adding=row is None, edit_row=row, values=values, error=exc.message)
+            draft.lines = before
+            adding = command == "UpdateEdit" and row is None
+            edit_row = row if command == "UpdateEdit" else None
+            html = inner(adding=adding, edit_row=edit_row, values=values, error=exc.message)
             state = hl.grid_state(draft, page)
             return reply(control=grid, updates={f"{grid}_CC": html}, state=state)
-        if row is None:
-            draft.lines.append(line)
+        if command == "UpdateEdit" and row is None:
             page = hl.page_of_row(len(draft.lines) - 1)
+        page = hl.clamp_page(draft, page)
+        stuck = command == "UpdateEdit" and sim.engine.stuck_edit()
+        if stuck:
+            # Committed, yet the grid stays editing with the row still open (FACTS §9).
+            html = inner(adding=row is None, edit_row=row, values=values)
         else:
-            draft.lines[row] = line
-        if not draft.id:
-            draft.id = sim.state.allocate_order_id()
-            url = urls.order_detail(draft.id)
-        html = inner()
+            if row is None and command == "UpdateEdit":
+                order_form.adding = False
+            html = inner()
     else:
+        if command == "CancelEdit":
+            order_form.adding = False
         html = inner()
     updates = {f"{grid}_CC": html}
     if draft.id:
         updates[f"{visit.layout}_{ho.FIELDS['ID'].path}_xaf_dviID_View"] = fmt_int(draft.id)
-    return reply(control=grid, updates=updates, url=url, state=hl.grid_state(draft, page))
+    if command in ("DeleteRow", "UpdateEdit"):
+        address = f"{visit.layout}_{ho.FIELDS['DLVADDRESS'].path}_xaf_dviDLVADDRESS_View"
+        updates[address] = draft.delivery_address
+    state = hl.grid_state(draft, page)
+    if stuck:
+        state["stuck_ms"] = DEFAULT_STUCK_FREEZE_MS
+    return reply(
+        control=grid,
+        updates=updates,
+        values=_discount_editor(visit, draft) if command in ("DeleteRow", "UpdateEdit") else None,
+        url=url,
+        state=state,
+    )
+
+
+def _commit_lines(sim: Sim, draft: Order, order_form: OrderForm, posted: dict[str, str]) -> None:
+    """Store the order as the form holds it now (a line was saved or deleted)."""
+    if draft.customer is None:
+        raise SimValidation("Il campo 'Cliente' deve essere compilato con un cliente valido.")
+    _apply_texts(draft, posted)
+    delivery = _raw(posted, "DELIVERYDATE")
+    try:
+        if "-" in delivery:
+            draft.delivery_date = date.fromisoformat(delivery[:10]).isoformat()
+        elif delivery:
+            draft.delivery_date = parse_it_date(delivery)
+    except ValueError:
+        pass  # a half-typed date: the save validates it
+    if not draft.id:
+        draft.id = sim.state.allocate_order_id()
+    stored = sim.state.commit_order(
+        copy.deepcopy(draft), editing=order_form.origin is not None, allow_empty=True
+    )
+    draft.created = stored.created
+    draft.customer_name = stored.customer_name
+    draft.delivery_address = stored.delivery_address
+    sim.counters.writes["order_line"] += 1
+
+
+def _discount_editor(visit: Visit, draft: Order) -> dict[str, str] | None:
+    """The global discount editor put back to the stored value (FACTS §2.16)."""
+    if visit.mode != "Edit":
+        return None
+    ident = visit.field(ho.FIELDS["MANUALDISCOUNT"].path, "MANUALDISCOUNT")
+    raw = f"{draft.discount or 0.0:.2f}"
+    return {f"{ident}_I": raw, f"{ident}_Raw": raw}
 
 
 def _row_index(draft: Order, value: object) -> int | None:

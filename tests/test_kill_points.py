@@ -1,9 +1,15 @@
 """SIGKILL a worker at each point of each write: the ERP holds the effect exactly once.
 
-The worker kills itself (``ARCHIBOT_TEST_CRASH_AT``) right before the save click,
-right after it, and after the ERP committed but before the journal recorded it.
-A fresh worker then takes the agent once the dead holder's lease runs out,
-reconciles with the ERP and finishes the journal row with the ERP's id.
+The worker kills itself (``ARCHIBOT_TEST_CRASH_AT``) right before the first irreversible
+click (for an order, its first line's UpdateEdit), right after the save click, and after the
+ERP committed but before the journal recorded it. A fresh worker then takes the agent once
+the dead holder's lease runs out, reconciles with the ERP and finishes the journal row with
+the ERP's id.
+
+An order exists in the ERP from its first saved line (FACTS §2.11): order writes are also
+killed after line 1 of 3 and with all lines in, before "Salva e chiudi". The retry finds the
+partial order by its marker (submit) or diffs against what the ERP holds (edit) and
+completes it: exactly one order, holding exactly the wanted lines.
 """
 
 from __future__ import annotations
@@ -90,3 +96,54 @@ def test_a_write_killed_at_any_point_lands_exactly_once(
         assert status["result"]["order_id"]
     if op_type in ("create-customer", "update-customer"):
         assert status["result"]["customer_id"]
+
+
+ORDER_POINTS = ("after_line_1", "before_save_close")
+ORDER_WRITES = ("submit-order", "edit-order")
+
+
+@pytest.mark.parametrize("point", ORDER_POINTS)
+@pytest.mark.parametrize("op_type", ORDER_WRITES)
+def test_an_order_write_killed_mid_lines_ends_with_one_whole_order(
+    op_type: str, point: str, client: Client, agents: list[str], sim: SimProcess, start_worker_processes, tmp_path
+) -> None:
+    agent = agents[ORDER_WRITES.index(op_type)]
+    n = 10 + ORDER_POINTS.index(point)
+    wanted = order_for(sim, agent, n, lines=3)
+    payload = wanted if op_type == "submit-order" else {"order": unsent_order(sim, agent)["id"], "lines": wanted["lines"]}
+    before = {o["id"] for o in erp_orders(sim) if o["agent"] == agent}
+    flag = tmp_path / "crashed"
+    # Given a worker that will SIGKILL itself at this point of this order write (3 lines)
+    doomed = start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS,
+                                    test_crash_at=f"{op_type}:{point}:{flag}")
+    op_id = client.send(op_type, agent, payload)
+    deadline = time.monotonic() + 60
+    while not flag.exists() or doomed.proc.poll() is None:
+        assert time.monotonic() < deadline, "the worker never reached the crash point"
+        time.sleep(0.05)
+    doomed.stop()
+    orders = [o for o in erp_orders(sim) if o["agent"] == agent]
+    if op_type == "submit-order" and point == "after_line_1":
+        # the ERP holds a partial order: line 1 of 3, findable by its marker
+        (partial,) = [o for o in orders if o["id"] not in before]
+        assert partial["reference"] == marker(op_id) and len(partial["lines"]) == 1
+    # When a fresh worker takes the operation again
+    start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS)
+    assert client.resend_pending(older_than_s=0) == 1
+    status = client.wait(op_id, 90)
+    # Then the journal ends done and the ERP holds one order with exactly the wanted lines
+    assert status["status"] == "done", status["error"]
+    assert status["attempts"] == 2
+    orders = [o for o in erp_orders(sim) if o["agent"] == agent]
+    lines = [(line["article"], line["quantity"]) for line in wanted["lines"]]
+    if op_type == "submit-order":
+        new = [o for o in orders if o["id"] not in before]
+        assert [o["reference"] for o in new] == [marker(op_id)]  # no second order, no stray
+        (order,) = new
+        assert order["notes"] == wanted["notes"] and order["customer"] == wanted["customer"]
+    else:
+        assert {o["id"] for o in orders} == before
+        (order,) = [o for o in orders if o["id"] == payload["order"]]
+    assert [(line["article"], line["quantity"]) for line in order["lines"]] == lines
+    assert status["result"]["order_id"] == order["id"]
+    print(f"\nKILL {op_type:<16} {point:<17} lines={len(order['lines'])} result={status['result']}")

@@ -85,7 +85,16 @@
     var fields = typeof fieldNames === "string" ? fieldNames.split(";") : fieldNames;
     this.PerformCallback({ cmd: "ROWVALUES", row: visibleIndex, fields: fields, onValues: onValues });
   };
-  Control.prototype.AddNewRow = function () { this.PerformCallback({ cmd: "AddNew" }); };
+  Control.prototype.AddNewRow = function () {
+    // A grid left editing after its callback (InCallback false, IsEditing true): AddNewRow
+    // busy-loops and freezes the page's JavaScript, as on the real ERP (FACTS §9, c:ee4fb0fd).
+    if (this.state.stuck_ms && this.IsEditing()) {
+      var until = Date.now() + this.state.stuck_ms;
+      while (Date.now() < until) { /* frozen */ }
+      return;
+    }
+    this.PerformCallback({ cmd: "AddNew" });
+  };
   Control.prototype.CancelEdit = function () { this.PerformCallback({ cmd: "CancelEdit" }); };
   Control.prototype.UpdateEdit = function () {
     // The editing row: `editnew` for a new line, or an existing line being edited. Numbers go
@@ -95,13 +104,19 @@
     function input(sel) { return row ? row.querySelector(sel) : null; }
     function val(sel) { var e = input(sel); return e ? e.value : ""; }
     function num(sel) { var e = input(sel); return e ? parseCulture(e.value) : ""; }
+    // The editors are read when the callback is sent, after those queued before it (the
+    // variant pick's pre-fill of the quantity) have landed.
     this.PerformCallback({
       cmd: "UpdateEdit",
       row: row ? row.getAttribute("data-row") : "new",
-      article: val('input[id*="INVENTTABLE"][id$="_I"]'),
-      variant: val('input[id*="INVENTTABLE"][id$="_VI"]'),
-      qty: num('input[id*="dviQTYORDERED_Edit_I"]'),
-      disc: typedNum(input('input[id*="dviMANUALDISCOUNT_Edit_I"]'))
+      collect: function () {
+        return {
+          article: val('input[id*="INVENTTABLE"][id$="_I"]'),
+          variant: val('input[id*="INVENTTABLE"][id$="_VI"]'),
+          qty: num('input[id*="dviQTYORDERED_Edit_I"]'),
+          disc: typedNum(input('input[id*="dviMANUALDISCOUNT_Edit_I"]'))
+        };
+      }
     });
   };
   // Values of (hidden) columns for every row on the page: one server callback, as the real grid.
@@ -179,9 +194,11 @@
       var e = byId(f);
       if (e) { body.append(f, e.value); }
     });
+    postForm(body);
     body.append("__CALLBACKID", job.ctrl.name);
     var sent = {};
-    for (var k in job.param) { if (k !== "onValues") { sent[k] = job.param[k]; } }
+    for (var k in job.param) { if (k !== "onValues" && k !== "collect") { sent[k] = job.param[k]; } }
+    if (job.param.collect) { var got = job.param.collect(); for (k in got) { sent[k] = got[k]; } }
     body.append("__CALLBACKPARAM", JSON.stringify(sent));
     fetch(location.pathname + location.search, {
       method: "POST", body: body, credentials: "same-origin",
@@ -192,6 +209,15 @@
       return r.json();
     }).then(function (res) { done(job, res); }, function (err) {
       done(job, { callbackError: String(err) });
+    });
+  }
+
+  // A DevExpress callback posts the page's form: the editors' values reach the server with it.
+  function postForm(body) {
+    var form = byId("form1");
+    if (!form) { return; }
+    new FormData(form).forEach(function (value, name) {
+      if (!body.has(name) && typeof value === "string") { body.append(name, value); }
     });
   }
 
@@ -393,6 +419,8 @@
       byId(ed + "_I").value = el.getAttribute("data-dx-article");
       byId(ed + "_VI").value = el.getAttribute("data-variant");
       show(ed + "_DDD_PW-1", false);
+      controls[ed].PerformCallback({ cmd: "VARIANT", article: el.getAttribute("data-dx-article"),
+                                     variant: el.getAttribute("data-variant") });
       return;
     }
     if ((el = t.closest("tr.dxgvDataRow_XafTheme")) && el.closest("[data-dx-lookup]")) {
