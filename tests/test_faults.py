@@ -252,7 +252,10 @@ def test_redis_flushed_and_postgresql_connections_killed_mid_burst(
 
 def _run_worker_until_exit(env: dict[str, str], timeout_s: float = 90) -> tuple[int, str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "1"],
+        # Dramatiq's parent waits --worker-fork-timeout (30 s) for a worker that exits during
+        # its boot before it notices the exit: 1 s is enough here (no --forks to start).
+        [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "1",
+         "--worker-fork-timeout", "1000"],
         env={**os.environ, **WORKER_ENV, **env}, capture_output=True, text=True, timeout=timeout_s, check=False,
     )
     return proc.returncode, proc.stderr
