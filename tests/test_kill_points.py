@@ -63,15 +63,10 @@ def _effect(op_type: str, sim: SimProcess, agent: str, payload: dict[str, Any], 
     return int((customer["city"], customer["phone"]) == (payload["fields"]["city"], payload["fields"]["phone"]))
 
 
-@pytest.mark.parametrize("point", POINTS)
-@pytest.mark.parametrize("op_type", WRITES)
-def test_a_write_killed_at_any_point_lands_exactly_once(
-    op_type: str, point: str, client: Client, agents: list[str], sim: SimProcess, start_worker_processes, tmp_path
-) -> None:
-    agent = agents[WRITES.index(op_type)]
-    payload = _payload(op_type, sim, agent, POINTS.index(point))
+def _send_to_a_doomed_worker(client: Client, start_worker_processes: Any, op_type: str, point: str,
+                             agent: str, payload: dict[str, Any], tmp_path: Any) -> str:
+    """Send the write to a worker that SIGKILLs itself at `point`; its op id, once it is dead."""
     flag = tmp_path / "crashed"
-    # Given a worker that will SIGKILL itself at this point of this write
     doomed = start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS,
                                     test_crash_at=f"{op_type}:{point}:{flag}")
     op_id = client.send(op_type, agent, payload)
@@ -81,10 +76,28 @@ def test_a_write_killed_at_any_point_lands_exactly_once(
         time.sleep(0.05)
     doomed.stop()
     assert client.status(op_id)["status"] == "running"  # the journal never heard the end
-    # When a fresh worker starts and the operation's wake-up is re-sent (as the sweep does)
+    return op_id
+
+
+def _resume_in_a_fresh_worker(client: Client, start_worker_processes: Any, op_id: str) -> dict[str, Any]:
+    """Start a fresh worker, re-send the operation's wake-up (as the sweep does); its end."""
     start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS)
     assert client.resend_pending(older_than_s=0) == 1
-    status = client.wait(op_id, 90)
+    return client.wait(op_id, 90)
+
+
+@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize("op_type", WRITES)
+def test_a_write_killed_at_any_point_lands_exactly_once(
+    op_type: str, point: str, client: Client, agents: list[str], sim: SimProcess, start_worker_processes, tmp_path
+) -> None:
+    agent = agents[WRITES.index(op_type)]
+    payload = _payload(op_type, sim, agent, POINTS.index(point))
+    # Given a worker that will SIGKILL itself at this point of this write
+    op_id = _send_to_a_doomed_worker(client, start_worker_processes, op_type, point, agent,
+                                     payload, tmp_path)
+    # When a fresh worker starts and the operation's wake-up is re-sent (as the sweep does)
+    status = _resume_in_a_fresh_worker(client, start_worker_processes, op_id)
     # Then the journal ends done, with the ERP's id, and the ERP holds the effect exactly once
     assert status["status"] == "done", status["error"]
     assert status["attempts"] == 2
@@ -112,25 +125,16 @@ def test_an_order_write_killed_mid_lines_ends_with_one_whole_order(
     wanted = order_for(sim, agent, n, lines=3)
     payload = wanted if op_type == "submit-order" else {"order": unsent_order(sim, agent)["id"], "lines": wanted["lines"]}
     before = {o["id"] for o in erp_orders(sim) if o["agent"] == agent}
-    flag = tmp_path / "crashed"
     # Given a worker that will SIGKILL itself at this point of this order write (3 lines)
-    doomed = start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS,
-                                    test_crash_at=f"{op_type}:{point}:{flag}")
-    op_id = client.send(op_type, agent, payload)
-    deadline = time.monotonic() + 60
-    while not flag.exists() or doomed.proc.poll() is None:
-        assert time.monotonic() < deadline, "the worker never reached the crash point"
-        time.sleep(0.05)
-    doomed.stop()
+    op_id = _send_to_a_doomed_worker(client, start_worker_processes, op_type, point, agent,
+                                     payload, tmp_path)
     orders = [o for o in erp_orders(sim) if o["agent"] == agent]
     if op_type == "submit-order" and point == "after_line_1":
         # the ERP holds a partial order: line 1 of 3, findable by its marker
         (partial,) = [o for o in orders if o["id"] not in before]
         assert partial["reference"] == marker(op_id) and len(partial["lines"]) == 1
     # When a fresh worker takes the operation again
-    start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS)
-    assert client.resend_pending(older_than_s=0) == 1
-    status = client.wait(op_id, 90)
+    status = _resume_in_a_fresh_worker(client, start_worker_processes, op_id)
     # Then the journal ends done and the ERP holds one order with exactly the wanted lines
     assert status["status"] == "done", status["error"]
     assert status["attempts"] == 2
