@@ -5,6 +5,12 @@ every way erpsim may differ from it is in ALLOWED_DIFFERENCES below, with its re
 dump was taken by a headless Chromium in en-US, so the English session is compared with it
 as it is; the Italian one with the Italian labels and formats FACTS.md names.
 
+What the dump cannot show — how the live ERP behaves while a bot writes (orders committed
+line by line, the rollback of a plain save, overwriting callbacks, clicks that must be real,
+a grid stuck editing, the XAF popups, session serialization and the login block, the lines
+grid's 20-row pages) — comes from FACTS.md §1-§3, §6-§11 and is held by the behaviour tests:
+test_order_writes, test_erp_quirks, test_customer_quirks, test_sessions, test_long_orders.
+
 Runtime is kept small: one Chromium per language for the module, one login per language
 (agent01), one more agent (agent02) for the per-user persistence check, pages reused.
 
