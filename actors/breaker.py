@@ -26,7 +26,7 @@ log = logging.getLogger("archibot.breaker")
 DEFAULT_ERROR_WINDOW_MS = 300_000
 #: Probes are spaced base·2^n ms apart, capped.
 DEFAULT_PROBE_BASE_MS = 2_000
-DEFAULT_PROBE_MAX_MS = 10_000
+DEFAULT_PROBE_MAX_MS = 5_000
 DEFAULT_PROBE_TIMEOUT_S = 10.0
 #: The page a probe asks for: it needs no session.
 PROBE_PATH = "Login.aspx"
@@ -47,18 +47,22 @@ class ErpBreaker:
         """Whether workers should leave the ERP alone for now."""
         return bool(await self._client.exists(self._open_key))
 
-    async def transport_error(self, agent: str, error: str) -> bool:
-        """Count one transport error; True when this one opened the breaker.
+    async def transport_error(self, agent: str, error: str, *, confirm_now: bool = False) -> bool:
+        """Count one transport error; True when the breaker is open after it.
 
         A streak long enough is confirmed by a probe first: an ERP whose login page answers
         is up (its 500s are the pages' own trouble, retried one by one), so the streak is
-        reset instead of stopping every worker.
+        reset instead of stopping every worker. ``confirm_now`` probes at once, whatever
+        the streak: a login page that did not answer means the ERP is down, and every
+        agent that needs a login should wait for it to return rather than try again.
         """
         pipe = self._client.pipeline(transaction=True)
         pipe.incr(self._errors_key)
         pipe.pexpire(self._errors_key, DEFAULT_ERROR_WINDOW_MS)
         streak = int((await pipe.execute())[0])
-        if streak < self.threshold:
+        if await self.is_open():
+            return True
+        if streak < self.threshold and not confirm_now:
             return False
         status = await self._ask_erp()
         if status is not None and status < 500:
@@ -71,7 +75,7 @@ class ErpBreaker:
         if opened:
             log.warning("erp_breaker_open errors=%d last_agent=%s last_error=%r "
                         "(workers stop claiming work until the ERP answers)", streak, agent, error)
-        return opened
+        return True
 
     async def success(self) -> None:
         """An operation got through to the ERP: the streak is over."""

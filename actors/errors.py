@@ -11,6 +11,8 @@ ActorError
  ├── LoginBlocked    the agent's login breaker is open: no login until their credentials change
  ├── LoginBudgetSpent a login would exceed the login budget (or the ERP blocks our address):
  │                   the operation waits, queued, until the budget lets one through
+ ├── ErpDown         the ERP's breaker is open: no login is tried; the operation waits,
+ │                   queued, for the ERP to answer again
  └── SyncCancelled   someone cancelled the running sync: it stops at a page boundary
 """
 
@@ -74,6 +76,11 @@ class LoginBudgetSpent(ActorError):
         self.agent = agent
         self.until = until
         self.reason = reason
+
+
+class ErpDown(ActorError):
+    """The ERP's breaker is open: nothing that needs the ERP — a login least of all — is tried
+    until a probe finds it answering again; the operation waits for that, queued."""
 
 
 class SyncCancelled(ActorError):

@@ -1,10 +1,15 @@
 """The login budget: an operation that would need an ERP login past it waits, visibly.
 
 The real ERP's operator blocks a client's address that logs in too often (48-150 logins a
-day got the original bot blacklisted; it now keeps to 9-15 — FACTS §1). So every login
-attempt is first reserved in the ``logins`` table against ``ARCHIBOT_LOGIN_BUDGET_PER_DAY``
-(per agent) and ``ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS`` (all agents) over a sliding
-``ARCHIBOT_LOGIN_BUDGET_WINDOW_S``. When a budget is spent, or the ERP answered our last
+day got the original bot blacklisted; it now keeps to 9-15 — FACTS §1). So every login is
+first reserved in the ``logins`` table against ``ARCHIBOT_LOGIN_BUDGET_PER_DAY`` (per agent)
+and ``ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS`` (all agents) over a sliding
+``ARCHIBOT_LOGIN_BUDGET_WINDOW_S``, and ``ARCHIBOT_LOGIN_BUDGET_PER_MINUTE`` (all agents),
+then settled with how it ended: one whose credentials were never posted (the login page
+answered 5xx, the connection was refused or timed out) costs nothing — the ERP could not
+see it. While the ERP's breaker is open no login is tried at all (actors.runtime). An
+operator gives a spent budget back with ``archibot logins --reset AGENT``, journaled in
+``login_budget_resets``. When a budget is spent, or the ERP answered our last
 login with 403 (it blocks the address), no login is tried: the operation goes back to the
 queue, unfailed and without using an attempt, claimable again when the budget lets a login
 through; its progress (``waiting``) and its status say "waiting for the login budget until
@@ -22,9 +27,8 @@ import dramatiq
 from actors.errors import LoginBudgetSpent
 from archibot.client import make_message
 from archibot.operations import operation_type
-from archibot.settings import Settings
 from erp.errors import LoginThrottled
-from store.agents import LoginBudget
+from store.agents import LoginGrant
 from store.errors import StaleFence, StoreError
 from store.journal import Operation
 
@@ -44,17 +48,9 @@ DEFAULT_THROTTLED_WAIT_S = 900.0
 DEFAULT_WAKE_MARGIN_MS = 1_000
 
 
-def budget_of(settings: Settings) -> LoginBudget:
-    """The login budgets the settings ask for."""
-    return LoginBudget(
-        per_agent=settings.login_budget_per_day,
-        per_address=settings.login_budget_per_address,
-        window_s=settings.login_budget_window_s,
-    )
-
-
-async def reserve(ctx: WorkerContext, agent: str) -> None:
-    """Take one login of ``agent`` from the budgets, or raise LoginBudgetSpent saying until when."""
+async def reserve(ctx: WorkerContext, agent: str) -> int:
+    """Reserve one login of ``agent`` against the budgets: its id, to settle once tried
+    (``Agents.settle_login``); or raise LoginBudgetSpent saying until when."""
     assert ctx.redis is not None
     raw = await ctx.redis.get(DEFAULT_THROTTLED_KEY)
     if raw:
@@ -63,17 +59,25 @@ async def reserve(ctx: WorkerContext, agent: str) -> None:
             raise LoginBudgetSpent(agent, until, (
                 "the ERP answered our last login with HTTP 403: it blocks this address for "
                 "logging in too often"))
-    budget = budget_of(ctx.settings)
-    wait = await ctx.db_call(ctx.agents.reserve_login, agent, ctx.name, budget)
-    if wait is None:
-        return
+    budget = ctx.settings.login_budget()
+    granted = await ctx.db_call(ctx.agents.reserve_login, agent, ctx.name, budget)
+    if isinstance(granted, LoginGrant):
+        return granted.login_id
+    wait = granted
     hours = budget.window_s / 3600
     if wait.scope == "agent":
-        reason = (f"agent {agent!r} has tried {wait.budget} ERP logins in the last {hours:g} h "
-                  "(ARCHIBOT_LOGIN_BUDGET_PER_DAY)")
+        reason = (f"agent {agent!r} has made {wait.budget} ERP logins in the last {hours:g} h "
+                  f"(ARCHIBOT_LOGIN_BUDGET_PER_DAY); an operator who knows the ERP is fine "
+                  f"gives it back with: archibot logins --reset {agent}")
+    elif wait.scope == "address":
+        reason = (f"all agents together have made {wait.budget} ERP logins in the last "
+                  f"{hours:g} h (ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS); an operator gives it back "
+                  "with: archibot logins --reset-address")
     else:
-        reason = (f"all agents together have tried {wait.budget} ERP logins in the last "
-                  f"{hours:g} h (ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS)")
+        reason = (f"all agents together have made {wait.budget} ERP logins in the last minute "
+                  "(ARCHIBOT_LOGIN_BUDGET_PER_MINUTE)")
+    log.warning("login_budget_spent agent=%s scope=%s budget=%d until=%s", agent, wait.scope,
+                wait.budget, wait.until.isoformat(timespec="seconds"))
     raise LoginBudgetSpent(agent, wait.until, reason)
 
 

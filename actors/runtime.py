@@ -45,6 +45,7 @@ from actors import browser, login_budget, worker
 from actors.errors import (
     AgentBusy,
     DependencyFailed,
+    ErpDown,
     LockLost,
     LoginBlocked,
     LoginBudgetSpent,
@@ -61,11 +62,19 @@ from archibot.client import make_message
 from archibot.errors import InvalidOperation
 from archibot.logs import operation_context
 from archibot.operations import operation_type
-from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, LoginThrottled, SessionExpired
+from erp.errors import (
+    ErpRejected,
+    ErpUnavailable,
+    LoginRejected,
+    LoginThrottled,
+    LoginUnreached,
+    SessionExpired,
+)
 from erp.session import login
 from erp.waits import leaving
 from pool import AgentSession, PoolError, export_cookies, import_cookies
 from pool.errors import ChromiumNotFound, LaunchFailed
+from store.agents import LOGIN_POSTED, LOGIN_REJECTED, LOGIN_THROTTLED, LOGIN_UNREACHED
 from store.errors import CredentialsUnreadable, StaleFence, StoreError, UnknownAgent
 from store.journal import TERMINAL, Operation
 
@@ -169,9 +178,11 @@ async def handle(ctx: WorkerContext, op_id: str, token: str) -> None:
         return
     tried: set[str] = set()
     own_busy = False
+    rounds = 0
     while not ctx.stopping:
-        if tried and await ctx.breaker.is_open():
+        if rounds and await ctx.breaker.is_open():
             break  # the ERP went down meanwhile: claim nothing more; its return wakes the rest
+        rounds += 1
         candidates = [a for a in await ctx.db_call(ctx.journal.free_agents_by_work) if a not in tried]
         if own_agent not in tried:
             # Last: the picker calls an agent with an orphaned 'running' row busy; only its lock tells.
@@ -374,6 +385,20 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
         await _quietly(ctx.breaker.transport_error(op.agent, "timeout"))
         await _retry_transient(ctx, op, f"timed out after {limit_s} s (ARCHIBOT_OP_TIMEOUTS, "
                                         "ARCHIBOT_OP_TIMEOUT_PER_LINE_S)")
+    except ErpDown as exc:
+        await _wait_for_erp(ctx, op, lease, str(exc))
+    except LoginUnreached as exc:
+        # The login page did not answer: is the ERP down? A probe says at once; if so, this
+        # and every other agent's login waits for it to return instead of trying again.
+        down = True
+        try:
+            down = await ctx.breaker.transport_error(op.agent, str(exc), confirm_now=True)
+        except redis.RedisError:
+            log.warning("breaker_unreachable op_id=%s", op.id)
+        if down:
+            await _wait_for_erp(ctx, op, lease, _describe(exc))
+        else:
+            await _retry_transient(ctx, op, _describe(exc))
     except ErpUnavailable as exc:
         await _quietly(ctx.breaker.transport_error(op.agent, str(exc)))
         await _retry_transient(ctx, op, _describe(exc))
@@ -430,6 +455,13 @@ async def _hand_back(ctx: WorkerContext, op: Operation, lease: Lease, reason: st
         log.warning("hand_back_failed op_id=%s error=%s", op.id, exc)
         return
     log.info("op_handed_back op_id=%s agent=%s reason=%r", op.id, op.agent, reason)
+
+
+async def _wait_for_erp(ctx: WorkerContext, op: Operation, lease: Lease, error: str) -> None:
+    """The ERP is down (its breaker is open): hand ``op`` back, no attempt used, no backoff;
+    the breaker's close wakes it (the sweeper's ``erp_is_back``)."""
+    await _hand_back(ctx, op, lease, f"waiting for the ERP to answer again (its breaker is "
+                                     f"open; no login is tried until then): {error}")
 
 
 async def _quietly(call: Any) -> None:
@@ -603,14 +635,28 @@ async def _login(ctx: WorkerContext, session: AgentSession) -> None:
             f"{at:%Y-%m-%d %H:%M:%S %Z} ({error}); their login breaker stays open until the "
             f"password is stored again: archibot agents add {session.agent}"
         )
+    if await ctx.breaker.is_open():
+        # The ERP is down: a login now could only fail, or flood it the moment it returns.
+        raise ErpDown(f"agent {session.agent!r}: no login while the ERP's breaker is open")
     creds = await ctx.db_call(ctx.agents.credentials, session.agent)
-    # Counted before it is tried (the ERP's operator counts attempts); past the budget,
-    # LoginBudgetSpent makes the operation wait instead.
-    await login_budget.reserve(ctx, session.agent)
+    # Reserved before it is tried, so no two workers take the last login; past the budget,
+    # LoginBudgetSpent makes the operation wait instead. It costs nothing if nothing was
+    # posted (the login page did not answer).
+    login_id = await login_budget.reserve(ctx, session.agent)
+    outcome = LOGIN_POSTED
     try:
         await login(session.page, ctx.settings.erp_base(), creds.username, creds.password)
+    except LoginUnreached:
+        outcome = LOGIN_UNREACHED
+        raise
+    except LoginRejected:
+        outcome = LOGIN_REJECTED
+        raise
     except LoginThrottled as exc:
+        outcome = LOGIN_THROTTLED if exc.posted else LOGIN_UNREACHED
         raise await login_budget.throttled(ctx, session.agent, exc) from exc
+    finally:
+        await _quietly(ctx.db_call(ctx.agents.settle_login, login_id, outcome))
     cookies = await export_cookies(session)
     session.cookies_saved_at = await ctx.db_call(ctx.agents.save_cookies, session.agent, cookies)
     session.seen_marked_monotonic = time.monotonic()

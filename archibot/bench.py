@@ -116,6 +116,12 @@ def login_figures(counters: dict[str, Any], client: Client, agents: int) -> dict
         "total": sum(per_agent),
         "by_agent": dict(sorted(seen.items())),
         "journal_total": int(journal["total_in_window"]),
+        "journal_max": max((int(v["in_window"]) for v in journal["agents"].values()), default=0),
+        # Logins whose page never answered: reserved, then given back (the ERP saw nothing).
+        "journal_unreached": sum(int(v["unreached"]) for v in journal["agents"].values()),
+        # Every login post the ERP received (accepted or not): what its operator can count.
+        "posts_seen_by_erp": sum(int(v) for v in counters.get("login_posts", {}).values()),
+        "budget_spent_agents": len(journal["spent"]),
         "budget_per_day": int(journal["budget_per_day"]),
         "refused_by_erp": sum(int(v) for v in counters.get("logins_refused", {}).values()),
         "session_waits": int(counters.get("session_waits", 0)),

@@ -105,6 +105,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
                   f" — fix with: archibot agents add {entry['agent']}")
     if logins is not None:
         print(_logins_line(logins))
+        for line in _budget_alarms(logins):
+            print(line)
     for row in rows:
         outcome = row["error"] if row["status"] == "failed" else (json.dumps(row["result"]) if row["result"] else "")
         if row.get("waiting"):
@@ -122,10 +124,34 @@ def _logins_line(logins: dict[str, Any]) -> str:
     return f"ERP logins in the last {hours:g} h (budget {budget} per agent): {counts}"
 
 
+def _budget_alarms(logins: dict[str, Any]) -> list[str]:
+    """The login budgets that are spent, each with when it returns and how to give it back."""
+    lines = []
+    for name in logins["spent"]:
+        v = logins["budgets"][name]
+        lines.append(f"login budget SPENT for {name} ({v['used']}/{logins['budget_per_day']}) "
+                     f"until {v['spent_until']}: its operations wait; if the ERP is fine, give "
+                     f"it back with: archibot logins --reset {name}")
+    address = logins["address"]
+    if address["spent_until"] is not None:
+        lines.append(f"login budget SPENT for the address (all agents: {address['used']}/"
+                     f"{address['budget']} a window, {address['used_minute']}/"
+                     f"{address['budget_minute']} a minute) until {address['spent_until']}: "
+                     "give it back with: archibot logins --reset-address")
+    return lines
+
+
 def cmd_logins(args: argparse.Namespace, settings: Settings) -> int:
-    """ERP logins per agent per day, and in the budget's window."""
+    """ERP logins per agent per day, and in the budget's window; or give a budget back."""
     client = _client(settings)
     try:
+        if args.reset or args.reset_address:
+            operator = os.environ.get("ARCHIBOT_OPERATOR") or getpass.getuser()
+            for agent in [*(args.reset or []), *([None] if args.reset_address else [])]:
+                woken = client.reset_login_budget(agent, operator, args.note)
+                print(f"login budget of {agent or 'the address'} given back by {operator}"
+                      f"{f' ({args.note})' if args.note else ''}: {woken} waiting operations "
+                      "made ready")
         logins = client.logins(args.days)
     finally:
         client.close()
@@ -133,9 +159,19 @@ def cmd_logins(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(logins, indent=2))
         return 0
     print(_logins_line(logins))
+    address = logins["address"]
+    print(f"  address (all agents): {address['used']}/{address['budget'] or 'no budget'} in the "
+          f"window{' (auto: 4 per agent)' if address['auto'] else ''}, "
+          f"{address['used_minute']}/{address['budget_minute'] or 'no budget'} in the last minute")
+    for line in _budget_alarms(logins):
+        print(line)
     for name, v in logins["agents"].items():
         days = ", ".join(f"{day}: {n}" for day, n in v["per_day"].items())
-        print(f"  {name:<12} {days}")
+        unreached = f"  (+{v['unreached']} never reached the ERP, not counted)" if v["unreached"] else ""
+        print(f"  {name:<12} {days}{unreached}")
+    for r in logins["resets"]:
+        note = f": {r['note']}" if r["note"] else ""
+        print(f"  reset {r['at']} {r['agent'] or '(address)'} by {r['operator']}{note}")
     return 0
 
 
@@ -270,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     logins = sub.add_parser("logins", help="ERP logins per agent per day, against the login budget")
     logins.add_argument("--days", type=int, default=7)
     logins.add_argument("--json", action="store_true")
+    logins.add_argument("--reset", metavar="AGENT", action="append",
+                        help="give AGENT its login budget back (journaled; for an operator who "
+                             "knows the ERP is fine); repeatable")
+    logins.add_argument("--reset-address", action="store_true",
+                        help="give the address (all agents together) its login budget back")
+    logins.add_argument("--note", default=None, help="why, journaled with the reset")
     logins.set_defaults(func=cmd_logins)
 
     rotate = sub.add_parser(

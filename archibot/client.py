@@ -29,7 +29,7 @@ from archibot.errors import (
 )
 from archibot.operations import ORDER_REF_TYPES, check_agent_name, operation_type
 from archibot.settings import Settings
-from store.agents import AgentStore
+from store.agents import AUTO_PER_ADDRESS, AgentStore
 from store.crypto import SecretBox
 from store.db import Database, _redact
 from store.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownAgent
@@ -198,23 +198,66 @@ class Client:
 
     def logins(self, days: int = 1) -> dict[str, Any]:
         """ERP logins per agent: per calendar day (the last ``days``), in the budget's
-        window, and the budget itself (``ARCHIBOT_LOGIN_BUDGET_PER_DAY``)."""
+        window, and where each agent and the address stand against the budgets
+        (``ARCHIBOT_LOGIN_BUDGET_*``): ``budgets`` per registered agent, ``address`` for all
+        together, ``spent`` the agents whose budget is spent now. Only logins the ERP could
+        see count; ``unreached`` are the ones whose login page never answered (free)."""
         window_s = self.settings.login_budget_window_s
+        budget = self.settings.login_budget()
         in_window = self.agents.login_counts(window_s)
+        state = self.agents.budget_state(budget)
         per_day: dict[str, dict[str, int]] = {}
         for row in self.agents.logins_by_day(days):
             per_day.setdefault(str(row["agent"]), {})[row["day"].isoformat()] = int(row["logins"])
-        names = sorted(set(in_window) | set(per_day))
+        names = sorted(set(in_window) | set(per_day) | set(state["unreached"]))
+        address = state["address"]
+        budgets: dict[str, dict[str, Any]] = {
+            name: {
+                "used": v["used"],
+                "left": max(0, budget.per_agent - v["used"]) if budget.per_agent > 0 else None,
+                "spent_until": _iso(v["spent_until"]),
+            }
+            for name, v in state["agents"].items()
+        }
+        agents: dict[str, dict[str, Any]] = {
+            name: {
+                "in_window": in_window.get(name, 0),
+                "per_day": per_day.get(name, {}),
+                "unreached": state["unreached"].get(name, 0),
+            }
+            for name in names
+        }
         return {
             "budget_per_day": self.settings.login_budget_per_day,
-            "budget_per_address": self.settings.login_budget_per_address,
+            "budget_per_address": address["budget"],
+            "budget_per_minute": address["budget_minute"],
             "window_s": window_s,
             "total_in_window": sum(in_window.values()),
-            "agents": {
-                name: {"in_window": in_window.get(name, 0), "per_day": per_day.get(name, {})}
-                for name in names
+            "address": {
+                "used": address["used"], "budget": address["budget"],
+                "used_minute": address["used_minute"], "budget_minute": address["budget_minute"],
+                "spent_until": _iso(address["spent_until"]),
+                "auto": self.settings.login_budget_per_address == AUTO_PER_ADDRESS,
             },
+            "spent": sorted(n for n, v in budgets.items() if v["spent_until"] is not None),
+            "agents": agents,
+            # Every registered agent against its own budget (since the window or its reset).
+            "budgets": budgets,
+            "resets": [
+                {"agent": r["agent"], "at": _iso(r["at"]), "operator": r["operator"], "note": r["note"]}
+                for r in self.agents.login_budget_resets()
+            ],
         }
+
+    def reset_login_budget(self, agent: str | None, operator: str, note: str | None = None) -> int:
+        """Give ``agent`` (None: the address) its login budget back — journaled, for an
+        operator who knows the ERP is fine — and wake what waited for it; how many."""
+        made_ready = self.agents.reset_login_budget(agent, operator, note)
+        if made_ready:
+            for row in self.journal.ready_heads():
+                if agent is None or str(row["agent"]) == agent:
+                    self.wake(str(row["op_type"]), str(row["id"]))
+        return made_ready
 
     def wake(self, op_type: str, op_id: str) -> None:
         """Send a (spare) wake-up message for a journaled operation."""
@@ -336,3 +379,8 @@ def wait(op_id: str, timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> dict[str, Any
 def submit_order(agent: str, customer: str, lines: list[dict[str, Any]], **extra: Any) -> str:
     """Send a ``submit-order``; ``extra`` may hold notes, delivery_date, discount."""
     return send("submit-order", agent, {"customer": customer, "lines": lines, **extra})
+
+
+def _iso(value: Any) -> str | None:
+    """A timestamp as ISO 8601 (seconds), None as None."""
+    return None if value is None else value.isoformat(timespec="seconds")

@@ -10,9 +10,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from archibot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from store.agents import LoginBudget
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -91,8 +95,12 @@ DEFAULT_HEARTBEAT_TTL_S = 15
 #: past it waits, visibly, until the window lets one through. 0: no budget.
 DEFAULT_LOGIN_BUDGET_PER_DAY = 12
 #: ERP logins of all agents together per login window (the operator blocks the client's
-#: address, not an account). 0: no cap.
-DEFAULT_LOGIN_BUDGET_PER_ADDRESS = 0
+#: address, not an account). "auto" (-1): 4 per registered agent, at least one agent's budget
+#: (see store.agents.AUTO_ADDRESS_LOGINS_PER_AGENT for why). 0: no cap.
+DEFAULT_LOGIN_BUDGET_PER_ADDRESS = -1
+#: ERP logins of all agents together per minute: a storm or a bug never floods the ERP's
+#: login (30 lets 30 agents' first logins of the day through in a minute). 0: no cap.
+DEFAULT_LOGIN_BUDGET_PER_MINUTE = 30
 #: The sliding window the login budgets count over.
 DEFAULT_LOGIN_BUDGET_WINDOW_S = 86_400
 #: A warm ERP session idle this long gets one cheap request, so the ERP's idle expiry
@@ -165,6 +173,7 @@ class Settings:
     heartbeat_ttl_s: int = DEFAULT_HEARTBEAT_TTL_S
     login_budget_per_day: int = DEFAULT_LOGIN_BUDGET_PER_DAY
     login_budget_per_address: int = DEFAULT_LOGIN_BUDGET_PER_ADDRESS
+    login_budget_per_minute: int = DEFAULT_LOGIN_BUDGET_PER_MINUTE
     login_budget_window_s: int = DEFAULT_LOGIN_BUDGET_WINDOW_S
     keepalive_s: int = DEFAULT_KEEPALIVE_S
     keepalive_max_idle_s: int = DEFAULT_KEEPALIVE_MAX_IDLE_S
@@ -220,6 +229,9 @@ class Settings:
             )
         if settings.log_format not in LOG_FORMATS:
             raise ConfigError(f"ARCHIBOT_LOG_FORMAT must be text or json, not {settings.log_format!r}")
+        if settings.login_budget_per_address < DEFAULT_LOGIN_BUDGET_PER_ADDRESS:
+            raise ConfigError("ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS must be auto, 0 (no cap) or a "
+                              f"number of logins, not {settings.login_budget_per_address}")
         if settings.contexts_per_browser < 1:
             raise ConfigError("ARCHIBOT_CONTEXTS_PER_BROWSER must be at least 1")
         if not settings.secret_key_list():
@@ -251,6 +263,17 @@ class Settings:
         """These settings as ``ARCHIBOT_*`` variables, for child processes."""
         return {_ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
 
+    def login_budget(self) -> LoginBudget:
+        """The login budgets these settings ask for (``ARCHIBOT_LOGIN_BUDGET_*``)."""
+        from store.agents import LoginBudget
+
+        return LoginBudget(
+            per_agent=self.login_budget_per_day,
+            per_address=self.login_budget_per_address,
+            window_s=self.login_budget_window_s,
+            per_address_minute=self.login_budget_per_minute,
+        )
+
     def erp_base(self) -> str:
         """The ERP's base URL, always ending with a slash."""
         return self.erp_url if self.erp_url.endswith("/") else self.erp_url + "/"
@@ -259,6 +282,8 @@ class Settings:
 def _parse(name: str, type_name: str, raw: str) -> object:
     env_name = _ENV_PREFIX + name.upper()
     if type_name == "int":
+        if name == "login_budget_per_address" and raw.strip().lower() == "auto":
+            return DEFAULT_LOGIN_BUDGET_PER_ADDRESS
         try:
             return int(raw)
         except ValueError:

@@ -3,7 +3,9 @@
 ErpError
 ├── ErpUnavailable     transient: a 500 page, a timeout, a failed navigation (retry is OK)
 │   ├── ErpMismatch    the ERP holds something else than was written (names the field)
-│   └── GridStuck      the lines grid stayed editing or the page froze: reload and resume
+│   ├── GridStuck      the lines grid stayed editing or the page froze: reload and resume
+│   └── LoginUnreached the login page did not answer (5xx, refused, timeout): nothing was
+│                      posted, the ERP saw no login
 ├── SessionExpired     the ERP sent us to Login.aspx (log in again, then retry the step)
 ├── LoginRejected      the ERP refused the credentials (permanent)
 ├── LoginThrottled     the ERP refused the login post with 403: this address logs in too often
@@ -39,6 +41,12 @@ class GridStuck(ErpUnavailable):
     """The lines grid stayed in edit mode after its callback, or the page stopped answering."""
 
 
+class LoginUnreached(ErpUnavailable):
+    """The login never got as far as posting the credentials: Login.aspx answered 5xx, the
+    connection was refused or timed out, or the page showed no login form. The ERP saw no
+    login, so it costs nothing from the login budget; the ERP is down, not the account."""
+
+
 class SessionExpired(ErpError):
     """A step landed on Login.aspx: the server session is gone; log in again and retry."""
 
@@ -54,9 +62,11 @@ class LoginThrottled(ErpError):
     said) before any other login; sessions already open keep working.
     """
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None, *, posted: bool = True) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        #: False when the login page itself was refused: no credentials were posted.
+        self.posted = posted
 
 
 class ErpRejected(ErpError):

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from erp import selectors as sel
-from erp.errors import ErpUnavailable, LoginRejected, LoginThrottled, SessionExpired
+from erp.errors import ErpUnavailable, LoginRejected, LoginThrottled, LoginUnreached, SessionExpired
 from erp.waits import (
     DEFAULT_NAV_TIMEOUT_MS,
     SERVER_ERROR_STATUS,
@@ -74,13 +74,14 @@ def is_login_page(url: str) -> bool:
     return urlsplit(url or "").path.lower().endswith("/login.aspx")
 
 
-def _raise_if_throttled(response: Any, step: str) -> None:
+def _raise_if_throttled(response: Any, step: str, *, posted: bool) -> None:
     """LoginThrottled for the 403 with which the ERP's operator blocks a login flood."""
     if response is not None and response.status == FORBIDDEN_STATUS:
         raise LoginThrottled(
             f"{step}: the ERP answered HTTP 403 to the login — this address is blocked for "
             "logging in too often",
             _retry_after_s(response.headers),
+            posted=posted,
         )
 
 
@@ -96,39 +97,56 @@ async def login(
     """Open Login.aspx, fill the credentials, click the login action, land inside the ERP.
 
     Raises LoginRejected when the ERP refuses the credentials (it stays on Login.aspx and
-    shows an error), ErpUnavailable otherwise (5xx, timeouts, no login action found).
+    shows an error); LoginUnreached when nothing was posted (Login.aspx answered 5xx, the
+    connection was refused, a timeout, no login form): the ERP saw no login; ErpUnavailable
+    when the post went out but its answer was not the ERP's (5xx, lost): the ERP may have
+    seen it.
     """
     step = f"login of {username}"
     login_url = urljoin(erp_url, sel.LOGIN_PAGE)
-    async with boundary(page, step), leaving(page):
-        response = await page.goto(
-            login_url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms}
-        )
-        _raise_if_throttled(response, step)  # a blocked address may be refused the page too
-        if response is not None and response.status >= SERVER_ERROR_STATUS:
-            raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status} for Login.aspx")
-        await page.waitForSelector(sel.USER_INPUT, {"visible": True, "timeout": inputs_timeout_ms})
-        await page.waitForSelector(sel.PASSWORD_INPUT, {"timeout": inputs_timeout_ms})
-        await page.evaluate(_FILL_JS, sel.USER_INPUT, sel.PASSWORD_INPUT, username, password)
-        action = await page.evaluateHandle(
-            _FIND_LOGIN_ACTION_JS,
-            sel.LOGIN_BUTTON,
-            list(sel.LOGIN_BUTTON_CONTAINS),
-            list(sel.LOGIN_BUTTON_EQUALS),
-        )
-        element = action.asElement()
-        if element is None:
-            raise ErpUnavailable(f"{step}: Login.aspx shows no login action ({sel.LOGIN_BUTTON})")
-        navigation = asyncio.ensure_future(
-            page.waitForNavigation({"waitUntil": "domcontentloaded", "timeout": timeout_ms})
-        )
-        try:
-            await element.click()
-        except BaseException:
-            navigation.cancel()
+    posted = False
+    try:
+        async with boundary(page, step), leaving(page):
+            response = await page.goto(
+                login_url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms}
+            )
+            # A blocked address may be refused the page too.
+            _raise_if_throttled(response, step, posted=False)
+            if response is not None and response.status >= SERVER_ERROR_STATUS:
+                raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status} for Login.aspx")
+            await page.waitForSelector(sel.USER_INPUT, {"visible": True, "timeout": inputs_timeout_ms})
+            await page.waitForSelector(sel.PASSWORD_INPUT, {"timeout": inputs_timeout_ms})
+            await page.evaluate(_FILL_JS, sel.USER_INPUT, sel.PASSWORD_INPUT, username, password)
+            action = await page.evaluateHandle(
+                _FIND_LOGIN_ACTION_JS,
+                sel.LOGIN_BUTTON,
+                list(sel.LOGIN_BUTTON_CONTAINS),
+                list(sel.LOGIN_BUTTON_EQUALS),
+            )
+            element = action.asElement()
+            if element is None:
+                raise ErpUnavailable(f"{step}: Login.aspx shows no login action ({sel.LOGIN_BUTTON})")
+            navigation = asyncio.ensure_future(
+                page.waitForNavigation({"waitUntil": "domcontentloaded", "timeout": timeout_ms})
+            )
+            # From the click on the ERP may see the post, whatever comes back.
+            posted = True
+            try:
+                await element.click()
+            except BaseException:
+                navigation.cancel()
+                raise
+            response = await navigation
+    except ErpUnavailable as exc:
+        if posted:
             raise
-        response = await navigation
-    _raise_if_throttled(response, step)
+        raise LoginUnreached(str(exc)) from exc
+    except SessionExpired as exc:
+        if posted:
+            raise
+        # Still on Login.aspx before anything was posted: the page did not let us log in.
+        raise LoginUnreached(f"{step}: the login form did not load ({exc})") from exc
+    _raise_if_throttled(response, step, posted=True)
     if response is not None and response.status >= SERVER_ERROR_STATUS:
         if not is_login_page(page.url):
             # The post was accepted (it redirected into the application, cookies set): only

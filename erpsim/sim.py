@@ -24,6 +24,9 @@ class Counters:
     requests: int = 0
     callbacks: int = 0
     logins: Counter[str] = field(default_factory=Counter)
+    #: Login posts the server received, per posted user name, however they ended (accepted,
+    #: wrong credentials, 403): what the ERP's operator can see and count.
+    login_posts: Counter[str] = field(default_factory=Counter)
     overlaps: int = 0
     overlaps_by_agent: Counter[str] = field(default_factory=Counter)
     server_errors: int = 0
@@ -48,6 +51,7 @@ class Counters:
             "callbacks": self.callbacks,
             "logins": dict(self.logins),
             "logins_total": sum(self.logins.values()),
+            "login_posts": dict(self.login_posts),
             "overlaps": self.overlaps,
             "overlaps_by_agent": dict(self.overlaps_by_agent),
             "server_errors": self.server_errors,

@@ -179,6 +179,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     )
     if not is_login_event:
         return web.Response(text=_login_page(lang, action, username), content_type="text/html")
+    sim.counters.login_posts[username] += 1
     address = request.remote or "unknown"
     faults = sim.faults
     if not sim.login_limiter.allow(address, faults.login_limit, faults.login_window_s):

@@ -87,7 +87,7 @@ def db(database: Database) -> Iterator[Database]:
 def _truncate(db: Database) -> None:
     with db.connection() as conn:
         conn.execute("TRUNCATE operations, agent_sessions, agents, customers_cache, orders_cache,"
-                     " products_cache, logins, api_tokens RESTART IDENTITY CASCADE")
+                     " products_cache, logins, login_budget_resets, api_tokens RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import pytest
 
-from erp.errors import LoginRejected
+from erp.errors import ErpUnavailable, LoginRejected, LoginUnreached
 from erp.session import _FIND_LOGIN_ACTION_JS as FIND_LOGIN_ACTION_JS
-from erp.session import is_logged_in, is_login_page, login
+from erp.session import is_logged_in, is_login_page, login, touch_session
 from tests.fix_erpsim import SimProcess
 
 AGENT, PASSWORD = "agent01", "pw-agent01"
@@ -52,6 +53,68 @@ def test_a_wrong_password_is_login_rejected_with_the_erp_message(
     assert "wrong" not in str(info.value)
     assert is_login_page(page.url) and "ReturnUrl=%2fArchibald%2fDefault.aspx" in page.url
     assert erp.counters()["logins"] == {}
+
+
+def test_a_login_page_answering_503_is_login_unreached_and_posts_nothing(
+    aio: Any, page: Any, erp: SimProcess
+) -> None:
+    # Given an ERP in an outage (every page answers 503)
+    erp.set_faults(outage_s=60)
+    # Then a login is LoginUnreached (a kind of ErpUnavailable): nothing was posted
+    with pytest.raises(LoginUnreached, match="HTTP 503") as info:
+        aio.run(login(page, erp.url, AGENT, PASSWORD))
+    assert isinstance(info.value, ErpUnavailable) and PASSWORD not in str(info.value)
+    erp.set_faults(outage_s=0)
+    counters = erp.counters()
+    assert counters["login_posts"] == {} and counters["logins"] == {}
+    assert counters["outage_rejections"] >= 1
+    # and once the ERP answers, the same login goes through with one post
+    aio.run(login(page, erp.url, AGENT, PASSWORD))
+    assert erp.counters()["login_posts"] == {AGENT: 1}
+
+
+def test_a_refused_connection_is_login_unreached(aio: Any, page: Any) -> None:
+    # Given an address where nothing listens
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Then the login never posts: LoginUnreached, at once
+    with pytest.raises(LoginUnreached, match="ERR_CONNECTION_REFUSED"):
+        aio.run(login(page, f"http://127.0.0.1:{port}/Archibald/", AGENT, PASSWORD))
+
+
+def test_the_keepalive_request_tells_an_erp_that_does_not_answer_from_a_forgotten_session(
+    aio: Any, page: Any, erp: SimProcess
+) -> None:
+    # Given a live session's cookies
+    aio.run(login(page, erp.url, AGENT, PASSWORD))
+    cookies = aio.run(page.cookies())
+    assert aio.run(touch_session(erp.url, cookies)) is True
+    # Then an outage (503) and a refused connection raise ErpUnavailable — never "the session
+    # is gone", which would drop it and cost a login when the ERP returns
+    erp.set_faults(outage_s=60)
+    with pytest.raises(ErpUnavailable, match="503"):
+        aio.run(touch_session(erp.url, cookies))
+    erp.set_faults(outage_s=0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ErpUnavailable):
+        aio.run(touch_session(f"http://127.0.0.1:{port}/Archibald/", cookies))
+    # and the session is still live once the ERP answers; one the ERP forgot reads False
+    assert aio.run(touch_session(erp.url, cookies)) is True
+    erp.expire(AGENT)
+    assert aio.run(touch_session(erp.url, cookies)) is False
+    assert erp.counters()["logins"] == {AGENT: 1}
+
+
+def test_a_post_that_reached_the_erp_is_never_login_unreached(aio: Any, page: Any, erp: SimProcess) -> None:
+    # Given a wrong password: the post reaches the ERP, which refuses it
+    with pytest.raises(LoginRejected) as info:
+        aio.run(login(page, erp.url, AGENT, "wrong"))
+    # Then it is counted by the ERP as a login post, and is not "unreached"
+    assert not isinstance(info.value, LoginUnreached)
+    assert erp.counters()["login_posts"] == {AGENT: 1}
 
 
 def test_enter_in_the_password_field_logs_in(aio: Any, page: Any, erp: SimProcess) -> None:

@@ -21,7 +21,14 @@ from archibot.client import Client
 from archibot.local import SimProcess
 from archibot.settings import Settings
 from erp.session import login
-from store.agents import LoginBudget
+from store.agents import (
+    AUTO_PER_ADDRESS,
+    LOGIN_POSTED,
+    LOGIN_UNREACHED,
+    LoginBudget,
+    LoginGrant,
+    LoginWait,
+)
 from tests.fix_api import AUTH
 from tests.fix_stack import wait_all
 from tests.test_api import claim, test_env  # noqa: F401 (a fixture)
@@ -144,16 +151,162 @@ def test_the_budget_is_shared_by_every_worker_and_the_address_cap_counts_all_age
     budget = LoginBudget(per_agent=2, per_address=3, window_s=3600)
     reserve = client.agents.reserve_login
     # Then two logins of one agent go through, a third waits for the agent's budget
-    assert reserve(agents[0], "w1", budget) is None
-    assert reserve(agents[0], "w2", budget) is None
+    assert isinstance(reserve(agents[0], "w1", budget), LoginGrant)
+    assert isinstance(reserve(agents[0], "w2", budget), LoginGrant)
     wait = reserve(agents[0], "w1", budget)
-    assert wait is not None and wait.scope == "agent" and 3500 < wait.wait_s <= 3600
+    assert isinstance(wait, LoginWait) and wait.scope == "agent" and 3500 < wait.wait_s <= 3600
     # and another agent's first login is the address's third; its second waits for the address
-    assert reserve(agents[1], "w1", budget) is None
+    assert isinstance(reserve(agents[1], "w1", budget), LoginGrant)
     wait = reserve(agents[1], "w2", budget)
-    assert wait is not None and wait.scope == "address"
+    assert isinstance(wait, LoginWait) and wait.scope == "address"
     assert client.logins()["agents"][agents[0]]["in_window"] == 2
     assert client.logins()["total_in_window"] == 3
+
+
+def test_a_login_that_never_reached_the_erp_costs_nothing(client: Client, agents: list[str]) -> None:
+    # Given a budget of one login per agent, taken by a login whose page never answered
+    budget = LoginBudget(per_agent=1, per_address=0, window_s=3600)
+    agent = agents[0]
+    grant = client.agents.reserve_login(agent, "w1", budget)
+    assert isinstance(grant, LoginGrant)
+    # (while it is being tried it counts: a worker dying after its post must have spent one)
+    assert isinstance(client.agents.reserve_login(agent, "w2", budget), LoginWait)
+    client.agents.settle_login(grant.login_id, LOGIN_UNREACHED)
+    # Then it is given back: the next login goes through, and only that one is counted
+    posted = client.agents.reserve_login(agent, "w1", budget)
+    assert isinstance(posted, LoginGrant)
+    client.agents.settle_login(posted.login_id, LOGIN_POSTED)
+    logins = client.logins()
+    assert logins["agents"][agent]["in_window"] == 1 and logins["agents"][agent]["unreached"] == 1
+    assert logins["budgets"][agent]["left"] == 11  # the client's default budget of 12
+
+
+def test_the_address_has_a_budget_by_default_per_window_and_per_minute(
+    client: Client, agents: list[str]
+) -> None:
+    # Given the default settings: the address's budget is on, scaled to the registered agents
+    defaults = Settings().login_budget()
+    assert defaults.per_address == AUTO_PER_ADDRESS and defaults.per_address_minute == 30
+    assert defaults.address_budget(1) == 12 and defaults.address_budget(30) == 120
+    assert client.logins()["address"]["budget"] == defaults.address_budget(len(agents))
+    # When all agents together log in 3 times within a minute, against 3 a minute
+    budget = LoginBudget(per_agent=5, per_address=AUTO_PER_ADDRESS, window_s=3600, per_address_minute=3)
+    for agent in (agents[0], agents[1], agents[0]):
+        assert isinstance(client.agents.reserve_login(agent, "w", budget), LoginGrant)
+    # Then a fourth login of any agent waits about a minute, for the address's budget
+    wait = client.agents.reserve_login(agents[2], "w", budget)
+    assert isinstance(wait, LoginWait) and wait.scope == "address_minute" and 50 < wait.wait_s <= 60
+    # and the auto window budget (4 a registered agent, at least one agent's) holds them all
+    window = LoginBudget(per_agent=50, per_address=AUTO_PER_ADDRESS, window_s=3600)
+    assert window.address_budget(1) == 50  # at least one agent's own budget
+    spread = LoginBudget(per_agent=1, per_address=AUTO_PER_ADDRESS, window_s=3600)
+    assert spread.address_budget(len(agents)) == 4 * len(agents)
+    with client.db.connection() as conn:  # the address has made 4 × agents logins
+        conn.execute("INSERT INTO logins (agent, worker) SELECT %s, 'w' FROM generate_series(1, %s)",
+                     (agents[3], 4 * len(agents) - 3))
+    wait = client.agents.reserve_login(agents[4], "w", spread)
+    assert isinstance(wait, LoginWait) and wait.scope == "address"
+
+
+def test_an_outage_costs_no_login_budget_tries_no_login_and_keeps_the_sessions(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given one agent logged in (a saved session) and one who has not logged in yet
+    warm, cold = agents[:2]
+    start_worker_processes(processes=2, threads=2, keepalive_s=0)
+    (first,) = wait_all(client, [client.send("submit-order", warm, order_for(sim, warm, 0, lines=1))])
+    assert first["status"] == "done", first["error"]
+    # When the ERP answers 503 to everything for a while, and both agents have work
+    sim.set_faults(outage_s=12)
+    op_ids = [client.send("submit-order", warm, order_for(sim, warm, 1, lines=1)),
+              client.send("submit-order", cold, order_for(sim, cold, 0, lines=1))]
+    time.sleep(3)
+    # Then the ERP's breaker opens at the first login page that does not answer, and the
+    # cold agent's operation waits for it, queued, with no attempt used
+    assert client.breakers()["erp"]["open"]
+    waiting = client.status(op_ids[1])
+    assert waiting["status"] == "queued" and "waiting for the ERP" in (waiting["error"] or "")
+    # and once the ERP answers again both complete
+    done = wait_all(client, op_ids, timeout_s=90)
+    assert [d["status"] for d in done] == ["done", "done"], [d["error"] for d in done]
+    # with the warm agent's session kept (no new login) and one login for the cold agent
+    counters = sim.counters()
+    assert counters["logins"] == {warm: 1, cold: 1}
+    # and the journal counts exactly the login posts the ERP saw: the outage spent nothing
+    logins = client.logins()
+    assert counters["login_posts"] == {warm: 1, cold: 1}
+    assert {n: v["in_window"] for n, v in logins["agents"].items() if v["in_window"]} == counters["login_posts"]
+    assert done[1]["attempts"] == 1  # tried once the ERP was back, never retried into the outage
+    assert logins["agents"].get(cold, {}).get("unreached", 0) <= 1
+
+
+def test_the_address_budget_makes_every_agent_wait_until_an_operator_gives_it_back(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes
+) -> None:
+    # Given an address budget of one login a window, spent by a first agent
+    first, second = agents[:2]
+    start_worker_processes(processes=1, threads=2, login_budget_per_address=1, keepalive_s=0)
+    (done,) = wait_all(client, [client.send("submit-order", first, order_for(sim, first, 0, lines=1))])
+    assert done["status"] == "done", done["error"]
+    # When another agent needs a login
+    op_id = client.send("submit-order", second, order_for(sim, second, 0, lines=1))
+    # Then its order waits, visibly, for the address's budget — nothing is tried
+    waiting = _wait_until(client, op_id, lambda s: s["waiting"] is not None)
+    assert "ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS" in waiting["waiting"]["message"]
+    assert "archibot logins --reset-address" in waiting["waiting"]["message"]
+    assert sim.counters()["login_posts"] == {first: 1}
+    # and when an operator gives the address its budget back, journaled, it runs at once
+    assert client.reset_login_budget(None, "operator", "ERP checked by hand") == 1
+    (ended,) = wait_all(client, [op_id], timeout_s=60)
+    assert ended["status"] == "done", ended["error"]
+    assert ended["waiting"] is None
+    assert sim.counters()["logins"] == {first: 1, second: 1}
+    (reset,) = client.logins()["resets"]
+    assert reset["agent"] is None and reset["note"] == "ERP checked by hand"
+    assert reset["operator"] == "operator"
+
+
+@pytest.mark.usefixtures("test_env")
+def test_a_spent_agent_budget_is_an_alarm_on_metrics_and_status_and_reset_gives_it_back(
+    client: Client, agents: list[str], api: Any, capsys: Any
+) -> None:
+    # Given an agent that has made its whole budget of logins today, and an operation waiting
+    agent, other = agents[:2]
+    budget = client.settings.login_budget()
+    for _ in range(budget.per_agent):
+        assert isinstance(client.agents.reserve_login(agent, "w", budget), LoginGrant)
+    op_id = client.send("sync-orders", agent, {})
+    op = claim(client, op_id)
+    waiting = {"for": "login_budget", "until": "2030-01-01T00:00:00+00:00",
+               "message": "waiting for the login budget until 2030-01-01T00:00:00+00:00: test"}
+    client.journal.wait_outside(op, waiting["message"], 3_600_000, {"waiting": waiting})
+    # Then /metrics says so, per agent
+    metrics = api.get("/metrics", headers=AUTH).text
+    assert f'archibot_login_budget_spent{{agent="{agent}"}} 1.0' in metrics
+    assert f'archibot_login_budget_spent{{agent="{other}"}} 0.0' in metrics
+    assert f'archibot_login_budget_left{{agent="{agent}"}} 0.0' in metrics
+    assert 'archibot_login_budget_address_left{window="minute"}' in metrics
+    # and so do the API, the status and the logins commands
+    (state,) = [s for s in api.get("/v1/agents", headers=AUTH).json() if s["agent"] == agent]
+    assert state["login_budget_left"] == 0 and state["login_budget_spent_until"]
+    assert cli.main(["status"]) == 0
+    assert f"login budget SPENT for {agent} ({budget.per_agent}/{budget.per_agent})" in capsys.readouterr().out
+    # When an operator who knows the ERP is fine gives it back
+    assert cli.main(["logins", "--reset", agent, "--note", "ERP is fine"]) == 0
+    assert "1 waiting operations made ready" in capsys.readouterr().out
+    # Then the alarm is off, the budget is whole again, the reset is journaled
+    metrics = api.get("/metrics", headers=AUTH).text
+    assert f'archibot_login_budget_spent{{agent="{agent}"}} 0.0' in metrics
+    logins = client.logins()
+    assert logins["budgets"][agent]["left"] == budget.per_agent and logins["spent"] == []
+    assert logins["agents"][agent]["in_window"] == budget.per_agent  # the history stays
+    assert [(r["agent"], r["note"]) for r in logins["resets"]] == [(agent, "ERP is fine")]
+    # and the operation that waited is ready to run now, its waiting note gone
+    row = client.journal.get(op_id)
+    assert row is not None and row["status"] == "queued" and "waiting" not in (row["progress"] or {})
+    assert client.status(op_id)["waiting"] is None
+    # an unknown agent is refused, naming it
+    assert cli.main(["logins", "--reset", "nobody"]) != 0
 
 
 @pytest.mark.usefixtures("test_env")
@@ -164,7 +317,7 @@ def test_status_api_and_cli_show_logins_per_agent_and_what_waits_for_the_budget(
     agent = agents[0]
     budget = LoginBudget(per_agent=2, per_address=0, window_s=3600)
     for _ in range(2):
-        assert client.agents.reserve_login(agent, "w", budget) is None
+        assert isinstance(client.agents.reserve_login(agent, "w", budget), LoginGrant)
     op_id = client.send("sync-orders", agent, {})
     op = claim(client, op_id)
     waiting = {"for": "login_budget", "until": "2030-01-01T00:00:00+00:00",

@@ -67,5 +67,6 @@ def metrics(request: Request) -> Response:
 def metrics_registry(svc: Services) -> CollectorRegistry:
     """A registry holding only Archibot's collector (no per-process default metrics)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ArchibotCollector(svc.client.db, svc.redis, webhooks=bool(svc.settings.webhook_url)))
+    registry.register(ArchibotCollector(svc.client.db, svc.redis, webhooks=bool(svc.settings.webhook_url),
+                                        logins=svc.client.logins))
     return registry

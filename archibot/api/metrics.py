@@ -10,7 +10,13 @@ in-process counter, so any API process answers for the whole deployment.
     archibot_oldest_pending_age_seconds                  the oldest queued or running operation
     archibot_operation_retries_total{type}               attempts beyond the first
     archibot_requeues_total{type}                        busy-agent requeues
-    archibot_logins_total{agent}                         ERP logins
+    archibot_logins_total{agent}                         ERP logins the ERP could see
+    archibot_login_budget_left{agent}                    logins left in the agent's budget
+    archibot_login_budget_spent{agent}                   1 while the agent's budget is spent
+                                                         (its operations wait): an alarm
+    archibot_login_budget_address_left{window}           logins left to all agents together
+                                                         (window: day, minute)
+    archibot_login_budget_address_spent                  1 while the address's budget is spent
     archibot_erp_errors_total{kind}                      failed operations by kind of error
     archibot_workers                                     worker processes with a live heartbeat
     archibot_worker_browser_contexts{worker}             contexts open in the worker's Chromium
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -54,16 +60,46 @@ FROM operations WHERE status = 'failed' GROUP BY 1
 """
 
 
+def login_budget_metrics(logins: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+    """The login budgets as gauges (``Client.logins()``): what is left, and which are spent."""
+    left = GaugeMetricFamily("archibot_login_budget_left",
+                             "ERP logins left in the agent's login budget", labels=["agent"])
+    spent = GaugeMetricFamily("archibot_login_budget_spent",
+                              "1 while the agent's login budget is spent (its operations wait)",
+                              labels=["agent"])
+    for name, v in logins["budgets"].items():
+        if v["left"] is not None:
+            left.add_metric([name], v["left"])
+        spent.add_metric([name], 1 if v["spent_until"] is not None else 0)
+    yield left
+    yield spent
+    address = logins["address"]
+    address_left = GaugeMetricFamily("archibot_login_budget_address_left",
+                                     "ERP logins left to all agents together", labels=["window"])
+    for window, used, budget in (("day", address["used"], address["budget"]),
+                                 ("minute", address["used_minute"], address["budget_minute"])):
+        if budget:
+            address_left.add_metric([window], max(0, budget - used))
+    yield address_left
+    yield GaugeMetricFamily("archibot_login_budget_address_spent",
+                            "1 while the address's login budget is spent",
+                            value=1 if address["spent_until"] is not None else 0)
+
+
 class ArchibotCollector(Collector):
     """Collects every archibot_* metric from PostgreSQL and Redis on each scrape."""
 
-    def __init__(self, db: Database, redis_client: redis.Redis, *, webhooks: bool) -> None:
+    def __init__(self, db: Database, redis_client: redis.Redis, *, webhooks: bool,
+                 logins: Callable[[], dict[str, Any]] | None = None) -> None:
         self._db = db
         self._redis = redis_client
         self._webhooks = webhooks
+        self._logins = logins
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         yield from self._journal()
+        if self._logins is not None:
+            yield from login_budget_metrics(self._logins())
         yield from self._workers()
 
     def _journal(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
@@ -88,7 +124,9 @@ class ArchibotCollector(Collector):
                 "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age"
                 " FROM operations WHERE status IN ('queued', 'running')"
             ).fetchone()
-            logins = conn.execute("SELECT agent, count(*) AS n FROM logins GROUP BY agent").fetchall()
+            logins = conn.execute(
+                "SELECT agent, count(*) AS n FROM logins WHERE outcome <> 'unreached' GROUP BY agent"
+            ).fetchall()
             errors = conn.execute(_ERROR_KIND_SQL).fetchall()
             pending_hooks = conn.execute(
                 "SELECT count(*) AS n FROM webhook_deliveries WHERE delivered_at IS NULL"

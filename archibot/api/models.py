@@ -85,6 +85,12 @@ class Agent(BaseModel):
         0, description="ERP logins in the login budget's window (ARCHIBOT_LOGIN_BUDGET_WINDOW_S)")
     login_budget: int = Field(
         0, description="ERP logins allowed per agent per window (ARCHIBOT_LOGIN_BUDGET_PER_DAY; 0: none)")
+    login_budget_left: int | None = Field(
+        None, description="ERP logins left in the agent's budget now (since the window's start or "
+                          "the newest reset; null: no budget)")
+    login_budget_spent_until: str | None = Field(
+        None, description="set while the agent's budget is spent: when it lets a login through "
+                          "again (archibot logins --reset AGENT gives it back)")
     waiting_for_login: dict[str, Any] | None = Field(
         None, description="the agent's oldest operation waiting for the login budget: "
                           "op_id, until, message")

@@ -240,6 +240,8 @@ def agent_states(svc: Services) -> list[dict[str, Any]]:
             "logins_today": int(row["logins_today"]),
             "logins_in_window": logins["agents"].get(name, {}).get("in_window", 0),
             "login_budget": logins["budget_per_day"],
+            "login_budget_left": logins["budgets"].get(name, {}).get("left"),
+            "login_budget_spent_until": logins["budgets"].get(name, {}).get("spent_until"),
             "waiting_for_login": waiting.get(name),
         })
     return states
