@@ -76,6 +76,10 @@ class KeepAlive:
     async def round(self) -> int:
         """Touch every shared session the ERP has not seen for ``keepalive_s``; how many."""
         ctx = self.ctx
+        if await ctx.breaker.is_open():
+            # The ERP is down: a touch cannot reach it (and would not drop the session); the
+            # first round after its return catches up.
+            return 0
         due = await ctx.db_call(ctx.agents.sessions_due, ctx.settings.keepalive_s,
                                 ctx.settings.keepalive_max_idle_s)
         touched = 0
