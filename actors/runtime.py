@@ -390,11 +390,11 @@ async def _execute(ctx: WorkerContext, op: Operation, lease: Lease) -> None:
     except LoginUnreached as exc:
         # The login page did not answer: is the ERP down? A probe says at once; if so, this
         # and every other agent's login waits for it to return instead of trying again.
-        down = True
+        # (Without Redis nobody can tell: the usual backoff then.)
         try:
             down = await ctx.breaker.transport_error(op.agent, str(exc), confirm_now=True)
         except redis.RedisError:
-            log.warning("breaker_unreachable op_id=%s", op.id)
+            down = False
         if down:
             await _wait_for_erp(ctx, op, lease, _describe(exc))
         else:

@@ -252,7 +252,8 @@ class Client:
     def reset_login_budget(self, agent: str | None, operator: str, note: str | None = None) -> int:
         """Give ``agent`` (None: the address) its login budget back — journaled, for an
         operator who knows the ERP is fine — and wake what waited for it; how many."""
-        made_ready = self.agents.reset_login_budget(agent, operator, note)
+        self.agents.reset_login_budget(agent, operator, note)
+        made_ready = self.journal.release_login_waits(agent)
         if made_ready:
             for row in self.journal.ready_heads():
                 if agent is None or str(row["agent"]) == agent:

@@ -259,7 +259,7 @@ class AgentStore:
     def budget_state(self, budget: LoginBudget) -> dict[str, Any]:
         """Where every agent and the address stand against the budgets, now.
 
-        ``{"agents": {agent: {"used", "budget", "spent_until"}}, "address": {"used",
+        ``{"agents": {agent: {"used", "spent_until"}}, "address": {"used",
         "budget", "used_minute", "budget_minute", "spent_until"}, "unreached": {agent: n}}``:
         ``used`` counts the logins the ERP could see since the window's start or the newest
         reset; ``spent_until`` (the database's clock) is None while a login may go through.
@@ -290,10 +290,12 @@ class AgentStore:
                 spent = budget.per_agent > 0 and used.get(name, 0) >= budget.per_agent
                 wait = _agent_wait(conn, name, budget, now) if spent else None
                 state_agents[name] = {
-                    "used": used.get(name, 0), "budget": budget.per_agent,
+                    "used": used.get(name, 0),
                     "spent_until": wait.until if wait is not None else None,
                 }
-            address_waits = _budget_waits(conn, None, budget, now)
+            address_spent = (0 < address_budget <= address_used
+                             or 0 < budget.per_address_minute <= minute_used)
+            address_waits = _budget_waits(conn, None, budget, now) if address_spent else []
         return {
             "agents": state_agents,
             "address": {
@@ -305,9 +307,9 @@ class AgentStore:
             "unreached": unreached,
         }
 
-    def reset_login_budget(self, agent: str | None, operator: str, note: str | None = None) -> int:
-        """Give ``agent`` (None: the address) its login budget back, journaled; the
-        operations waiting for it are made ready now. Returns how many were."""
+    def reset_login_budget(self, agent: str | None, operator: str, note: str | None = None) -> None:
+        """Give ``agent`` (None: the address) its login budget back, journaled: logins before
+        now no longer count against that budget (see Journal.release_login_waits)."""
         with self._db.connection() as conn, conn.transaction():
             if agent is not None and conn.execute(
                     "SELECT 1 FROM agents WHERE agent = %s", (agent,)).fetchone() is None:
@@ -316,16 +318,8 @@ class AgentStore:
                 "INSERT INTO login_budget_resets (agent, operator, note) VALUES (%s, %s, %s)",
                 (agent, operator, note),
             )
-            cur = conn.execute(
-                "UPDATE operations SET not_before = clock_timestamp(), progress = progress - 'waiting',"
-                " updated_at = clock_timestamp()"
-                " WHERE status = 'queued' AND progress -> 'waiting' ->> 'for' = 'login_budget'"
-                " AND (%s::text IS NULL OR agent = %s)",
-                (agent, agent),
-            )
         log.warning("login_budget_reset agent=%s operator=%s note=%r", agent or "(address)",
                     operator, note)
-        return cur.rowcount
 
     def login_budget_resets(self, limit: int = 10) -> list[dict[str, Any]]:
         """The newest budget resets: agent (None: the address), when, by whom, why."""

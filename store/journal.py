@@ -414,6 +414,19 @@ class Journal:
             reason=reason, delay_s=delay_ms / 1000, waiting=Jsonb(waiting),
         )
 
+    def release_login_waits(self, agent: str | None) -> int:
+        """An operator gave ``agent``'s (None: the address's) login budget back: the
+        operations waiting for it are ready now, their waiting note gone; how many."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "UPDATE operations SET not_before = clock_timestamp(), progress = progress - 'waiting',"
+                " updated_at = clock_timestamp()"
+                " WHERE status = 'queued' AND progress -> 'waiting' ->> 'for' = 'login_budget'"
+                " AND (%s::text IS NULL OR agent = %s)",
+                (agent, agent),
+            )
+        return cur.rowcount
+
     def wake_transient(self, settle_s: float) -> int:
         """The ERP answers again: make every operation waiting out a transient backoff ready
         now (a save in flight still gets its ``settle_s``); how many."""

@@ -10,6 +10,11 @@ line by line, the rollback of a plain save, overwriting callbacks, clicks that m
 a grid stuck editing, the XAF popups, session serialization and the login block, the lines
 grid's 20-row pages) — comes from FACTS.md §1-§3, §6-§11 and is held by the behaviour tests:
 test_order_writes, test_erp_quirks, test_customer_quirks, test_sessions, test_long_orders.
+What the ERP's operator counts — login posts from our address (FACTS §1: 48-150 a day got
+the production bot blacklisted) — is erpsim's ``login_posts`` counter: every post of the
+login form that reached the server, however it ended, and nothing for a login page that
+never answered (erpsim's ``outage_s`` 503s stand for an ERP that is down, not for a dumped
+page); held by test_login and test_login_budget against the journal's count.
 
 Runtime is kept small: one Chromium per language for the module, one login per language
 (agent01), one more agent (agent02) for the per-user persistence check, pages reused.
