@@ -18,7 +18,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from archibot.backoff import compute_backoff_ms
-from archibot.breakers import ERP_ERRORS_KEY, ERP_OPEN_KEY, ERP_PROBE_KEY
+from archibot.keys import ERP_ERRORS_KEY, ERP_OPEN_KEY, ERP_PROBE_KEY
 
 log = logging.getLogger("archibot.breaker")
 

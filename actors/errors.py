@@ -13,7 +13,9 @@ ActorError
  │                   the operation waits, queued, until the budget lets one through
  ├── ErpDown         the ERP's breaker is open: no login is tried; the operation waits,
  │                   queued, for the ERP to answer again
- └── SyncCancelled   someone cancelled the running sync: it stops at a page boundary
+ ├── SyncCancelled   someone cancelled the running sync: it stops at a page boundary
+ └── BootFailed      PostgreSQL, Redis or Chromium stayed out of reach for the boot timeout:
+                     the worker process exits non-zero (its supervisor starts it again)
 """
 
 from __future__ import annotations
@@ -89,3 +91,7 @@ class SyncCancelled(ActorError):
     def __init__(self, progress: dict[str, object]) -> None:
         super().__init__(f"cancelled after page {progress.get('pages_done')} of {progress.get('pages_total')}")
         self.progress = progress
+
+
+class BootFailed(ActorError):
+    """The worker could not reach PostgreSQL, Redis or Chromium within its boot timeout."""

@@ -1,36 +1,40 @@
-"""What each operation type runs: an erp operation (writes) or a sync, behind one signature.
+"""What each operation type runs, behind one signature: its registry entry's erp function,
+resolved here (the registry names it as text so that the client never imports the erp layer).
 
-Writes that reference an order accept the ERP order id or the op id of the
-``submit-order`` that created it; the reference is resolved here, when the
-operation runs (per-agent FIFO guarantees the submit ran first).
+A write's executor is called with ``(page, erp_url, payload, op_id=, reconcile=, hooks=)``;
+a sync's is the list walker that actors/sync_runner.py pages through. Writes that reference
+an order accept the ERP order id or the op id of the ``submit-order`` that created it; the
+reference is resolved here, when the operation runs (per-agent FIFO guarantees the submit
+ran first).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from actors.errors import DependencyFailed
-from actors.sync_runner import SYNC_VIEWS, run_sync
-from archibot.operations import OPERATION_TYPES, operation_type
-from erp import operations as erp_ops
+from actors.job import Job
+from actors.sync_runner import run_sync
+from archibot.operations import ORDER_CREATING_TYPE, Kind, OperationType, operation_type
 from erp.errors import ErpRejected
+from store.states import Status
 
-if TYPE_CHECKING:
-    from actors.runtime import Job
-
-Executor = Callable[["Job"], Awaitable[dict[str, Any]]]
+Executor = Callable[[Job], Awaitable[dict[str, Any]]]
 ErpOperation = Callable[..., Awaitable[dict[str, Any]]]
 
-_WRITES: dict[str, ErpOperation] = {
-    "submit-order": erp_ops.submit_order,
-    "edit-order": erp_ops.edit_order,
-    "delete-order": erp_ops.delete_order,
-    "send-to-verona": erp_ops.send_to_verona,
-    "create-customer": erp_ops.create_customer,
-    "update-customer": erp_ops.update_customer,
-}
+
+@functools.cache
+def executor_for(kind: OperationType) -> Executor:
+    """How the worker runs ``kind``: its erp function, wrapped for its kind of operation."""
+    module, _, name = kind.executor.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    if kind.kind is Kind.SYNC:
+        return functools.partial(run_sync, walker=function)
+    return _write(function)
 
 
 async def _check_dependencies(job: Job, ref: str) -> None:
@@ -39,17 +43,17 @@ async def _check_dependencies(job: Job, ref: str) -> None:
     The main app sent this write on top of that one ("submit, then send to Verona"); after
     the earlier failed it would act on a state the main app did not intend.
     """
-    ctx, op = job.ctx, job.op
+    svc, op = job.svc, job.op
     refs = [ref]
     if _is_op_id(ref):
-        done = await ctx.db_call(ctx.journal.result_of, ref)
+        done = await svc.db_call(svc.claims.result_of, ref)
         if done and done.get("order_id"):
             refs.append(str(done["order_id"]))
     else:
-        submit = await ctx.db_call(ctx.journal.submit_of_order, op.agent, ref)
+        submit = await svc.db_call(svc.claims.creator_of_order, op.agent, ref, ORDER_CREATING_TYPE)
         if submit:
             refs.append(submit)
-    failed = await ctx.db_call(ctx.journal.failed_write_on_order, op.id, op.agent, refs)
+    failed = await svc.db_call(svc.claims.failed_write_on_order, op.id, op.agent, refs)
     if failed is not None:
         raise DependencyFailed(
             f"not attempted: the earlier {failed['op_type']} {failed['id']} on order {ref} "
@@ -70,11 +74,12 @@ async def _resolve_order(job: Job, payload: dict[str, Any]) -> dict[str, Any]:
     await _check_dependencies(job, ref)
     if not _is_op_id(ref):
         return payload  # an ERP order id
-    row = await job.ctx.db_call(job.ctx.journal.get, ref)
-    if row is None or row["status"] != "done" or not (row["result"] or {}).get("order_id"):
+    row = await job.svc.db_call(job.svc.claims.get, ref)
+    if row is None or row["status"] != Status.DONE or not (row["result"] or {}).get("order_id"):
         state = "unknown" if row is None else row["status"]
         raise ErpRejected(
-            f"the order is the submit-order {ref}, which is {state}, not done: there is no ERP order",
+            f"the order is the {ORDER_CREATING_TYPE} {ref}, which is {state}, not done: there is "
+            "no ERP order",
             field="order",
         )
     return {**payload, "order": str(row["result"]["order_id"])}
@@ -83,21 +88,17 @@ async def _resolve_order(job: Job, payload: dict[str, Any]) -> dict[str, Any]:
 def _write(erp_operation: ErpOperation) -> Executor:
     async def run(job: Job) -> dict[str, Any]:
         # The journaled payload, read through its type's model (the one declaration of it).
-        payload = operation_type(job.op.op_type).parse(job.op.payload).model_dump(exclude_none=True)
+        payload = kind_of(job).parse(job.op.payload).model_dump(exclude_none=True)
         if "order" in payload:
             payload = await _resolve_order(job, payload)
         return await erp_operation(
-            job.page, job.ctx.settings.erp_base(), payload,
+            job.page, job.svc.settings.erp_base(), payload,
             op_id=job.op.id, reconcile=job.reconcile, hooks=job,
         )
 
     return run
 
 
-EXECUTORS: dict[str, Executor] = {
-    **{op_type: _write(fn) for op_type, fn in _WRITES.items()},
-    **{op_type: run_sync for op_type in SYNC_VIEWS},
-}
-_missing = set(OPERATION_TYPES) ^ set(EXECUTORS)
-if _missing:  # the registry and the workers must agree: fail at worker boot, not per message
-    raise RuntimeError(f"operation types without an executor (or unknown): {sorted(_missing)}")
+def kind_of(job: Job) -> OperationType:
+    """The registry entry of the job's operation."""
+    return operation_type(job.op.op_type)

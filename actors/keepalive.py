@@ -25,17 +25,17 @@ import uuid
 from typing import TYPE_CHECKING
 
 from actors.errors import AgentBusy
-from actors.sweeper import take_turn
+from actors.periodic import Periodic, Turn
+from archibot.keys import KEEPALIVE_KEY
 from erp.errors import ErpUnavailable
 from erp.session import touch_session
 from pool.language import accept_language
 
 if TYPE_CHECKING:
-    from actors.worker import WorkerContext
+    from actors.services import Services, WorkerState
 
 log = logging.getLogger("archibot.keepalive")
 
-DEFAULT_KEEPALIVE_KEY = "archibot:keepalive"
 #: The longest pause between two rounds (a round is one query when nothing is due).
 DEFAULT_MAX_TICK_S = 30.0
 #: The shortest pause between two rounds.
@@ -46,45 +46,39 @@ DEFAULT_STEP_TIMEOUT_S = 60.0
 TOKEN_PREFIX = "keepalive-"
 
 
+def tick_s(keepalive_s: float) -> float:
+    """How often a round looks for sessions to keep alive."""
+    return max(DEFAULT_MIN_TICK_S, min(DEFAULT_MAX_TICK_S, keepalive_s / 3))
+
+
 class KeepAlive:
-    """The keep-alive loop of one worker process (started and stopped with its context)."""
+    """The keep-alive loop of one worker process (:attr:`loop`, started with its services)."""
 
-    def __init__(self, ctx: WorkerContext) -> None:
-        self.ctx = ctx
+    def __init__(self, services: Services, state: WorkerState) -> None:
+        self.services = services
+        self.state = state
         self.touches = 0
-
-    def tick_s(self) -> float:
-        """How often a round looks for sessions to keep alive."""
-        return max(DEFAULT_MIN_TICK_S, min(DEFAULT_MAX_TICK_S, self.ctx.settings.keepalive_s / 3))
-
-    async def run(self) -> None:
-        """Loop until the worker stops; errors are logged, never fatal."""
-        while not self.ctx.stopping:
-            await asyncio.sleep(self.tick_s())
-            try:
-                if await self._my_turn():
-                    await self.round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 (Redis or PostgreSQL down: the next round tries again)
-                log.warning("keepalive_failed error=%r", exc)
-
-    async def _my_turn(self) -> bool:
-        assert self.ctx.redis is not None
-        return await take_turn(self.ctx.redis, DEFAULT_KEEPALIVE_KEY, self.ctx.name, self.tick_s() * 0.9)
+        tick = tick_s(services.settings.keepalive_s)
+        # A round is bounded agent by agent (DEFAULT_STEP_TIMEOUT_S each), not as a whole.
+        self.loop = Periodic(
+            "keepalive", self.round, tick_s=tick, stopping=lambda: state.stopping,
+            step_timeout_s=None, logger=log,
+            turn=Turn(services.redis, KEEPALIVE_KEY, services.name, tick * 0.9),
+        )
 
     async def round(self) -> int:
         """Touch every shared session the ERP has not seen for ``keepalive_s``; how many."""
-        ctx = self.ctx
-        if await ctx.breaker.is_open():
+        services = self.services
+        settings = services.settings
+        if await services.breaker.is_open():
             # The ERP is down: a touch cannot reach it (and would not drop the session); the
             # first round after its return catches up.
             return 0
-        due = await ctx.db_call(ctx.agents.sessions_due, ctx.settings.keepalive_s,
-                                ctx.settings.keepalive_max_idle_s)
+        due = await services.db_call(services.agents.sessions_due, settings.keepalive_s,
+                                     settings.keepalive_max_idle_s)
         touched = 0
         for agent in due:
-            if ctx.stopping:
+            if self.state.stopping:
                 break
             if await asyncio.wait_for(self.touch(agent), DEFAULT_STEP_TIMEOUT_S):
                 touched += 1
@@ -92,31 +86,32 @@ class KeepAlive:
 
     async def touch(self, agent: str) -> bool:
         """Keep ``agent``'s session alive under their lease; whether a request was sent."""
-        ctx = self.ctx
-        if await ctx.db_call(ctx.journal.has_ready, agent):
+        services = self.services
+        claims = services.claims
+        if await services.db_call(claims.has_ready, agent):
             return False  # an operation is about to use the session anyway
-        floor = await ctx.db_call(ctx.journal.max_fence, agent)
+        floor = await services.db_call(claims.max_fence, agent)
         token = TOKEN_PREFIX + uuid.uuid4().hex
         try:
-            async with ctx.lock.held(agent, token, token, floor):
-                stored = await ctx.db_call(ctx.agents.load_session, agent)
+            async with services.lock.held(agent, token, token, floor):
+                stored = await services.db_call(services.agents.load_session, agent)
                 if stored is None:
                     return False
                 try:
                     alive = await touch_session(
-                        ctx.settings.erp_base(), stored.cookies,
-                        accept_language=accept_language(ctx.settings.erp_lang),
+                        services.settings.erp_base(), stored.cookies,
+                        accept_language=accept_language(services.settings.erp_lang),
                     )
                 except ErpUnavailable as exc:
                     log.info("keepalive_unanswered agent=%s error=%s", agent, exc)
                     return False
                 self.touches += 1
                 if alive:
-                    await ctx.db_call(ctx.agents.mark_seen, agent, stored.saved_at)
+                    await services.db_call(services.agents.mark_seen, agent, stored.saved_at)
                     log.debug("keepalive agent=%s", agent)
                 else:
                     # Gone anyway (kicked, ERP restarted): the next operation logs in, in budget.
-                    await ctx.db_call(ctx.agents.forget_session, agent, stored.saved_at)
+                    await services.db_call(services.agents.forget_session, agent, stored.saved_at)
                     log.info("keepalive_session_gone agent=%s", agent)
                 return True
         except AgentBusy:

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 from dramatiq.middleware import Middleware
 
 from actors.errors import AgentBusy, WorkerStopping
 from archibot.backoff import compute_backoff_ms
-from store.journal import Journal
+
+if TYPE_CHECKING:
+    from actors.services import WorkerProcess
+    from store.claims import Claims
 
 log = logging.getLogger("archibot.requeue")
 
@@ -38,13 +41,18 @@ DEFAULT_FAILURE_BACKOFF_MAX_MS = 60_000
 
 
 class RequeueBusy(Middleware):
-    """Turns AgentBusy into a delayed re-enqueue; see the module docstring."""
+    """Turns AgentBusy into a delayed re-enqueue; see the module docstring.
+
+    It runs on the worker threads and uses the journal through ``process``'s services (their
+    PostgreSQL pool is thread-safe), which exist from the boot to the shutdown: every
+    message is processed in between.
+    """
 
     def __init__(
-        self, journal: Journal, *, max_requeue_age_s: int = DEFAULT_MAX_REQUEUE_AGE_S,
+        self, process: WorkerProcess, *, max_requeue_age_s: int = DEFAULT_MAX_REQUEUE_AGE_S,
         retry_budget_s: int = DEFAULT_MAX_REQUEUE_AGE_S,
     ) -> None:
-        self.journal = journal
+        self.process = process
         self.max_requeue_age_s = max_requeue_age_s
         self.retry_budget_s = retry_budget_s
         self.requeued = 0
@@ -86,17 +94,21 @@ class RequeueBusy(Middleware):
         age_s = time.time() - message.message_timestamp / 1000
         # An agent busy with long work (a 40-line order holds it half an hour) but still
         # starting and ending operations will reach this one: only a stuck agent fails it.
-        if age_s > max_age_s and not self.journal.agent_progressed_within(busy.agent, max_age_s):
+        claims = self._claims()
+        if age_s > max_age_s and not claims.agent_progressed_within(busy.agent, max_age_s):
             error = (
                 f"agent {busy.agent!r} stayed busy for {age_s:.0f} s, more than the "
                 f"{max_age_s} s an operation may wait; send it again if it is still wanted"
             )
-            self.journal.fail_unclaimed(op_id, error)
+            claims.fail_unclaimed(op_id, error)
             log.warning("requeue_expired op_id=%s agent=%s age_s=%.0f", op_id, busy.agent, age_s)
             return
         requeues = int(message.options.get("requeues", 0))
         delay_ms = compute_backoff_ms(requeues)
         broker.enqueue(message.copy(options={"requeues": requeues + 1}), delay=delay_ms)
-        self.journal.count_requeue(op_id)
+        claims.count_requeue(op_id)
         self.requeued += 1
         log.info("requeued op_id=%s agent=%s requeues=%d delay_ms=%d", op_id, busy.agent, requeues + 1, delay_ms)
+
+    def _claims(self) -> Claims:
+        return self.process.require_services().claims

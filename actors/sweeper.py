@@ -16,21 +16,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from actors.lock import DEFAULT_LOCK_PREFIX
+from actors.periodic import Periodic, take_turn
+from archibot.keys import SWEEP_KEY, lock_key
+from store.recovery import to_wake
 
 if TYPE_CHECKING:
-    from actors.worker import WorkerContext
+    from actors.services import Services, WorkerState
 
 log = logging.getLogger("archibot.sweeper")
 
-DEFAULT_SWEEP_KEY = "archibot:sweep"
-
-
-async def take_turn(redis: Any, key: str, holder: str, for_s: float) -> bool:
-    """True for the one process of all that takes `key` first in each period of `for_s`."""
-    return bool(await redis.set(key, holder, nx=True, px=max(1, int(for_s * 1000))))
 #: How often the loop wakes up (the breaker's probes are spaced by their own backoff).
 DEFAULT_TICK_S = 2.0
 #: The longest one step of the loop (a probe, a sweep) may take.
@@ -41,64 +37,56 @@ DEFAULT_STUCK_AFTER_S = 30
 
 
 class Sweeper:
-    """The housekeeping loop of one worker process (started and stopped with its context)."""
+    """The housekeeping loop of one worker process (:attr:`loop`, started with its services)."""
 
-    def __init__(self, ctx: WorkerContext) -> None:
-        self.ctx = ctx
+    def __init__(self, services: Services, state: WorkerState) -> None:
+        self.services = services
+        self.state = state
         self.sweeps = 0
+        self._next_sweep = 0.0
+        # Each of the tick's calls is bounded by itself: one stuck call must not end this
+        # process's housekeeping, nor hold up the others.
+        self.loop = Periodic("sweep", self.tick, tick_s=DEFAULT_TICK_S,
+                             stopping=lambda: state.stopping, step_timeout_s=None, logger=log)
 
-    async def run(self) -> None:
-        """Loop until the worker stops; errors are logged, never fatal."""
-        ctx = self.ctx
-        next_sweep = 0.0
-        while not ctx.stopping:
-            await asyncio.sleep(DEFAULT_TICK_S)
-            try:
-                # Bounded: one stuck call must not end this process's housekeeping.
-                if await asyncio.wait_for(ctx.breaker.probe(), DEFAULT_STEP_TIMEOUT_S):
-                    await asyncio.wait_for(self.erp_is_back(), DEFAULT_STEP_TIMEOUT_S)
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + ctx.settings.sweep_interval_s
-                    if await self._my_turn():
-                        await asyncio.wait_for(self.sweep(), DEFAULT_STEP_TIMEOUT_S)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 (Redis or PostgreSQL down: the next tick tries again)
-                log.warning("sweep_failed error=%r", exc)
-
-    async def _my_turn(self) -> bool:
-        assert self.ctx.redis is not None
-        interval_s = self.ctx.settings.sweep_interval_s * 0.9
-        return await take_turn(self.ctx.redis, DEFAULT_SWEEP_KEY, self.ctx.name, interval_s)
+    async def tick(self) -> None:
+        """Probe the ERP if its breaker is open; sweep when an interval is up and it is our turn."""
+        services = self.services
+        if await asyncio.wait_for(services.breaker.probe(), DEFAULT_STEP_TIMEOUT_S):
+            await asyncio.wait_for(self.erp_is_back(), DEFAULT_STEP_TIMEOUT_S)
+        if time.monotonic() >= self._next_sweep:
+            interval_s = services.settings.sweep_interval_s
+            self._next_sweep = time.monotonic() + interval_s
+            if await take_turn(services.redis, SWEEP_KEY, services.name, interval_s * 0.9):
+                await asyncio.wait_for(self.sweep(), DEFAULT_STEP_TIMEOUT_S)
 
     async def sweep(self) -> int:
-        """Re-send wake-ups for orphaned and stuck operations; how many."""
-        ctx = self.ctx
-        assert ctx.redis is not None
+        """Re-send wake-ups for orphaned and stuck operations (:meth:`Recovery.lost_wakeups`);
+        how many."""
+        services = self.services
         self.sweeps += 1
-        running = await ctx.db_call(ctx.journal.orphan_candidates)
-        orphans: list[tuple[str, str]] = []
-        if running:
-            pipe = ctx.redis.pipeline(transaction=False)
-            for row in running:
-                pipe.exists(DEFAULT_LOCK_PREFIX + str(row["agent"]))
-            for row, exists in zip(running, await pipe.execute(), strict=True):
-                if not exists:
-                    orphans.append((str(row["id"]), str(row["op_type"])))
-        stuck = await ctx.db_call(ctx.journal.stuck_heads, DEFAULT_STUCK_AFTER_S)
-        targets = dict(orphans)
-        targets.update({str(r["id"]): str(r["op_type"]) for r in stuck})
-        for op_id, op_type in targets.items():
-            await ctx.db_call(ctx.sender.wake, op_type, op_id)
+        found = await services.db_call(services.recovery.lost_wakeups, DEFAULT_STUCK_AFTER_S)
+        orphan_agents = sorted({w.agent for w in found if w.orphan})
+        leased: set[str] = set()
+        if orphan_agents:
+            pipe = services.redis.pipeline(transaction=False)
+            for agent in orphan_agents:
+                pipe.exists(lock_key(agent))
+            leased = {a for a, held in zip(orphan_agents, await pipe.execute(), strict=True) if held}
+        targets = to_wake(found, leased)
+        for wakeup in targets:
+            await services.db_call(services.sender.wake, wakeup.op_type, wakeup.id)
         if targets:
-            log.warning("sweep_resent orphans=%d stuck=%d", len(orphans), len(stuck))
+            orphans = sum(1 for w in targets if w.orphan)
+            log.warning("sweep_resent orphans=%d stuck=%d", orphans, len(targets) - orphans)
         return len(targets)
 
     async def erp_is_back(self) -> None:
         """The breaker closed: operations waiting out a transient backoff run now."""
-        ctx = self.ctx
-        woken = await ctx.db_call(ctx.journal.wake_transient, ctx.settings.commit_settle_s)
-        heads = await ctx.db_call(ctx.journal.ready_heads)
+        services = self.services
+        recovery = services.recovery
+        woken = await services.db_call(recovery.wake_transient, services.settings.commit_settle_s)
+        heads = await services.db_call(recovery.ready_heads)
         for row in heads:
-            await ctx.db_call(ctx.sender.wake, str(row["op_type"]), str(row["id"]))
+            await services.db_call(services.sender.wake, str(row["op_type"]), str(row["id"]))
         log.warning("erp_back made_ready=%d woken_agents=%d", woken, len(heads))

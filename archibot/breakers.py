@@ -12,10 +12,7 @@ from typing import Any
 
 import redis
 
-ERP_BREAKER_PREFIX = "archibot:erp:"
-ERP_OPEN_KEY = ERP_BREAKER_PREFIX + "open"
-ERP_ERRORS_KEY = ERP_BREAKER_PREFIX + "errors"
-ERP_PROBE_KEY = ERP_BREAKER_PREFIX + "probe"
+from archibot.keys import ERP_ERRORS_KEY, ERP_OPEN_KEY
 
 
 def erp_breaker_state(client: redis.Redis) -> dict[str, Any]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from archibot.errors import ArchibotError
 from archibot.operations import check_agent_name
 from archibot.settings import Settings
 from store.errors import StoreError
+from store.states import Status
 
 
 def _client(settings: Settings):  # type: ignore[no-untyped-def]
@@ -69,7 +72,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
         if args.wait:
             status = client.wait(op_id, args.wait)
             print(json.dumps(status, indent=2))
-            return 0 if status["status"] == "done" else 1
+            return 0 if status["status"] == Status.DONE else 1
     finally:
         client.close()
     return 0
@@ -85,7 +88,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         if args.op_id:
             rows = [client.status(args.op_id)]
         else:
-            rows = [status_dict(r) for r in client.journal.recent(args.limit)]
+            rows = [status_dict(r) for r in client.reports.recent(args.limit)]
             breakers = client.breakers()
             logins = client.logins()
     finally:
@@ -108,7 +111,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         for line in _budget_alarms(logins):
             print(line)
     for row in rows:
-        outcome = row["error"] if row["status"] == "failed" else (json.dumps(row["result"]) if row["result"] else "")
+        outcome = row["error"] if row["status"] == Status.FAILED else (json.dumps(row["result"]) if row["result"] else "")
         if row.get("waiting"):
             outcome = row["waiting"]["message"]
         print(f"{row['id']}  {row['agent']:<10} {row['op_type']:<15} {row['status']:<8} "
@@ -230,8 +233,27 @@ def cmd_resend(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+#: The distributions behind ``archibot sim``, ``demo`` and ``bench``, by top-level package: the
+#: simulator and the development tools are not in the `archibot` wheel (the client).
+_DEV_DISTRIBUTIONS = {"erpsim": "archibot-erpsim", "archibot_devtools": "archibot-devtools"}
+
+
+def _dev_module(command: str, name: str) -> ModuleType:
+    """Import ``name`` from its development distribution, or say which one ``command`` needs."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        package = name.split(".")[0]
+        if exc.name != package:
+            raise  # the distribution is there and one of its own dependencies is missing
+        raise ArchibotError(
+            f"`archibot {command}` needs the {_DEV_DISTRIBUTIONS[package]} distribution, which "
+            f"`pip install archibot` (the client) does not include: `./dev` installs it, or from "
+            f"a checkout `pip install -e ./{package}`") from exc
+
+
 def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
-    from erpsim.__main__ import main as sim_main
+    sim_main = _dev_module("sim", "erpsim.__main__").main
 
     argv = ["--host", args.host, "--port", str(args.port), "--profile", args.profile]
     if args.test_mode:
@@ -244,20 +266,20 @@ def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
         argv += ["--admin-token", args.admin_token]
     if args.faults:
         argv += ["--faults", args.faults]
-    return sim_main(argv) or 0
+    return int(sim_main(argv) or 0)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from archibot.demo import run_demo
+    run_demo = _dev_module("demo", "archibot_devtools.demo").run_demo
 
-    return run_demo(settings, agents=args.agents, orders_per_agent=args.orders,
-                    profile=args.profile, processes=args.processes, lines=args.lines)
+    return int(run_demo(settings, agents=args.agents, orders_per_agent=args.orders,
+                        profile=args.profile, processes=args.processes, lines=args.lines))
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from archibot.bench import main as bench_main
+    bench_main = _dev_module("bench", "archibot_devtools.bench").main
 
-    return bench_main(args, settings)
+    return int(bench_main(args, settings))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import dramatiq
@@ -27,13 +28,25 @@ from archibot.errors import (
     UnknownOperation,
     WaitTimeout,
 )
-from archibot.operations import ORDER_REF_TYPES, check_agent_name, operation_type
+from archibot.keys import lock_key, periodic_key
+from archibot.operations import (
+    ORDER_CREATING_TYPE,
+    ORDER_REF_TYPES,
+    check_agent_name,
+    operation_type,
+)
 from archibot.settings import Settings
-from store.agents import AUTO_PER_ADDRESS, AgentStore
+from store.agents import AgentStore
+from store.claims import Claims
 from store.crypto import SecretBox
 from store.db import Database, _redact
 from store.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownAgent
-from store.journal import TERMINAL, Journal
+from store.logins import AUTO_PER_ADDRESS
+from store.recovery import Recovery, to_wake
+from store.reports import Reports
+from store.rows import OperationRow
+from store.states import TERMINAL, CancelOutcome, Status
+from store.submissions import Submissions
 
 DEFAULT_WAIT_TIMEOUT_S = 300.0
 #: The largest normalised payload the journal takes (200 lines of an order fit in ~20 KB).
@@ -50,22 +63,35 @@ def make_message(settings: Settings, actor_name: str, op_id: str) -> dramatiq.Me
 
 
 class Client:
-    """A connection to Archibot's journal and queue."""
+    """A connection to Archibot's journal and queue.
 
-    def __init__(self, settings: Settings | None = None, *, db_pool_size: int | None = None) -> None:
+    ``journal`` is the journal's submitting side (create, cancel, get: store/submissions.py),
+    ``reports`` its lists, ``recovery`` what finds lost wake-ups; the worker's side of the
+    journal (store/claims.py) is not the client's.
+    """
+
+    def __init__(
+        self, settings: Settings | None = None, *, db_pool_size: int | None = None,
+        db: Database | None = None,
+    ) -> None:
+        """``db``: a pool to share (a worker process's one; :meth:`close` leaves it open)."""
         self.settings = settings or Settings.from_env()
-        self.db = Database(
+        self._owns_db = db is None
+        self.db = db if db is not None else Database(
             self.settings.database_url,
             statement_timeout_ms=self.settings.statement_timeout_ms,
             **({} if db_pool_size is None else {"max_size": db_pool_size}),
         )
-        self.journal = Journal(self.db)
+        self.journal = Submissions(self.db)
+        self.reports = Reports(self.db)
+        self.recovery = Recovery(self.db)
         self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key_list()))
         self.broker = RedisBroker(client=sync_redis(self.settings), middleware=[])  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
-        """Close the database pool and the Redis connections."""
-        self.db.close()
+        """Close the database pool (unless it was shared) and the Redis connections."""
+        if self._owns_db:
+            self.db.close()
         self.broker.close()
 
     def send(
@@ -138,7 +164,8 @@ class Client:
         try:
             self.broker.enqueue(make_message(self.settings, kind.actor_name, op_id))
         except redis.RedisError as exc:
-            self.journal.fail_unclaimed(op_id, f"could not be queued: Redis failed: {exc}")
+            # No worker will ever hear of it: fail it as the worker's side fails an unclaimed one.
+            Claims(self.db).fail_unclaimed(op_id, f"could not be queued: Redis failed: {exc}")
             raise ServiceUnavailable(
                 f"Redis did not answer at {_redact(self.settings.redis_url)}: start it "
                 "(redis-server --daemonize yes) or set ARCHIBOT_REDIS_URL"
@@ -149,16 +176,16 @@ class Client:
         """Cancel an operation: ``cancelled`` (it was queued), ``cancelling`` (a running
         sync stops at its next page); raises CannotCancel or UnknownOperation otherwise."""
         outcome = self.journal.cancel(op_id)
-        if outcome == "unknown":
+        if outcome == CancelOutcome.UNKNOWN:
             raise UnknownOperation(f"no operation {op_id!r} in the journal")
-        if outcome == "finished":
+        if outcome == CancelOutcome.FINISHED:
             raise CannotCancel(f"operation {op_id} has already ended")
-        if outcome == "write_in_progress":
+        if outcome == CancelOutcome.WRITE_IN_PROGRESS:
             raise CannotCancel(
                 f"operation {op_id} is a write that is running or may already have reached the "
                 "ERP: it cannot be taken back"
             )
-        return outcome
+        return str(outcome)
 
     def agents_with_credentials(self) -> list[str]:
         """Every agent whose ERP credentials are stored."""
@@ -173,17 +200,25 @@ class Client:
         return len(targets)
 
     def resend_pending(self, older_than_s: float) -> int:
-        """Send a fresh wake-up for every pending operation untouched for ``older_than_s``.
+        """Send a fresh wake-up for every operation whose wake-up may be lost; how many.
 
         The journal is the source of truth: this recovers operations whose message
-        was lost (a flushed Redis, a worker killed before it re-enqueued). A spare
-        wake-up is harmless — an operation runs once, under its agent's lease.
+        was lost (a flushed Redis, a worker killed before it re-enqueued) — each
+        ``running`` one whose agent holds no lease, and each idle agent's next ready
+        operation untouched for ``older_than_s`` (:meth:`Recovery.lost_wakeups`, as the
+        workers' sweep). A spare wake-up is harmless — an operation runs once, under its
+        agent's lease.
         """
-        stuck = self.journal.stuck(older_than_s)
-        for row in stuck:
-            actor = operation_type(row["op_type"]).actor_name
-            self.broker.enqueue(make_message(self.settings, actor, str(row["id"])))
-        return len(stuck)
+        found = self.recovery.lost_wakeups(older_than_s)
+        orphan_agents = sorted({w.agent for w in found if w.orphan})
+        pipe = self.broker.client.pipeline(transaction=False)
+        for agent in orphan_agents:
+            pipe.exists(lock_key(agent))
+        leased = {a for a, held in zip(orphan_agents, pipe.execute(), strict=True) if held}
+        targets = to_wake(found, leased)
+        for wakeup in targets:
+            self.wake(wakeup.op_type, wakeup.id)
+        return len(targets)
 
     def breakers(self) -> dict[str, Any]:
         """The circuit breakers: the ERP's (Redis) and every agent's open login breaker."""
@@ -253,9 +288,9 @@ class Client:
         """Give ``agent`` (None: the address) its login budget back — journaled, for an
         operator who knows the ERP is fine — and wake what waited for it; how many."""
         self.agents.reset_login_budget(agent, operator, note)
-        made_ready = self.journal.release_login_waits(agent)
+        made_ready = self.recovery.release_login_waits(agent)
         if made_ready:
-            for row in self.journal.ready_heads():
+            for row in self.recovery.ready_heads():
                 if agent is None or str(row["agent"]) == agent:
                     self.wake(str(row["op_type"]), str(row["id"]))
         return made_ready
@@ -270,7 +305,7 @@ class Client:
         Periodic work sent by two schedulers started by mistake then runs once per period.
         """
         period = int(time.time() // period_s)
-        key = f"archibot:periodic:{name}:{period}"
+        key = periodic_key(name, period)
         return bool(self.broker.client.set(key, "1", nx=True, ex=max(60, 2 * period_s)))
 
     def _check_order_ref(self, agent: str, ref: str) -> None:
@@ -279,9 +314,9 @@ class Client:
             if _looks_like_uuid(ref):
                 raise InvalidOperation(f"payload field 'order': no operation {ref} in the journal", field="order")
             return  # an ERP order id
-        if row["op_type"] != "submit-order" or row["agent"] != agent:
+        if row.op_type != ORDER_CREATING_TYPE or row.agent != agent:
             raise InvalidOperation(
-                f"payload field 'order': operation {ref} is not a submit-order of agent {agent!r}",
+                f"payload field 'order': operation {ref} is not a {ORDER_CREATING_TYPE} of agent {agent!r}",
                 field="order",
             )
 
@@ -306,8 +341,8 @@ class Client:
             pause_s = min(pause_s * 2, _WAIT_POLL_MAX_S)
 
 
-def status_dict(row: dict[str, Any]) -> dict[str, Any]:
-    """The public view of a journal row (JSON-friendly)."""
+def status_dict(row: OperationRow | Mapping[str, Any]) -> dict[str, Any]:
+    """The public view of a journal row (JSON-friendly; a ``SELECT *`` dict row will do)."""
     def iso(value: dt.datetime | None) -> str | None:
         return value.isoformat() if value is not None else None
 
@@ -316,8 +351,8 @@ def status_dict(row: dict[str, Any]) -> dict[str, Any]:
         "type": row["op_type"],
         "op_type": row["op_type"],
         "agent": row["agent"],
-        "status": row["status"],
-        "phase": row["phase"],
+        "status": str(row["status"]),
+        "phase": None if row["phase"] is None else str(row["phase"]),
         "progress": row["progress"],
         "result": row["result"],
         "error": row["error"],
@@ -334,9 +369,9 @@ def status_dict(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _waiting(row: dict[str, Any]) -> dict[str, Any] | None:
+def _waiting(row: OperationRow | Mapping[str, Any]) -> dict[str, Any] | None:
     progress = row["progress"]
-    if row["status"] != "queued" or not isinstance(progress, dict):
+    if row["status"] != Status.QUEUED or not isinstance(progress, dict):
         return None
     waiting = progress.get("waiting")
     return waiting if isinstance(waiting, dict) else None
@@ -378,8 +413,9 @@ def wait(op_id: str, timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> dict[str, Any
 
 
 def submit_order(agent: str, customer: str, lines: list[dict[str, Any]], **extra: Any) -> str:
-    """Send a ``submit-order``; ``extra`` may hold notes, delivery_date, discount."""
-    return send("submit-order", agent, {"customer": customer, "lines": lines, **extra})
+    """Send a new order (the registry's order-creating type); ``extra`` may hold notes,
+    delivery_date, discount."""
+    return send(ORDER_CREATING_TYPE, agent, {"customer": customer, "lines": lines, **extra})
 
 
 def _iso(value: Any) -> str | None:

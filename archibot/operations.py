@@ -1,38 +1,80 @@
-"""The one registry of operation types.
+"""The one registry of operation types: everything that differs from one type to another.
 
-Each type has a dashed name (the contract with the main app), an actor of the same
-name with underscores, whether it writes to the ERP, and its payload model
-(:mod:`archibot.payloads`), from which ``send``'s validation, the HTTP API's schema and
-the workers' parsing all come. A sync also names the ERP list it copies.
+Each type has a dashed name (the contract with the main app), an actor of the same name with
+underscores (registered from here in one loop, actors/operation_actors.py), its kind (a
+write, which changes the ERP and is checked there before any retry, or a sync, which copies
+an ERP list into the cache), its payload model (:mod:`archibot.payloads`: ``send``'s
+validation, the HTTP API's schema and the workers' parsing all come from it), its result
+model (:mod:`archibot.results`), its executor — named as ``"module:function"`` of the erp
+layer, so importing the registry pulls in no pyppeteer: the client stays light — and its
+time limit. Nothing else in the code base names an operation type.
+
+Adding a type: a payload (and result) model, one executor in erp/, one entry below, its
+simulator pages and its tests (README, "Adding an operation type").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from archibot import payloads
+from archibot import payloads, results
 from archibot.errors import InvalidOperation
+
+if TYPE_CHECKING:
+    from archibot.settings import Settings
 
 Payload = dict[str, Any]
 CUSTOMER_FIELDS = payloads.CUSTOMER_FIELDS
 
 
+class Kind(StrEnum):
+    """How the worker runs a type's executor."""
+
+    #: Changes the ERP: runs under the agent's FIFO, looks for an earlier attempt's effect
+    #: before acting again, and journals its phases around the irreversible click.
+    WRITE = "write"
+    #: Copies an ERP list into the cache page by page; preemptible by the agent's writes.
+    SYNC = "sync"
+
+
 @dataclass(frozen=True)
 class OperationType:
-    """One kind of operation: its dashed name, whether it writes, its payload model."""
+    """One kind of operation: see the module docstring."""
 
     name: str
-    is_write: bool
+    kind: Kind
     model: type[payloads.Spec]
+    result: type[results.Result]
+    #: ``"module:function"`` in the erp layer. A write's is called with ``(page, erp_url,
+    #: payload, op_id=, reconcile=, hooks=)``; a sync's is the list walker ``iter_list``.
+    executor: str
+    #: One line on what it does (the actor's docstring, the API's description).
+    summary: str
     #: For a sync, the ERP list it copies into the cache (``customers``, ``orders``, ``products``).
     sync_view: str | None = None
+    #: Its time limit when ``ARCHIBOT_OP_TIMEOUTS`` does not name it (None: ``ARCHIBOT_OP_TIMEOUT_S``).
+    time_limit_s: int | None = None
+    #: Its limit grows by ``ARCHIBOT_OP_TIMEOUT_PER_LINE_S`` for each line of its payload.
+    limit_grows_with_lines: bool = False
+
+    @property
+    def is_write(self) -> bool:
+        """Whether it changes the ERP."""
+        return self.kind is Kind.WRITE
 
     @property
     def actor_name(self) -> str:
         """The Dramatiq actor that runs it (``submit-order`` → ``submit_order``)."""
         return self.name.replace("-", "_")
+
+    @property
+    def refers_to_order(self) -> bool:
+        """A write on an existing order (an ERP id, or the op id of the submit-order that made it)."""
+        return self.is_write and "order" in self.model.model_fields
 
     def validate(self, payload: Payload) -> Payload:
         """The payload checked and normalised; InvalidOperation names the field."""
@@ -42,24 +84,55 @@ class OperationType:
         """A journaled (already normalised) payload as its typed model."""
         return self.model.model_validate(payload)
 
+    def time_limit_for(self, settings: Settings, payload: Mapping[str, object] | None = None) -> int:
+        """The limit of one attempt (s): ``ARCHIBOT_OP_TIMEOUTS``, else the type's own, else
+        ``ARCHIBOT_OP_TIMEOUT_S``; plus the per-line growth when it writes order lines."""
+        limit = settings.op_timeout_overrides().get(self.name, self.time_limit_s or settings.op_timeout_s)
+        lines = (payload or {}).get("lines")
+        if self.limit_grows_with_lines and isinstance(lines, list):
+            limit += settings.op_timeout_per_line_s * len(lines)
+        return limit
+
+
+#: A full products sync walks ~30 pages on the live ERP; customers and orders fewer.
+DEFAULT_SYNC_PRODUCTS_LIMIT_S = 1_800
+DEFAULT_SYNC_LIST_LIMIT_S = 900
 
 OPERATION_TYPES: dict[str, OperationType] = {
     t.name: t
     for t in (
-        OperationType("submit-order", True, payloads.SubmitOrder),
-        OperationType("edit-order", True, payloads.EditOrder),
-        OperationType("delete-order", True, payloads.OrderRef),
-        OperationType("send-to-verona", True, payloads.OrderRef),
-        OperationType("create-customer", True, payloads.CreateCustomer),
-        OperationType("update-customer", True, payloads.UpdateCustomer),
-        OperationType("sync-customers", False, payloads.Sync, sync_view="customers"),
-        OperationType("sync-orders", False, payloads.Sync, sync_view="orders"),
-        OperationType("sync-products", False, payloads.Sync, sync_view="products"),
+        OperationType("submit-order", Kind.WRITE, payloads.SubmitOrder, results.OrderResult,
+                      "erp.operations:submit_order", "Create an order in the ERP.",
+                      limit_grows_with_lines=True),
+        OperationType("edit-order", Kind.WRITE, payloads.EditOrder, results.OrderResult,
+                      "erp.operations:edit_order", "Make an order's lines what the payload says.",
+                      limit_grows_with_lines=True),
+        OperationType("delete-order", Kind.WRITE, payloads.OrderRef, results.OrderResult,
+                      "erp.operations:delete_order", "Delete an order not yet sent."),
+        OperationType("send-to-verona", Kind.WRITE, payloads.OrderRef, results.OrderResult,
+                      "erp.operations:send_to_verona", "Send an order to Verona (irreversible)."),
+        OperationType("create-customer", Kind.WRITE, payloads.CreateCustomer, results.CustomerResult,
+                      "erp.operations:create_customer", "Create a customer."),
+        OperationType("update-customer", Kind.WRITE, payloads.UpdateCustomer, results.CustomerResult,
+                      "erp.operations:update_customer", "Change a customer's fields."),
+        OperationType("sync-customers", Kind.SYNC, payloads.Sync, results.SyncResult,
+                      "erp.lists:iter_list", "Copy the agent's customers into the cache.",
+                      sync_view="customers", time_limit_s=DEFAULT_SYNC_LIST_LIMIT_S),
+        OperationType("sync-orders", Kind.SYNC, payloads.Sync, results.SyncResult,
+                      "erp.lists:iter_list", "Copy the agent's orders into the cache.",
+                      sync_view="orders", time_limit_s=DEFAULT_SYNC_LIST_LIMIT_S),
+        OperationType("sync-products", Kind.SYNC, payloads.Sync, results.SyncResult,
+                      "erp.lists:iter_list", "Copy the product catalogue into the cache.",
+                      sync_view="products", time_limit_s=DEFAULT_SYNC_PRODUCTS_LIMIT_S),
     )
 }
 #: Writes that reference an order (an ERP id, or the op id of the submit-order that made it).
-ORDER_REF_TYPES = tuple(n for n, t in OPERATION_TYPES.items() if "order" in t.model.model_fields
-                        and n != "submit-order")
+ORDER_REF_TYPES = tuple(n for n, t in OPERATION_TYPES.items() if t.refers_to_order)
+#: The type whose result names the ERP order later writes may refer to by its op id.
+ORDER_CREATING_TYPE = "submit-order"
+#: What the scheduler sends: every 15 minutes per agent, and nightly once for everyone.
+PERIODIC_SYNCS = ("sync-orders", "sync-customers")
+CATALOGUE_SYNC = "sync-products"
 
 
 #: An agent's name in Archibot (their key in the journal, Redis and logs): letters, digits and

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from archibot.errors import ConfigError
 
 if TYPE_CHECKING:
-    from store.agents import LoginBudget
+    from store.logins import LoginBudget
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -61,13 +61,10 @@ DEFAULT_DOM_NODE_BUDGET = 40_000
 LOCAL_ERP_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: The wall-clock limit of one operation attempt.
 DEFAULT_OP_TIMEOUT_S = 300
-#: Per-type limits that differ from DEFAULT_OP_TIMEOUT_S (a full products sync walks 30 pages).
-DEFAULT_OP_TIMEOUTS_S = {"sync-products": 1_800, "sync-customers": 900, "sync-orders": 900}
 #: What each order line adds to the limit of an operation that writes lines: a 40-line order
 #: takes ~17 min on the live ERP, ~30 with its retries (FACTS §10), i.e. up to ~45 s a line.
+#: (Each type's own limit, and whether it grows with lines, is in archibot/operations.py.)
 DEFAULT_OP_TIMEOUT_PER_LINE_S = 45
-#: The operations whose time limit grows with their payload's ``lines``.
-LINE_OPERATIONS = ("submit-order", "edit-order")
 #: How long after a dead holder's last word (its save click) a successor waits before
 #: looking in the ERP for the save's effect: a slow ERP may still be committing it.
 DEFAULT_COMMIT_SETTLE_S = 20
@@ -96,7 +93,7 @@ DEFAULT_HEARTBEAT_TTL_S = 15
 DEFAULT_LOGIN_BUDGET_PER_DAY = 12
 #: ERP logins of all agents together per login window (the operator blocks the client's
 #: address, not an account). "auto" (-1): 4 per registered agent, at least one agent's budget
-#: (see store.agents.AUTO_ADDRESS_LOGINS_PER_AGENT for why). 0: no cap.
+#: (see store.logins.AUTO_ADDRESS_LOGINS_PER_AGENT for why). 0: no cap.
 DEFAULT_LOGIN_BUDGET_PER_ADDRESS = -1
 #: ERP logins of all agents together per minute: a storm or a bug never floods the ERP's
 #: login (30 lets 30 agents' first logins of the day through in a minute). 0: no cap.
@@ -139,9 +136,9 @@ class Settings:
     queue: str = DEFAULT_QUEUE
     #: Off only to measure what the fast handoff buys (``archibot bench --no-handoff``).
     handoff: bool = True
-    #: Per-type overrides of ``op_timeout_s``: ``"sync-products=1800,submit-order=240"``.
+    #: Per-type overrides of ``op_timeout_s``: ``"TYPE=SECONDS,TYPE=SECONDS"``.
     op_timeouts: str = ""
-    #: Added to the limit of submit-order and edit-order for each line of their payload.
+    #: Added to the limit of the types that write order lines, for each line of their payload.
     op_timeout_per_line_s: int = DEFAULT_OP_TIMEOUT_PER_LINE_S
     commit_settle_s: int = DEFAULT_COMMIT_SETTLE_S
     browser_max_age_s: int = DEFAULT_BROWSER_MAX_AGE_S
@@ -185,22 +182,19 @@ class Settings:
         """The development tokens of ``ARCHIBOT_API_TOKENS``."""
         return [t.strip() for t in self.api_tokens.split(",") if t.strip()]
 
-    def timeout_s(self, op_type: str) -> int:
-        """The time limit of one attempt of ``op_type``."""
-        overrides = dict(DEFAULT_OP_TIMEOUTS_S)
+    def op_timeout_overrides(self) -> dict[str, int]:
+        """``ARCHIBOT_OP_TIMEOUTS`` read: operation type → its time limit (s)."""
+        overrides: dict[str, int] = {}
         for item in filter(None, (part.strip() for part in self.op_timeouts.split(","))):
             name, _, value = item.partition("=")
             overrides[name.strip()] = int(value)
-        return overrides.get(op_type, self.op_timeout_s)
+        return overrides
 
     def op_time_limit_s(self, op_type: str, payload: Mapping[str, object] | None = None) -> int:
-        """The time limit of one attempt of this operation: its type's limit, plus
-        ``op_timeout_per_line_s`` for each line when it writes order lines."""
-        limit = self.timeout_s(op_type)
-        lines = (payload or {}).get("lines")
-        if op_type in LINE_OPERATIONS and isinstance(lines, list):
-            limit += self.op_timeout_per_line_s * len(lines)
-        return limit
+        """The time limit of one attempt of this operation (its registry entry decides)."""
+        from archibot.operations import operation_type
+
+        return operation_type(op_type).time_limit_for(self, payload)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -216,10 +210,11 @@ class Settings:
             values[field.name] = _parse(field.name, str(field.type), raw)
         settings = cls(**values)  # type: ignore[arg-type]
         try:
-            settings.timeout_s("")
+            settings.op_timeout_overrides()
         except ValueError:
             raise ConfigError(
-                f"ARCHIBOT_OP_TIMEOUTS must look like 'sync-products=1800,submit-order=240', "
+                f"ARCHIBOT_OP_TIMEOUTS must look like 'TYPE=SECONDS,TYPE=SECONDS' (the types of "
+                f"archibot/operations.py), "
                 f"not {settings.op_timeouts!r}"
             ) from None
         if not _LANG_TAG_RE.match(settings.erp_lang):
@@ -265,7 +260,7 @@ class Settings:
 
     def login_budget(self) -> LoginBudget:
         """The login budgets these settings ask for (``ARCHIBOT_LOGIN_BUDGET_*``)."""
-        from store.agents import LoginBudget
+        from store.logins import LoginBudget
 
         return LoginBudget(
             per_agent=self.login_budget_per_day,

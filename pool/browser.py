@@ -37,7 +37,8 @@ from typing import Self
 
 from pyppeteer.browser import Browser
 
-from pool import devtools_pipe, procstat
+import pool.devtools_pipe as devtools_pipe
+import pool.procstat as procstat
 from pool.errors import ChromiumNotFound, LaunchFailed
 from pool.language import DEFAULT_LANG, chromium_language_args
 

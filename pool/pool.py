@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from pyppeteer.errors import PyppeteerError
 
-from pool import procstat
+import pool.procstat as procstat
 from pool.browser import DEFAULT_LAUNCH_TIMEOUT_S, Chromium, launch_chromium
 from pool.errors import BrowserCrashed, ContextsExhausted, PoolClosed, PoolError
 from pool.language import DEFAULT_LANG, accept_language, check_lang

@@ -1,1 +1,2 @@
-pytest_plugins = ["tests.fix_services", "tests.fix_stack", "tests.fix_erpsim", "tests.fix_api"]
+pytest_plugins = ["tests.fix_services", "tests.fix_parallel", "tests.fix_stack", "tests.fix_erpsim",
+                  "tests.fix_api"]

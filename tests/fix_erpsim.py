@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from archibot import local
 from archibot.settings import Settings
+from archibot_devtools import local
 from pool.browser import launch_chromium
 from pool.language import DEFAULT_LANG, accept_language
 
@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SimProcess(local.SimProcess):
-    """A running `python -m erpsim` (archibot.local's), reading agents, customers and orders."""
+    """A running `python -m erpsim` (archibot_devtools.local's), reading agents, customers and orders."""
 
     def state(self, include: str | None = "agents,customers,orders") -> Any:
         return super().state(include)

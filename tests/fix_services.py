@@ -1,6 +1,8 @@
 """Fixtures for the real services: PostgreSQL (a fresh test database) and Redis (db 13).
 
 A missing service fails the test with a message saying how to start it — never a skip.
+Under pytest-xdist each worker has a database and a Redis db of its own (see
+:func:`worker_redis_db`), so parallel workers never see each other's journal or queues.
 """
 
 from __future__ import annotations
@@ -17,9 +19,50 @@ from archibot.settings import Settings
 from store.db import Database
 
 #: Overridable so two checkouts can run their suites at once without sharing state.
-TEST_DATABASE = os.environ.get("ARCHIBOT_TEST_DATABASE", "archibot_test")
-TEST_REDIS_DB = int(os.environ.get("ARCHIBOT_TEST_REDIS_DB", "13"))
+BASE_TEST_DATABASE = os.environ.get("ARCHIBOT_TEST_DATABASE", "archibot_test")
+BASE_TEST_REDIS_DB = int(os.environ.get("ARCHIBOT_TEST_REDIS_DB", "13"))
+#: The Redis dbs parallel (xdist) workers may take; the lower ones are left to other runs.
+PARALLEL_REDIS_DBS = range(8, 16)
+#: The xdist worker this process is ("gw0", "gw1", …), or "" when the run is not parallel.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 HOW_TO_START = "run the tests with ./dev test, which starts private services when none answer"
+
+
+def parallel_redis_dbs(base: int = BASE_TEST_REDIS_DB) -> list[int]:
+    """The Redis dbs a parallel run takes, one per worker: the base first, then the free ones
+    above it, then below it (13: 13, 14, 15, 12, 11, 10, 9, 8). A base outside
+    PARALLEL_REDIS_DBS pins the run to that one db (no parallel workers)."""
+    if base not in PARALLEL_REDIS_DBS:
+        return [base]
+    above = range(base + 1, PARALLEL_REDIS_DBS.stop)
+    below = range(base - 1, PARALLEL_REDIS_DBS.start - 1, -1)
+    return [base, *above, *below]
+
+
+def too_many_workers(workers: int, base: int = BASE_TEST_REDIS_DB) -> str | None:
+    """Why ``workers`` parallel workers cannot each have a Redis db of their own, if so."""
+    dbs = parallel_redis_dbs(base)
+    if workers <= len(dbs):
+        return None
+    return (f"{workers} test workers need {workers} Redis dbs of their own, but "
+            f"ARCHIBOT_TEST_REDIS_DB={base} leaves {len(dbs)} ({', '.join(map(str, dbs))}): run "
+            f"with -n {len(dbs)} or fewer, or pick a base in "
+            f"{PARALLEL_REDIS_DBS.start}-{PARALLEL_REDIS_DBS.stop - 1}")
+
+
+def worker_redis_db(worker: str = XDIST_WORKER, base: int = BASE_TEST_REDIS_DB) -> int:
+    """This worker's Redis db (the base when the run is not parallel)."""
+    if not worker:
+        return base
+    index = int(worker.removeprefix("gw"))
+    problem = too_many_workers(index + 1, base)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    return parallel_redis_dbs(base)[index]
+
+
+#: This process's database: a parallel worker's is suffixed with its id (archibot_test_gw1).
+TEST_DATABASE = f"{BASE_TEST_DATABASE}_{XDIST_WORKER}" if XDIST_WORKER else BASE_TEST_DATABASE
 
 
 def _base_settings() -> Settings:
@@ -49,7 +92,7 @@ def settings() -> Settings:
             f"PostgreSQL is not reachable at {base.database_url} ({exc}). Start it with "
             f"`pg_ctlcluster 15 main start` or {HOW_TO_START}.", pytrace=False,
         )
-    redis_url = _with_redis_db(base.redis_url, TEST_REDIS_DB)
+    redis_url = _with_redis_db(base.redis_url, worker_redis_db())
     try:
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:

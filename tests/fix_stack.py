@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from archibot.client import Client
-from archibot.local import SimProcess, Workers, start_sim, start_workers
 from archibot.settings import Settings
+from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
 from erp.operations import marker_for
 from store.db import Database
 

@@ -27,7 +27,8 @@ from archibot import cli
 from archibot.client import Client
 from archibot.keys import heartbeat_key
 from archibot.settings import Settings
-from store.journal import Operation
+from store.claims import Claims
+from store.rows import Operation
 from store.tokens import TokenStore
 from tests.fix_api import AUTH, ApiProcess
 
@@ -65,7 +66,7 @@ def claim(client: Client, op_id: str, fence: int = 1) -> Operation:
     """Claim the operation as a worker would (the real journal call)."""
     row = client.journal.get(op_id)
     assert row is not None
-    op = client.journal.claim_next(str(row["agent"]), fence, "test-worker")
+    op = Claims(client.db).claim_next(str(row["agent"]), fence, "test-worker")
     assert op is not None and op.id == op_id
     return op
 
@@ -225,7 +226,7 @@ def test_cancel_a_queued_operation_and_it_is_never_claimed(api: TestClient, clie
     r = api.post(f"/v1/operations/{op_id}/cancel", headers=AUTH)
     assert r.status_code == 200 and r.json()["outcome"] == "cancelled"
     assert client.status(op_id)["status"] == "cancelled"
-    assert client.journal.claim_next(agent, 1, "test-worker") is None
+    assert Claims(client.db).claim_next(agent, 1, "test-worker") is None
     again = api.post(f"/v1/operations/{op_id}/cancel", headers=AUTH)
     assert again.status_code == 409 and "already ended" in again.json()["detail"]
     assert api.post("/v1/operations/00000000-0000-0000-0000-000000000000/cancel", headers=AUTH).status_code == 404
@@ -243,8 +244,8 @@ def test_a_queued_write_that_may_have_reached_the_erp_cannot_be_cancelled(api: T
                                                                            agent: str) -> None:
     op_id = client.send("submit-order", agent, ORDER)
     op = claim(client, op_id)
-    client.journal.set_phase(op, "about_to_commit")
-    client.journal.retry_later(op, "timed out", 60_000)
+    Claims(client.db).set_phase(op, "about_to_commit")
+    Claims(client.db).retry_later(op, "timed out", 60_000)
     assert api.post(f"/v1/operations/{op_id}/cancel", headers=AUTH).status_code == 409
 
 
@@ -253,8 +254,8 @@ def test_a_running_sync_is_asked_to_stop(api: TestClient, client: Client, agent:
     op = claim(client, op_id)
     r = api.post(f"/v1/operations/{op_id}/cancel", headers=AUTH)
     assert r.status_code == 200 and r.json()["outcome"] == "cancelling"
-    assert client.journal.cancel_requested(op_id)
-    client.journal.mark_cancelled(op, {"pages_done": 1, "pages_total": 3})
+    assert Claims(client.db).cancel_requested(op_id)
+    Claims(client.db).mark_cancelled(op, {"pages_done": 1, "pages_total": 3})
     assert client.status(op_id)["status"] == "cancelled"
 
 
@@ -268,7 +269,7 @@ def test_put_and_list_agents_never_show_a_secret(api: TestClient, client: Client
     op_id = client.send("sync-orders", "agent07", {})
     op = claim(client, op_id)
     client.send("submit-order", "agent07", ORDER)
-    client.journal.set_progress(op, {"pages_done": 1, "pages_total": 4})
+    Claims(client.db).set_progress(op, {"pages_done": 1, "pages_total": 4})
     client.agents.record_login("agent07", "test-worker")
 
     async def hold_lease() -> None:
@@ -299,9 +300,9 @@ def test_readyz_wants_a_worker_heartbeat(api: TestClient, redis_client: redis.Re
 def test_metrics_come_from_the_journal_and_the_heartbeats(api: TestClient, client: Client, agent: str,
                                                           redis_client: redis.Redis) -> None:
     done = client.send("submit-order", agent, ORDER)
-    client.journal.finish(claim(client, done), {"order_id": "1"})
+    Claims(client.db).finish(claim(client, done), {"order_id": "1"})
     failed = client.send("submit-order", agent, ORDER)
-    client.journal.fail(claim(client, failed, fence=2), "the ERP rejected the operation: unknown article")
+    Claims(client.db).fail(claim(client, failed, fence=2), "the ERP rejected the operation: unknown article")
     client.send("submit-order", agent, ORDER)
     client.agents.record_login(agent, "w")
     for host, contexts in (("host-a", 3), ("host-b", 2)):
@@ -382,9 +383,9 @@ def test_events_stream_status_and_progress_until_terminal(api_servers: list[ApiP
     assert opened.wait(10)
     op = claim(client, op_id)
     time.sleep(0.2)
-    client.journal.set_progress(op, {"pages_done": 1, "pages_total": 2})
+    Claims(client.db).set_progress(op, {"pages_done": 1, "pages_total": 2})
     time.sleep(0.2)
-    client.journal.finish(op, {"rows": 10, "pages": 2, "removed": 0})
+    Claims(client.db).finish(op, {"rows": 10, "pages": 2, "removed": 0})
     reader.join(10)
     assert not reader.is_alive(), "the stream did not end after the terminal status"
     assert [e["status"] for e in events] == ["queued", "running", "running", "done"]
@@ -416,7 +417,7 @@ def test_webhooks_are_signed_retried_and_journaled(start_api_process: Any, api_s
             api_settings, webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook",
             webhook_secret="hook-secret", log_format="json"))
         op_id = client.send("submit-order", agent, ORDER)
-        client.journal.finish(claim(client, op_id), {"order_id": "77"})
+        Claims(client.db).finish(claim(client, op_id), {"order_id": "77"})
         deadline = time.monotonic() + 20
         while len(_Hooks.received) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -450,7 +451,9 @@ def test_webhooks_are_signed_retried_and_journaled(start_api_process: Any, api_s
 
 
 def test_the_client_imports_no_chromium_automation() -> None:
-    code = "import sys, archibot.client; print(sorted(m for m in sys.modules if m.split('.')[0] in "
-    code += "('pyppeteer', 'pool', 'erp', 'actors', 'periodiq', 'fastapi', 'aiohttp')))"
+    # (tests/test_deploy.py checks the same of the installed wheel, and what the wheel holds.)
+    code = "import sys, archibot.client, archibot.operations, archibot.payloads; "
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyppeteer', 'pool', 'erp', "
+    code += "'actors', 'periodiq', 'fastapi', 'aiohttp', 'erpsim', 'archibot_devtools')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

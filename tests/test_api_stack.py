@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from archibot.client import Client
-from archibot.local import Workers
+from archibot_devtools.local import Workers
 from tests.fix_api import AUTH, TEST_TOKEN, ApiProcess
 from tests.fix_erpsim import REPO_ROOT, LoopRunner
 from tests.fix_stack import SimProcess, erp_orders, marker
@@ -98,7 +98,8 @@ def test_a_node_client_sends_and_follows_an_operation(
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert lines[0]["event"] == "sent"
     statuses = [line["status"] for line in lines[1:]]
-    assert statuses[0] == "queued" and statuses[-1] == "done" and "running" in statuses
+    # (the first event is the state when the stream opened: a quick worker may have claimed it)
+    assert statuses[0] in ("queued", "running") and statuses[-1] == "done" and "running" in statuses
     assert client.status(lines[0]["id"])["result"] == lines[-1]["result"]
 
 

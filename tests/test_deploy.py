@@ -1,12 +1,17 @@
-"""The deployment files work as written: the whole set under supervisord, and the Procfile."""
+"""The deployment files work as written: the whole set under supervisord, the Procfile, and the
+client wheel (`pip install archibot`), which holds neither the simulator nor the development tools."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -21,6 +26,15 @@ from tests.test_submit_order import order_for
 
 BIN = str(Path(sys.executable).parent)
 START_TIMEOUT_S = 90.0
+#: What the client wheel holds at its top level: the client and, for its extras, the worker side.
+WHEEL_PACKAGES = {"actors", "archibot", "erp", "pool", "store"}
+#: Top-level modules the client's import graph must not reach: Chromium automation, the worker
+#: and API extras, the simulator and the development tools.
+NOT_FOR_THE_CLIENT = ("pyppeteer", "pool", "erp", "actors", "periodiq", "fastapi", "aiohttp", "erpsim",
+                      "archibot_devtools")
+#: What a fresh clone would not hold: the venv, caches, build output, supervisord's socket.
+_NOT_IN_A_CLONE = shutil.ignore_patterns(".git", ".venv", ".run", "build", "*.egg-info", "__pycache__",
+                                         ".pytest_cache", "supervisor.sock", "supervisord.pid")
 
 
 def supervisorctl(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -85,6 +99,55 @@ def test_the_procfile_has_the_platform_programs() -> None:
     # Dramatiq's graceful stop must fit in the platform's (supervisord stopwaitsecs=60).
     assert lines["worker"].endswith("dramatiq actors --processes 2 --threads 5 --worker-shutdown-timeout 45000")
     assert lines["scheduler"] == "periodiq actors"
+
+
+def test_the_client_wheel_holds_no_simulator_no_dev_tools_and_imports_no_chromium(tmp_path: Path) -> None:
+    # Given the `archibot` wheel built from a copy of the checkout, offline (the venv's setuptools)
+    src = tmp_path / "src"
+    shutil.copytree(REPO_ROOT, src, ignore=_NOT_IN_A_CLONE)
+    built = _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src))
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("archibot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    # Then it holds the client and the worker side only: no erpsim, no demo, bench or launcher
+    assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == WHEEL_PACKAGES
+    assert not [n for n in names if n.startswith(("erpsim/", "archibot_devtools/"))
+                or n in ("archibot/bench.py", "archibot/demo.py", "archibot/local.py")]
+    assert {"archibot/client.py", "store/migrations/0001_init.sql", "actors/acquire.lua"} <= set(names)
+    # And, installed alone (its dependencies from the venv, no .pth, no checkout on the path),
+    # the client imports nothing of Chromium, the simulator or the development tools
+    site = tmp_path / "site"
+    installed = _pip("install", "--no-deps", "--no-compile", "--target", str(site), str(wheel))
+    assert installed.returncode == 0, installed.stderr
+    path = [str(site), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    code = ("import json, sys; sys.path[:0] = sys.argv[1:]; "
+            "import archibot, archibot.client, archibot.operations, archibot.payloads; "
+            "print(json.dumps({'from': archibot.__file__, 'modules': sorted(m for m in sys.modules "
+            f"if m.split('.')[0] in {NOT_FOR_THE_CLIENT!r})}}))")
+    out = _isolated(code, path, tmp_path)
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    assert found["from"].startswith(str(site)), found
+    assert found["modules"] == [], found
+    # And its CLI says what `archibot sim`, `demo` and `bench` need instead of a traceback
+    for command, distribution in (("sim", "archibot-erpsim"), ("demo", "archibot-devtools"),
+                                  ("bench", "archibot-devtools")):
+        out = _isolated(f"import sys; sys.path[:0] = sys.argv[1:]; from archibot.cli import main; "
+                        f"sys.exit(main([{command!r}]))", path, tmp_path)
+        assert out.returncode == 1 and f"needs the {distribution} distribution" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def _pip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pip", "-q", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def _isolated(code: str, path: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``code`` in a Python that sees only ``path`` (``-I -S``: no environment, no user site, no
+    site-packages and so no editable installs' finders, no current directory)."""
+    return subprocess.run([sys.executable, "-I", "-S", "-c", code, *path], capture_output=True, text=True,
+                          cwd=cwd, timeout=60, check=False)
 
 
 def test_heroku_style_urls_are_read_when_archibot_ones_are_unset() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from actors import runtime
+from actors import attempt
 from erp import order_form
 from erp import selectors as sel
 from erp.detail import find_control
@@ -410,7 +410,7 @@ def test_a_failed_attempt_leaves_an_unsaved_form_for_the_next_holder(
         with pytest.raises(ErpRejected):
             await submit_order(page, erp.url, order, marker="AB-q-quiesce")
         # When the runtime quiesces the agent's page after the failure
-        await runtime._quiesce(SimpleNamespace(page=page))  # type: ignore[arg-type]
+        await attempt._quiesce(SimpleNamespace(page=page))  # type: ignore[arg-type]
         url: str = page.url
         return url
 

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from archibot.client import Client
-from archibot.local import SimProcess
+from archibot.keys import lock_key
+from archibot_devtools.local import SimProcess
 from tests.fix_stack import erp_orders, marker
 from tests.test_operations import customers_of, new_customer, unsent_order
 from tests.test_submit_order import order_for
@@ -82,7 +83,17 @@ def _send_to_a_doomed_worker(client: Client, start_worker_processes: Any, op_typ
 def _resume_in_a_fresh_worker(client: Client, start_worker_processes: Any, op_id: str) -> dict[str, Any]:
     """Start a fresh worker, re-send the operation's wake-up (as the sweep does); its end."""
     start_worker_processes(processes=1, threads=1, lock_ttl_ms=KILL_TEST_LOCK_TTL_MS)
-    assert client.resend_pending(older_than_s=0) == 1
+    # An orphan is recoverable once its dead holder's lease has expired (until then its
+    # agent looks busy): wait for that, as the sweep does.
+    agent = client.status(op_id)["agent"]
+    deadline = time.monotonic() + KILL_TEST_LOCK_TTL_MS / 1000 + 10
+    while (client.broker.client.exists(lock_key(agent)) and client.status(op_id)["attempts"] < 2
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    resent = client.resend_pending(older_than_s=0)
+    # The fresh worker's own sweep may have found the orphan first: then it is claimed again
+    # (a second attempt, under a new lease) and its wake-up is not lost, so none is re-sent.
+    assert resent == 1 or client.status(op_id)["attempts"] >= 2, resent
     return client.wait(op_id, 90)
 
 

@@ -18,10 +18,11 @@ import redis.asyncio as aioredis
 from actors.lock import AgentLock
 from archibot import cli
 from archibot.client import Client
-from archibot.local import SimProcess
 from archibot.settings import Settings
+from archibot_devtools.local import SimProcess
 from erp.session import login
-from store.agents import (
+from store.claims import Claims
+from store.logins import (
     AUTO_PER_ADDRESS,
     LOGIN_POSTED,
     LOGIN_UNREACHED,
@@ -29,6 +30,7 @@ from store.agents import (
     LoginGrant,
     LoginWait,
 )
+from store.recovery import Recovery
 from tests.fix_api import AUTH
 from tests.fix_stack import wait_all
 from tests.test_api import claim, test_env  # noqa: F401 (a fixture)
@@ -279,7 +281,7 @@ def test_a_spent_agent_budget_is_an_alarm_on_metrics_and_status_and_reset_gives_
     op = claim(client, op_id)
     waiting = {"for": "login_budget", "until": "2030-01-01T00:00:00+00:00",
                "message": "waiting for the login budget until 2030-01-01T00:00:00+00:00: test"}
-    client.journal.wait_outside(op, waiting["message"], 3_600_000, {"waiting": waiting})
+    Claims(client.db).wait_outside(op, waiting["message"], 3_600_000, {"waiting": waiting})
     # Then /metrics says so, per agent
     metrics = api.get("/metrics", headers=AUTH).text
     assert f'archibot_login_budget_spent{{agent="{agent}"}} 1.0' in metrics
@@ -322,8 +324,8 @@ def test_status_api_and_cli_show_logins_per_agent_and_what_waits_for_the_budget(
     op = claim(client, op_id)
     waiting = {"for": "login_budget", "until": "2030-01-01T00:00:00+00:00",
                "message": "waiting for the login budget until 2030-01-01T00:00:00+00:00: test"}
-    client.journal.set_progress(op, {"waiting": waiting})
-    client.journal.hand_back(op, waiting["message"], 60_000)
+    Claims(client.db).set_progress(op, {"waiting": waiting})
+    Claims(client.db).hand_back(op, waiting["message"], 60_000)
     # Then the operation's status says what it waits for, and is not failed
     status = client.status(op_id)
     assert status["status"] == "queued" and status["waiting"] == waiting
@@ -360,8 +362,11 @@ def test_the_keepalive_sends_nothing_while_another_holder_has_the_agents_lease(
     async def hold_lease(hold_s: float) -> None:
         conn = aioredis.Redis.from_url(stack_settings.redis_url)
         lock = AgentLock(conn, ttl_ms=int(hold_s * 1000) + 30_000)
-        lease = await lock.acquire(agent, "another-holder")
-        assert lease is not None
+        deadline = time.monotonic() + 30
+        # (the keep-alive holds the lease while it touches the session: take it once it is free)
+        while (lease := await lock.acquire(agent, "another-holder")) is None:
+            assert time.monotonic() < deadline, "the agent's lease never came free"
+            await asyncio.sleep(0.05)
         before = sim.counters()["requests"]
         await asyncio.sleep(hold_s)
         assert sim.counters()["requests"] == before  # Then not one request of the keep-alive
@@ -427,19 +432,19 @@ def test_a_wait_for_the_login_budget_neither_spends_the_retry_budget_nor_loses_p
     # Given an order that has been failing transiently for 10 minutes and recorded progress
     op_id = client.send("submit-order", agents[0], order_for(sim, agents[0], 0, lines=1))
     op = claim(client, op_id)
-    client.journal.set_progress(op, {"step": "line 1/1 added"})
-    with client.journal._db.connection() as conn:
+    Claims(client.db).set_progress(op, {"step": "line 1/1 added"})
+    with client.db.connection() as conn:
         conn.execute("UPDATE operations SET transient_since = clock_timestamp() - interval '10 min'"
                      " WHERE id = %s", (op_id,))
     # When the login budget makes it wait two hours
     waiting = {"waiting": {"for": "login_budget", "until": "later", "message": "spent"}}
-    client.journal.wait_outside(op, "login budget spent", 2 * 3600 * 1000, waiting)
+    Claims(client.db).wait_outside(op, "login budget spent", 2 * 3600 * 1000, waiting)
     # Then the wait is not time spent failing: re-claimed when it ends, 10 minutes will have
     # been spent — not 2 h 10 min, past the retry budget
-    spent_s = client.journal.transient_for_s(op)
+    spent_s = Claims(client.db).transient_for_s(op)
     assert -2 * 3600 + 590 < spent_s < -2 * 3600 + 610
     # and the ERP's return does not wake it early, and what the attempt recorded stays
-    assert client.journal.wake_transient(0) == 0
+    assert Recovery(client.db).wake_transient(0) == 0
     row = client.journal.get(op_id)
     assert row is not None and row["status"] == "queued" and row["attempts"] == 0
     assert row["progress"] == {"step": "line 1/1 added", **waiting}

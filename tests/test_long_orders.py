@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from archibot.client import Client
-from archibot.local import SimProcess
 from archibot.settings import Settings
+from archibot_devtools.local import SimProcess
 from erp.orders import NewOrder, OrderLine, apply_order_edit, read_order, submit_order
 from erp.session import login
 from tests.fix_stack import erp_orders, marker
@@ -181,7 +181,7 @@ def test_chromium_is_recycled_after_a_long_operation_without_interrupting_it_or_
 
 
 def test_the_demo_can_send_a_40_line_order() -> None:
-    from archibot.demo import demo_orders
+    from archibot_devtools.demo import demo_orders
 
     state = {
         "customers": [{"agent": "agent01", "account": "1002305"}],

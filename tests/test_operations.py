@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from archibot.client import Client
-from archibot.local import SimProcess
+from archibot.operations import operation_type
+from archibot_devtools.local import SimProcess
 from store.cache import Cache
 from tests.fix_stack import erp_orders, marker, wait_all
 from tests.test_submit_order import order_for
@@ -50,6 +51,9 @@ def test_every_write_type_lands_once_in_send_order(
                                                 "fields": {"city": "Vicenza", "phone": "0444 123456"}})
     statuses = wait_all(client, [submit, edit, send, doomed, delete, create, update])
     assert [s["status"] for s in statuses] == ["done"] * 7, [s["error"] for s in statuses]
+    # and each result has its registry type's result model (no field it declares is missing)
+    for s in statuses:
+        operation_type(s["type"]).result.model_validate(s["result"])
     # Then the ERP holds each effect exactly once
     orders = erp_orders(sim)
     order_id = statuses[0]["result"]["order_id"]
@@ -63,7 +67,7 @@ def test_every_write_type_lands_once_in_send_order(
     updated = next(c for c in customers_of(sim, b) if c["account"] == statuses[6]["result"]["account"])
     assert (updated["city"], updated["phone"]) == ("Vicenza", "0444 123456")
     # and each agent's writes ran in the order they were sent
-    rows = {str(r["id"]): r for r in client.journal.recent(50)}
+    rows = {str(r["id"]): r for r in client.reports.recent(50)}
     for chain in ([submit, edit, send], [doomed, delete, create, update]):
         starts = [rows[op]["started_at"] for op in chain]
         assert starts == sorted(starts)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import dramatiq
 
 from actors.errors import AgentBusy
 from actors.requeue import RequeueBusy
+from actors.services import WorkerProcess
 from archibot.client import Client
-from archibot.local import SimProcess
+from archibot_devtools.local import SimProcess
+from store.claims import Claims
 from tests.test_api import claim, test_env  # noqa: F401 (a fixture)
 from tests.test_submit_order import order_for
 
@@ -34,7 +37,9 @@ def test_an_operation_behind_long_work_of_its_agent_keeps_waiting_past_the_reque
         return message._replace(message_timestamp=int((time.time() - 120) * 1000))
 
     busy_agent, stuck_agent = agents[0], agents[1]
-    middleware, broker = RequeueBusy(client.journal, max_requeue_age_s=60), Broker()
+    # The middleware reads the journal through its worker process's services (claims only here).
+    process = WorkerProcess(client.settings, services=SimpleNamespace(claims=Claims(client.db)))  # type: ignore[arg-type]
+    middleware, broker = RequeueBusy(process, max_requeue_age_s=60), Broker()
     # Given an agent whose lease holder is working through long operations (one started now)
     claim(client, client.send("submit-order", busy_agent, order_for(sim, busy_agent, 0, lines=1)))
     waiting = client.send("submit-order", busy_agent, order_for(sim, busy_agent, 1, lines=1))

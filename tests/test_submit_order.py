@@ -12,7 +12,7 @@ from typing import Any
 import redis
 
 from archibot.client import Client
-from archibot.local import SimProcess
+from archibot_devtools.local import SimProcess
 from tests.fix_stack import erp_orders, marker, wait_all
 
 

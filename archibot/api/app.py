@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="1",
         summary="Browser automation against the Archibald ERP, for many sales agents.",
         description=(
-            "Send operations (submit-order, create-customer, syncs…) for an agent, follow them "
+            f"Send operations ({', '.join(OPERATION_TYPES)}) for an agent, follow them "
             "(GET, Server-Sent Events, webhooks), cancel queued ones. Every /v1 and /metrics "
             "request needs `Authorization: Bearer TOKEN`."
         ),

@@ -23,6 +23,7 @@ from archibot.api.routes import agent_states
 from archibot.api.services import Services
 from archibot.client import status_dict
 from archibot.operations import OPERATION_TYPES
+from store.states import Status
 
 #: Recent operations the dashboard lists.
 DEFAULT_RECENT = 30
@@ -48,9 +49,9 @@ def _authed(request: Request) -> bool:
 
 def state(svc: Services) -> dict[str, Any]:
     """What the page shows."""
-    recent = [status_dict(r) for r in svc.client.journal.find(limit=DEFAULT_RECENT)]
-    running = [status_dict(r) for r in svc.client.journal.find(status="running", limit=100)]
-    failures = [status_dict(r) for r in svc.client.journal.find(status="failed", limit=10)]
+    recent = [status_dict(r) for r in svc.client.reports.find(limit=DEFAULT_RECENT)]
+    running = [status_dict(r) for r in svc.client.reports.find(status=Status.RUNNING, limit=100)]
+    failures = [status_dict(r) for r in svc.client.reports.find(status=Status.FAILED, limit=10)]
     return {"agents": agent_states(svc), "running": running, "recent": recent, "failures": failures}
 
 

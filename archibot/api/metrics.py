@@ -1,6 +1,7 @@
 """Prometheus metrics computed at scrape time, so they are right across processes and hosts.
 
-Journal-derived figures come from PostgreSQL (every API process sees the same rows);
+Journal-derived figures come from PostgreSQL (every API process sees the same rows;
+store/reports.py reads them);
 per-worker figures come from the heartbeats the workers keep in Redis. Nothing is an
 in-process counter, so any API process answers for the whole deployment.
 
@@ -40,24 +41,12 @@ from prometheus_client.registry import Collector
 from archibot.api.webhooks import DEFAULT_MAX_AGE_S
 from archibot.keys import HEARTBEAT_PREFIX
 from store.db import Database
+from store.reports import Reports
 
 log = logging.getLogger("archibot.api.metrics")
 
 #: Operation duration buckets (seconds): ERP operations take seconds, syncs minutes.
 DURATION_BUCKETS_S = (1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
-
-# A failed operation's error text starts with what the runtime knew of the cause.
-_ERROR_KIND_SQL = """
-SELECT CASE
-    WHEN error LIKE 'the ERP rejected%' THEN 'rejected'
-    WHEN error LIKE 'the ERP refused the login%' THEN 'login'
-    WHEN error LIKE '%timed out%' THEN 'timeout'
-    WHEN error LIKE '%ErpUnavailable%' OR error LIKE '%unavailable%' THEN 'unavailable'
-    WHEN error LIKE '%SessionExpired%' THEN 'session'
-    WHEN error LIKE 'agent % stayed busy%' THEN 'requeue_expired'
-    ELSE 'other' END AS kind, count(*) AS n
-FROM operations WHERE status = 'failed' GROUP BY 1
-"""
 
 
 def login_budget_metrics(logins: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
@@ -91,7 +80,7 @@ class ArchibotCollector(Collector):
 
     def __init__(self, db: Database, redis_client: redis.Redis, *, webhooks: bool,
                  logins: Callable[[], dict[str, Any]] | None = None) -> None:
-        self._db = db
+        self._reports = Reports(db)
         self._redis = redis_client
         self._webhooks = webhooks
         self._logins = logins
@@ -103,36 +92,8 @@ class ArchibotCollector(Collector):
         yield from self._workers()
 
     def _journal(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
-        with self._db.connection() as conn:
-            by_status = conn.execute(
-                "SELECT op_type, status, count(*) AS n, sum(greatest(attempts - 1, 0)) AS retries,"
-                " sum(requeues) AS requeues FROM operations GROUP BY op_type, status"
-            ).fetchall()
-            bucket_cols = ", ".join(
-                f"count(*) FILTER (WHERE d <= {b}) AS b{i}" for i, b in enumerate(DURATION_BUCKETS_S)
-            )
-            durations = conn.execute(
-                f"SELECT op_type, count(*) AS n, coalesce(sum(d), 0) AS total, {bucket_cols} FROM ("
-                " SELECT op_type, extract(epoch FROM finished_at - created_at) AS d FROM operations"
-                " WHERE status = 'done' AND finished_at IS NOT NULL) t GROUP BY op_type"
-            ).fetchall()
-            depth = conn.execute(
-                "SELECT agent, count(*) AS n FROM operations WHERE status IN ('queued', 'running')"
-                " GROUP BY agent"
-            ).fetchall()
-            oldest = conn.execute(
-                "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age"
-                " FROM operations WHERE status IN ('queued', 'running')"
-            ).fetchone()
-            logins = conn.execute(
-                "SELECT agent, count(*) AS n FROM logins WHERE outcome <> 'unreached' GROUP BY agent"
-            ).fetchall()
-            errors = conn.execute(_ERROR_KIND_SQL).fetchall()
-            pending_hooks = conn.execute(
-                "SELECT count(*) AS n FROM webhook_deliveries WHERE delivered_at IS NULL"
-                " AND created_at > clock_timestamp() - make_interval(secs => %s)",
-                (DEFAULT_MAX_AGE_S,),
-            ).fetchone()
+        figures = self._reports.journal_figures(DURATION_BUCKETS_S, DEFAULT_MAX_AGE_S)
+        by_status, durations, depth = figures.by_status, figures.durations, figures.depth
 
         ops = GaugeMetricFamily("archibot_operations", "Operations in the journal", labels=["type", "status"])
         retries = CounterMetricFamily("archibot_operation_retries", "Attempts beyond the first", labels=["type"])
@@ -165,22 +126,22 @@ class ArchibotCollector(Collector):
         yield queue
         yield GaugeMetricFamily(
             "archibot_oldest_pending_age_seconds", "Age of the oldest queued or running operation",
-            value=float(oldest["age"]) if oldest else 0.0,
+            value=figures.oldest_pending_s,
         )
         login_family = CounterMetricFamily("archibot_logins", "ERP logins", labels=["agent"])
-        for r in logins:
+        for r in figures.logins:
             login_family.add_metric([r["agent"]], int(r["n"]))
         yield login_family
         error_family = CounterMetricFamily(
             "archibot_erp_errors", "Failed operations by kind of error", labels=["kind"]
         )
-        for r in errors:
+        for r in figures.errors:
             error_family.add_metric([r["kind"]], int(r["n"]))
         yield error_family
         if self._webhooks:
             yield GaugeMetricFamily(
                 "archibot_webhook_deliveries_pending", "Terminal statuses not yet delivered",
-                value=int(pending_hooks["n"]) if pending_hooks else 0,
+                value=figures.webhooks_pending,
             )
 
     def _workers(self) -> Iterator[GaugeMetricFamily]:

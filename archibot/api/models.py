@@ -6,13 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from archibot.operations import ORDER_CREATING_TYPE
+
 
 class OperationRequest(BaseModel):
     """``POST /v1/operations``: what to do, for whom. The payload is validated per type."""
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(description="the operation type, e.g. submit-order", examples=["submit-order"])
+    type: str = Field(description=f"the operation type, e.g. {ORDER_CREATING_TYPE}",
+                      examples=[ORDER_CREATING_TYPE])
     agent: str = Field(description="the agent whose ERP account runs it")
     payload: dict[str, Any] = Field(default_factory=dict, description="the type's payload")
 

@@ -31,7 +31,7 @@ from archibot.errors import (
 from archibot.keys import lock_key
 from archibot.operations import OPERATION_TYPES, check_agent_name
 from store.errors import DatabaseUnavailable
-from store.journal import STATUSES
+from store.states import STATUSES
 
 DEFAULT_PAGE_LIMIT = 50
 MAX_PAGE_LIMIT = 500
@@ -124,14 +124,14 @@ def list_operations(
         if not cursor.isdigit():
             raise Unprocessable(f"cursor must be a next_cursor this API returned, not {cursor!r}", field="cursor")
         before = int(cursor)
-    rows = svc.client.journal.find(
+    rows = svc.client.reports.find(
         agent=agent, status=status, op_type=type, limit=limit + 1, before_seq=before
     )
     more = len(rows) > limit
     rows = rows[:limit]
     return {
         "operations": [status_dict(r) for r in rows],
-        "next_cursor": str(rows[-1]["seq"]) if more and rows else None,
+        "next_cursor": str(rows[-1].seq) if more and rows else None,
     }
 
 
@@ -198,50 +198,27 @@ def list_agents(svc: Svc) -> list[dict[str, Any]]:
 def agent_states(svc: Services) -> list[dict[str, Any]]:
     """Each agent's state, from the journal, the logins and the leases in Redis."""
     overview = svc.client.agents.overview()
-    with svc.client.db.connection() as conn:
-        pending = conn.execute(
-            "SELECT agent, count(*) AS depth,"
-            " (array_agg(id ORDER BY seq) FILTER (WHERE status = 'running'))[1] AS running_id"
-            " FROM operations WHERE status IN ('queued', 'running') GROUP BY agent"
-        ).fetchall()
-        running_ids = [r["running_id"] for r in pending if r["running_id"] is not None]
-        running = {
-            str(r["id"]): r
-            for r in conn.execute(
-                "SELECT id, op_type, progress FROM operations WHERE id = ANY(%s)", (running_ids,)
-            ).fetchall()
-        }
-        waiting_rows = conn.execute(
-            "SELECT DISTINCT ON (agent) agent, id, progress -> 'waiting' AS waiting"
-            " FROM operations WHERE status = 'queued' AND progress ? 'waiting'"
-            " ORDER BY agent, seq"
-        ).fetchall()
-    waiting = {str(r["agent"]): {"op_id": str(r["id"]), **r["waiting"]} for r in waiting_rows}
+    queues = svc.client.reports.agent_queues()
     logins = svc.client.logins()
-    by_agent = {str(r["agent"]): r for r in pending}
     names = [str(a["agent"]) for a in overview]
     leases = svc.redis.mget([lock_key(n) for n in names]) if names else []
     states = []
     for row, lease in zip(overview, leases, strict=True):
         name = str(row["agent"])
-        mine = by_agent.get(name)
-        current = None
-        if mine is not None and mine["running_id"] is not None:
-            run = running[str(mine["running_id"])]
-            current = {"id": str(run["id"]), "type": run["op_type"], "progress": run["progress"]}
+        queue = queues.get(name)
         last_login = row["last_login"]
         states.append({
             "agent": name,
             "username": row["erp_username"],
             "state": "busy" if lease is not None else "free",
-            "queue_depth": int(mine["depth"]) if mine is not None else 0,
-            "current": current,
+            "queue_depth": queue.depth if queue is not None else 0,
+            "current": queue.current if queue is not None else None,
             "last_login": last_login.isoformat() if last_login is not None else None,
             "logins_today": int(row["logins_today"]),
             "logins_in_window": logins["agents"].get(name, {}).get("in_window", 0),
             "login_budget": logins["budget_per_day"],
             "login_budget_left": logins["budgets"].get(name, {}).get("left"),
             "login_budget_spent_until": logins["budgets"].get(name, {}).get("spent_until"),
-            "waiting_for_login": waiting.get(name),
+            "waiting_for_login": queue.waiting if queue is not None else None,
         })
     return states

@@ -71,7 +71,7 @@ class Services:
         retention_s = self.settings.idempotency_retention_s
         while True:
             try:
-                await run_in_threadpool(self.client.journal.forget_idempotency_keys, retention_s)
+                await run_in_threadpool(self.client.journal.forget_expired_keys, retention_s)
                 await run_in_threadpool(forget_webhook_deliveries, self.client.db)
             except Exception:  # housekeeping must never stop the API
                 log.warning("housekeeping_failed", exc_info=True)

@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from archibot.api.notify import Hub
-from store.journal import TERMINAL
+from store.states import TERMINAL
 
 DEFAULT_KEEPALIVE_S = 15.0
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

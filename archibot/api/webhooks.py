@@ -29,6 +29,8 @@ from typing import Any
 from archibot.backoff import compute_backoff_ms
 from archibot.client import status_dict
 from store.db import Database
+from store.outbox import WebhookOutbox
+from store.states import TERMINAL
 
 log = logging.getLogger("archibot.api.webhooks")
 
@@ -52,7 +54,7 @@ class Deliverer:
     """Sends due webhook deliveries from a background thread."""
 
     def __init__(self, db: Database, url: str, secret: str, *, sweep_s: float = DEFAULT_SWEEP_S) -> None:
-        self._db = db
+        self._outbox = WebhookOutbox(db)
         self._url = url
         self._secret = secret
         self._sweep_s = sweep_s
@@ -72,7 +74,7 @@ class Deliverer:
 
     def wake(self, event: dict[str, Any] | None = None) -> None:
         """Look for due deliveries now (called on the event loop: never blocks)."""
-        if event is None or event.get("status") in ("done", "failed", "cancelled", "resync"):
+        if event is None or event.get("status") in (*TERMINAL, "resync"):
             self._wake.set()
 
     def _loop(self) -> None:
@@ -90,45 +92,25 @@ class Deliverer:
 
     def _next_due_s(self) -> float:
         """Seconds until the next retry is due (a retry sooner than the sweep is not late)."""
-        with self._db.connection() as conn:
-            row = conn.execute(
-                "SELECT extract(epoch FROM min(next_attempt_at) - clock_timestamp()) AS s"
-                " FROM webhook_deliveries WHERE delivered_at IS NULL AND attempts < %s"
-                " AND created_at > clock_timestamp() - make_interval(secs => %s)",
-                (DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_AGE_S),
-            ).fetchone()
-        due = row["s"] if row else None
-        return self._sweep_s if due is None else max(0.05, float(due))
+        due = self._outbox.next_due_s(max_attempts=DEFAULT_MAX_ATTEMPTS, max_age_s=DEFAULT_MAX_AGE_S)
+        return self._sweep_s if due is None else max(0.05, due)
 
     def deliver_due(self) -> int:
         """Send every due delivery (up to a batch); how many were tried."""
-        with self._db.connection() as conn, conn.transaction():
-            rows = conn.execute(
-                "SELECT d.op_id, d.status AS delivery_status, d.attempts AS delivery_attempts, o.*"
-                " FROM webhook_deliveries d JOIN operations o ON o.id = d.op_id"
-                " WHERE d.delivered_at IS NULL AND d.next_attempt_at <= clock_timestamp()"
-                "  AND d.attempts < %s"
-                "  AND d.created_at > clock_timestamp() - make_interval(secs => %s)"
-                " ORDER BY d.next_attempt_at LIMIT %s FOR UPDATE OF d SKIP LOCKED",
-                (DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_AGE_S, DEFAULT_BATCH),
-            ).fetchall()
-            for row in rows:
+        with self._outbox.taking_due(max_attempts=DEFAULT_MAX_ATTEMPTS, max_age_s=DEFAULT_MAX_AGE_S,
+                                     batch=DEFAULT_BATCH) as due:
+            for row in due.rows:
                 status, error = self._post(row)
                 attempts = int(row["delivery_attempts"]) + 1
                 delivered = status is not None and 200 <= status < 300
                 delay_ms = compute_backoff_ms(
                     attempts - 1, base_ms=DEFAULT_BACKOFF_BASE_MS, max_ms=DEFAULT_BACKOFF_MAX_MS
                 )
-                conn.execute(
-                    "UPDATE webhook_deliveries SET attempts = %s, last_status = %s, last_error = %s,"
-                    " delivered_at = CASE WHEN %s THEN clock_timestamp() END,"
-                    " next_attempt_at = clock_timestamp() + make_interval(secs => %s)"
-                    " WHERE op_id = %s",
-                    (attempts, status, error, delivered, delay_ms / 1000, row["op_id"]),
-                )
+                due.record(row["op_id"], attempts=attempts, status=status, error=error,
+                           delivered=delivered, retry_in_s=delay_ms / 1000)
                 log.info("webhook op_id=%s status=%s attempt=%d delivered=%s",
                          row["op_id"], status, attempts, delivered)
-        return len(rows)
+        return len(due.rows)
 
     def _post(self, row: dict[str, Any]) -> tuple[int | None, str | None]:
         body = json.dumps(
@@ -151,10 +133,4 @@ class Deliverer:
 
 def forget_webhook_deliveries(db: Database) -> int:
     """Delete delivery rows older than DEFAULT_MAX_AGE_S (delivered or not sendable any more)."""
-    with db.connection() as conn:
-        cur = conn.execute(
-            "DELETE FROM webhook_deliveries"
-            " WHERE created_at < clock_timestamp() - make_interval(secs => %s)",
-            (DEFAULT_MAX_AGE_S,),
-        )
-    return cur.rowcount
+    return WebhookOutbox(db).forget(DEFAULT_MAX_AGE_S)

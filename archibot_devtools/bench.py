@@ -33,11 +33,12 @@ import redis
 
 from archibot.client import Client
 from archibot.keys import HEARTBEAT_PREFIX
-from archibot.local import SimProcess, Workers, start_sim, start_workers
 from archibot.settings import Settings
+from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
 from erp.operations import marker_for
 from pool.procstat import cpu_seconds, process_tree, pss_bytes, rss_bytes
 from store.db import Database
+from store.states import PENDING, TERMINAL, Status
 
 #: The database the bench drops and recreates (``ARCHIBOT_BENCH_DATABASE`` picks another, so
 #: two benches on one PostgreSQL do not drop each other's journal).
@@ -309,7 +310,7 @@ def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, Any]:
         by_vat[customer["vat_number"]] += 1
     customers = {(c["agent"], c["account"]): c for c in state["customers"]}
     by_id = {str(r["id"]): r for r in rows}
-    deleted = {str(r["payload"]["order"]) for r in rows if r["op_type"] == "delete-order" and r["status"] == "done"}
+    deleted = {str(r["payload"]["order"]) for r in rows if r["op_type"] == "delete-order" and r["status"] == Status.DONE}
 
     def order_id(ref: str) -> str | None:
         row = by_id.get(ref)
@@ -323,12 +324,12 @@ def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, Any]:
             details.append(f"{kind} {r['op_type']} {r['id']}: {why}")
 
     for r in rows:
-        if r["status"] in ("queued", "running"):
+        if r["status"] in PENDING:
             lost += 1
             bad("lost", r, f"still {r['status']}")
             continue
         payload, kind = r["payload"], r["op_type"]
-        if r["status"] == "failed":
+        if r["status"] == Status.FAILED:
             # A failed write must have left nothing behind: an effect of it is a duplicate.
             extra = 0
             if kind == "submit-order":
@@ -429,10 +430,8 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                 sampler.stop()
                 sampler = ProcSampler(workers)
                 sampler.start()
-            with client.db.connection() as conn:
-                counts = {r["status"]: r["count"] for r in conn.execute(
-                    "SELECT status, count(*) AS count FROM operations GROUP BY status").fetchall()}
-            finished = counts.get("done", 0) + counts.get("failed", 0)
+            counts = {str(k): n for k, n in client.reports.count_by_status().items()}
+            finished = sum(counts.get(s, 0) for s in TERMINAL)
             if time.monotonic() - last_report > 5:
                 _progress(f"{finished}/{len(op_ids)} ended ({counts})")
                 last_report = time.monotonic()
@@ -445,13 +444,12 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         sampler.stop()
         rclient.close()
 
-        with client.db.connection() as conn:
-            rows = conn.execute("SELECT * FROM operations ORDER BY seq").fetchall()
+        rows = [dict(r) for r in client.reports.all_in_order()]
         counters = sim.counters()
         result: dict[str, Any] = {
             "ops": len(op_ids),
-            "done": sum(1 for r in rows if r["status"] == "done"),
-            "failed": sum(1 for r in rows if r["status"] == "failed"),
+            "done": sum(1 for r in rows if r["status"] == Status.DONE),
+            "failed": sum(1 for r in rows if r["status"] == Status.FAILED),
         }
         slots = args.processes * min(args.threads, settings.contexts_per_browser)
         result.update(journal_figures(rows, slots))
@@ -468,8 +466,8 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "cpu_s_per_op": round((cpu_after - cpu_before) / len(op_ids), 3),
             "worker_boot_s": round(worker_boot_s, 2),
             "op_exec_ms_by_type": {
-                t: round(statistics.median(r["exec_ms"] for r in rows if r["op_type"] == t and r["status"] == "done"))
-                for t in sorted({r["op_type"] for r in rows if r["status"] == "done"})
+                t: round(statistics.median(r["exec_ms"] for r in rows if r["op_type"] == t and r["status"] == Status.DONE))
+                for t in sorted({r["op_type"] for r in rows if r["status"] == Status.DONE})
             },
         })
         result.update(erp_figures(sim, rows))
@@ -480,7 +478,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                             "handoff": settings.handoff, "faults": faults, "seed": args.seed,
                             "mix": args.mix}
         result["by_type"] = {t: sum(1 for r in rows if r["op_type"] == t) for t in sorted({r["op_type"] for r in rows})}
-        result["errors"] = sorted({str(r["error"]) for r in rows if r["status"] == "failed"})[:5]
+        result["errors"] = sorted({str(r["error"]) for r in rows if r["status"] == Status.FAILED})[:5]
         if outage_end is not None:
             after = [r["finished_at"].timestamp() for r in rows
                      if r["finished_at"] is not None and r["finished_at"].timestamp() >= outage_end]
@@ -497,7 +495,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             orphans = [r for r in rows if str(r["id"]) in running_ids]
             ends = [r["finished_at"].timestamp() for r in orphans if r["finished_at"] is not None]
             stop_figures["running_at_stop"] = len(orphans)
-            stop_figures["all_terminal"] = all(r["status"] in ("done", "failed") for r in rows)
+            stop_figures["all_terminal"] = all(r["status"] in TERMINAL for r in rows)
             # From the signal to the last operation that was running then being finished.
             stop_figures["recovery_s"] = round(max(ends) - stopped_at, 1) if ends else None
             result["stop"] = stop_figures
@@ -517,9 +515,7 @@ def _stop_and_restart(
     workers: Workers, settings: Settings, args: argparse.Namespace, client: Client, signum: int
 ) -> tuple[Workers, dict[str, Any]]:
     """Signal the whole worker group, wait for it to exit, start a fresh group (no scheduler)."""
-    with client.db.connection() as conn:
-        running = [str(r["id"]) for r in conn.execute(
-            "SELECT id FROM operations WHERE status = 'running'").fetchall()]
+    running = client.reports.ids_with_status(Status.RUNNING)
     name = signal.Signals(signum).name
     _progress(f"{name} to the worker group ({len(running)} operations running)")
     stopped_at = time.time()
@@ -531,9 +527,7 @@ def _stop_and_restart(
         pass
     exit_s = time.monotonic() - started
     log = "".join(workers.log_lines)
-    with client.db.connection() as conn:
-        row = conn.execute("SELECT count(*) AS n FROM operations WHERE status = 'failed'").fetchone()
-    failed_by_stop = row["n"] if row else 0
+    failed_by_stop = client.reports.count_by_status().get(Status.FAILED, 0)
     workers.stop()
     figures = {
         "signal": name, "stopped_at": stopped_at, "running_ids": set(running),

@@ -16,10 +16,10 @@ from collections import Counter
 from typing import Any
 
 from archibot.client import Client
-from archibot.local import start_sim, start_workers
 from archibot.settings import Settings
+from archibot_devtools.local import start_sim, start_workers
 from erp.operations import marker_for
-from store.journal import TERMINAL
+from store.states import STATUSES, TERMINAL, Status
 
 DEMO_TIMEOUT_S = 900.0
 
@@ -97,7 +97,7 @@ def run_demo(
         for op_id in op_ids:
             st = statuses[op_id]
             order = erp_orders.get(marker_for(op_id))
-            if st["status"] == "done" and order is not None:
+            if st["status"] == Status.DONE and order is not None:
                 shown = ", ".join(f"{l['article']}×{l['quantity']:g}" for l in order["lines"])
                 _say(f"  {st['agent']}: order {order['id']} for customer {order['customer']} [{shown}]")
             else:
@@ -128,7 +128,7 @@ def _say_times(statuses: dict[str, dict[str, Any]], op_ids: list[str], profile: 
     by_lines: dict[int, list[float]] = {}
     for op_id in op_ids:
         st = statuses[op_id]
-        if st["status"] == "done":
+        if st["status"] == Status.DONE:
             by_lines.setdefault(len(st["payload"]["lines"]), []).append(st["exec_ms"] / 1000)
     _say(f"\nsubmit-order execution time ({profile} profile), by lines:")
     for lines, times in sorted(by_lines.items()):
@@ -150,7 +150,7 @@ def _watch(client: Client, op_ids: list[str], timeout_s: float = DEMO_TIMEOUT_S)
     while True:
         statuses = {op_id: client.status(op_id) for op_id in op_ids}
         counts = Counter(s["status"] for s in statuses.values())
-        line = "  " + "  ".join(f"{k}={counts.get(k, 0)}" for k in ("queued", "running", "done", "failed"))
+        line = "  " + "  ".join(f"{k}={counts.get(k, 0)}" for k in STATUSES)
         if len(op_ids) == 1:
             # One (long) order: show its progress ("line 12/40 added").
             line += f"  {(statuses[op_ids[0]].get('progress') or {}).get('step', '')}"

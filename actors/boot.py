@@ -1,7 +1,7 @@
-"""The middleware that owns this worker process's services and its one Chromium.
+"""The middleware that boots this worker process's services and stops them at shutdown.
 
-The services (PostgreSQL, Redis, Chromium) are started *before* the worker threads
-take any message, retrying with backoff; a boot that cannot reach them within
+The services (PostgreSQL, Redis, Chromium: actors/services.py) are opened *before* the
+worker threads take any message, retrying with backoff; a boot that cannot reach them within
 ``ARCHIBOT_BOOT_TIMEOUT_S`` exits non-zero so the supervisor starts it again.
 
 Shutdown: a stop signal (SIGTERM to the CLI, which forwards it, or to the whole process
@@ -9,25 +9,28 @@ group, which delivers it twice; SIGINT) stops the worker once — repeats are ig
 Dramatiq's own handler would exit in the middle of its graceful stop and leave threads
 taking messages from a closed loop. Running operations reach a safe point: a sync at its
 next page, anything else within ``ARCHIBOT_SHUTDOWN_GRACE_S`` or else it is handed back to
-the journal (a save already clicked always finishes). Then Chromium is closed.
+the journal (a save already clicked always finishes). Then the services are closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
+import time
 from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from actors import worker
+from actors.errors import BootFailed
+from actors.services import WorkerProcess, WorkerState, open_services
 from archibot.errors import ConfigError
-from archibot.settings import Settings
 
 log = logging.getLogger("archibot.worker")
 
@@ -37,38 +40,45 @@ EXIT_UNHEALTHY = 3
 EXIT_BOOT_FAILED = 4
 #: The exit status of a worker refused by its configuration (the development key…).
 EXIT_CONFIG = 5
+#: How often the shutdown looks whether the running operations have ended.
+DEFAULT_HAND_BACK_POLL_S = 0.2
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-class BrowserPoolMiddleware(Middleware):
-    """Starts the worker context (store, lock, Chromium) at boot; closes it at shutdown."""
+class WorkerBoot(Middleware):
+    """Opens the process's services at boot (``process.services``); closes them at shutdown."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, process: WorkerProcess) -> None:
+        self.process = process
         self._stop_requested = threading.Event()
+        # Holds open_services() from the boot hook to the shutdown hook (entered and left
+        # as a pair, on the event loop).
+        self._stack = contextlib.AsyncExitStack()
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker_: Any) -> None:
         # Runs after the AsyncIO middleware's (it comes first) and before any worker thread
         # exists: no message is taken before the services are up.
         self._install_signal_handlers()
+        settings = self.process.settings
         try:
-            self.settings.check_secret_key()
+            settings.check_secret_key()
         except ConfigError as exc:
             log.error("worker_refused error=%s", exc)
             os._exit(EXIT_CONFIG)
         loop_thread = get_event_loop_thread()
         if loop_thread is None:
-            raise RuntimeError("the AsyncIO middleware must come before BrowserPoolMiddleware")
-        context = worker.WorkerContext(self.settings)
+            raise RuntimeError("the AsyncIO middleware must come before WorkerBoot")
+        opening = open_services(settings, broker, self.process.state,
+                                should_stop=self._stop_requested.is_set)
         try:
-            loop_thread.run_coroutine(context.start(self._stop_requested.is_set))
-        except worker.BootFailed as exc:
+            services = loop_thread.run_coroutine(self._stack.enter_async_context(opening))
+        except BootFailed as exc:
             # os._exit: the event loop's thread is not a daemon; a SystemExit would hang.
-            log.error("worker_boot_failed worker=%s error=%s", context.name, exc)
+            log.error("worker_boot_failed worker=%s:%s error=%s", socket.gethostname(), os.getpid(), exc)
             os._exit(EXIT_BOOT_FAILED)
-        worker.set_current(context)
-        log.info("worker_ready worker=%s chromium_pid=%s", context.name,
-                 context.pool.stats().get("chromium_pid"))
+        self.process.services = services
+        log.info("worker_ready worker=%s chromium_pid=%s", services.name,
+                 services.pool.stats().get("chromium_pid"))
 
     def _install_signal_handlers(self) -> None:
         """Let only the first stop signal through to Dramatiq's handler; SIGUSR2 logs the
@@ -92,32 +102,44 @@ class BrowserPoolMiddleware(Middleware):
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker_: Any) -> None:
         # Nothing new is claimed; running operations get their grace, then are handed back.
-        context = worker.current_or_none()
-        loop_thread = get_event_loop_thread()
-        if context is None:
+        if self.process.services is None:
             return
-        context.stopping = True
+        state = self.process.state
+        state.stopping = True
+        loop_thread = get_event_loop_thread()
         if loop_thread is not None:
+            grace_s = self.process.settings.shutdown_grace_s
             loop_thread.loop.call_soon_threadsafe(
-                lambda: loop_thread.loop.create_task(
-                    context.hand_back_after(self.settings.shutdown_grace_s)
-                )
+                lambda: loop_thread.loop.create_task(hand_back_after(state, grace_s))
             )
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker_: Any) -> None:
         # After-hooks run in reverse order: this runs before AsyncIO stops the event loop,
         # and after the worker threads (and so the operations) have finished.
-        loop_thread = get_event_loop_thread()
-        context = worker.current_or_none()
-        if context is None:
+        services = self.process.services
+        if services is None:
             return
+        loop_thread = get_event_loop_thread()
         if loop_thread is not None:
-            loop_thread.run_coroutine(context.close())
-        worker.set_current(None)
-        log.info("worker_stopped worker=%s", context.name)
-        if context.unhealthy:
-            log.error("worker_exit_unhealthy worker=%s reason=%s", context.name, context.unhealthy)
+            loop_thread.run_coroutine(self._stack.aclose())
+        self.process.services = None
+        log.info("worker_stopped worker=%s", services.name)
+        if self.process.state.unhealthy:
+            log.error("worker_exit_unhealthy worker=%s reason=%s", services.name, self.process.state.unhealthy)
             os._exit(EXIT_UNHEALTHY)
+
+
+async def hand_back_after(state: WorkerState, grace_s: float) -> None:
+    """Shutdown: after ``grace_s``, cancel the operations that have not reached their save
+    (they go back to the journal unfailed); a save in flight is left to finish."""
+    deadline = time.monotonic() + grace_s
+    while state.running and time.monotonic() < deadline:
+        await asyncio.sleep(DEFAULT_HAND_BACK_POLL_S)
+    for op_id, task in list(state.running.items()):
+        if op_id not in state.committing and not task.done():
+            log.warning("op_handed_back op_id=%s reason=shutdown", op_id)
+            state.handing_back.add(op_id)
+            task.cancel()
 
 
 def stop_this_worker() -> None:
