@@ -13,13 +13,21 @@ from collections.abc import Awaitable, Callable
 import dramatiq
 
 from actors.errors import AgentBusy, WorkerStopping
+from actors.executors import executor_for
 from actors.handoff import run_message
 from actors.services import WorkerProcess
 from archibot.operations import OPERATION_TYPES, OperationType
 
 
 def register(broker: dramatiq.Broker, process: WorkerProcess) -> dict[str, dramatiq.Actor[[str], None]]:
-    """Declare every registered type's actor on ``broker``; actor name → actor."""
+    """Declare every registered type's actor on ``broker``; actor name → actor.
+
+    Each type's executor is resolved here, at the worker's boot: a registry entry that names
+    no erp function stops the boot (ImportError, AttributeError) instead of failing every
+    operation of that type later.
+    """
+    for kind in OPERATION_TYPES.values():
+        executor_for(kind)
     return {kind.actor_name: _declare(broker, process, kind) for kind in OPERATION_TYPES.values()}
 
 

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 
 from store.claim_sql import CLAIM_SQL, EXEC_MS, FREE_AGENTS_SQL
 from store.errors import StaleFence
-from store.rows import PENDING_SQL, JournalTable, Operation, OperationRow
+from store.rows import PENDING_SQL, QUEUED_SQL, JournalTable, Operation, OperationRow
 from store.states import TERMINAL, Phase, Status
 
 #: A retry budget's clock reads more than this only when :meth:`Claims.spend_budget` set it
@@ -52,9 +52,9 @@ class Claims(JournalTable):
         """Whether a write of the agent is queued (a running sync should yield to it)."""
         with self._db.connection() as conn:
             row = conn.execute(
-                "SELECT 1 FROM operations WHERE agent = %s AND is_write AND status = %s"
+                f"SELECT 1 FROM operations WHERE agent = %s AND is_write AND status = {QUEUED_SQL}"
                 " AND (not_before IS NULL OR not_before <= clock_timestamp()) LIMIT 1",
-                (agent, Status.QUEUED),
+                (agent,),
             ).fetchone()
         return row is not None
 

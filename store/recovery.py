@@ -22,8 +22,8 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
-from store.rows import JournalTable
-from store.states import Phase, Status
+from store.rows import QUEUED_SQL, RUNNING_SQL, JournalTable
+from store.states import Phase
 
 #: The waiting note of an operation held back by the login budget (``progress.waiting.for``).
 LOGIN_BUDGET_WAIT = "login_budget"
@@ -51,17 +51,17 @@ class Recovery(JournalTable):
         """
         with self._db.connection() as conn:
             rows = conn.execute(
-                "SELECT id, agent, op_type, true AS orphan FROM operations WHERE status = %(running)s"
+                f"SELECT id, agent, op_type, true AS orphan FROM operations WHERE status = {RUNNING_SQL}"
                 " UNION ALL"
                 " SELECT id, agent, op_type, false FROM ("
                 "  SELECT DISTINCT ON (agent) id, agent, op_type, updated_at FROM operations o"
-                "  WHERE status = %(queued)s"
+                f"  WHERE status = {QUEUED_SQL}"
                 "  AND (not_before IS NULL OR not_before <= clock_timestamp())"
                 "  AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.agent = o.agent"
-                "                  AND r.status = %(running)s)"
+                f"                  AND r.status = {RUNNING_SQL})"
                 "  ORDER BY agent, seq) heads"
                 " WHERE updated_at < clock_timestamp() - make_interval(secs => %(after_s)s)",
-                {"running": Status.RUNNING, "queued": Status.QUEUED, "after_s": stuck_after_s},
+                {"after_s": stuck_after_s},
             ).fetchall()
         return [Wakeup(str(r["id"]), str(r["agent"]), str(r["op_type"]), bool(r["orphan"]))
                 for r in rows]
@@ -73,9 +73,9 @@ class Recovery(JournalTable):
         with self._db.connection() as conn:
             return conn.execute(
                 "SELECT DISTINCT ON (agent) id, agent, op_type FROM operations"
-                " WHERE status = %s AND (not_before IS NULL OR not_before <= clock_timestamp())"
+                f" WHERE status = {QUEUED_SQL}"
+                " AND (not_before IS NULL OR not_before <= clock_timestamp())"
                 " ORDER BY agent, seq",
-                (Status.QUEUED,),
             ).fetchall()
 
     def wake_transient(self, settle_s: float) -> int:
@@ -86,9 +86,9 @@ class Recovery(JournalTable):
                 "UPDATE operations SET not_before = CASE WHEN phase = %s"
                 "  THEN greatest(clock_timestamp(), committing_at + make_interval(secs => %s))"
                 "  ELSE clock_timestamp() END"
-                " WHERE status = %s AND transient_since IS NOT NULL"
+                f" WHERE status = {QUEUED_SQL} AND transient_since IS NOT NULL"
                 " AND not_before > clock_timestamp() AND NOT coalesce(progress ? 'waiting', false)",
-                (Phase.ABOUT_TO_COMMIT, settle_s, Status.QUEUED),
+                (Phase.ABOUT_TO_COMMIT, settle_s),
             )
         return cur.rowcount
 
@@ -99,9 +99,9 @@ class Recovery(JournalTable):
             cur = conn.execute(
                 "UPDATE operations SET not_before = clock_timestamp(), progress = progress - 'waiting',"
                 " updated_at = clock_timestamp()"
-                " WHERE status = %s AND progress -> 'waiting' ->> 'for' = %s"
+                f" WHERE status = {QUEUED_SQL} AND progress -> 'waiting' ->> 'for' = %s"
                 " AND (%s::text IS NULL OR agent = %s)",
-                (Status.QUEUED, LOGIN_BUDGET_WAIT, agent, agent),
+                (LOGIN_BUDGET_WAIT, agent, agent),
             )
         return cur.rowcount
 

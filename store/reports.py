@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from store.rows import PENDING_SQL, JournalTable, OperationRow
+from store.rows import PENDING_SQL, QUEUED_SQL, JournalTable, OperationRow
 from store.states import LoginOutcome, Status
 
 # A failed operation's error text starts with what the runtime knew of the cause.
@@ -128,9 +128,8 @@ class Reports(JournalTable):
             }
             waiting_rows = conn.execute(
                 "SELECT DISTINCT ON (agent) agent, id, progress -> 'waiting' AS waiting"
-                " FROM operations WHERE status = %s AND progress ? 'waiting'"
+                f" FROM operations WHERE status = {QUEUED_SQL} AND progress ? 'waiting'"
                 " ORDER BY agent, seq",
-                (Status.QUEUED,),
             ).fetchall()
         waiting = {str(r["agent"]): {"op_id": str(r["id"]), **r["waiting"]} for r in waiting_rows}
         queues = {

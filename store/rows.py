@@ -162,6 +162,9 @@ def sql_list(values: tuple[StrEnum, ...]) -> str:
 
 #: The pending statuses (``queued``, ``running``) as an SQL list.
 PENDING_SQL = sql_list(PENDING)
+#: Each pending status as an SQL constant (see :func:`sql_list`: the partial index applies).
+QUEUED_SQL = f"'{Status.QUEUED.value}'"
+RUNNING_SQL = f"'{Status.RUNNING.value}'"
 
 
 def is_uuid(value: str) -> bool:

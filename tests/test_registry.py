@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
@@ -48,3 +50,13 @@ def test_the_order_references_and_the_time_limits_come_from_the_entries() -> Non
 def test_an_unknown_type_names_the_known_ones() -> None:
     with pytest.raises(Exception, match="known: submit-order"):
         operation_type("submit-orders")
+
+
+def test_an_entry_naming_no_erp_function_stops_the_boot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a registry entry whose executor does not exist
+    broken = dataclasses.replace(operation_type("delete-order"), name="delete-orders",
+                                 executor="erp.operations:delete_orders")
+    monkeypatch.setitem(OPERATION_TYPES, broken.name, broken)
+    # When the worker registers its actors, Then it refuses to boot, naming the function
+    with pytest.raises(AttributeError, match="delete_orders"):
+        operation_actors.register(StubBroker(), WorkerProcess(Settings()))
