@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from actors.job import Job
 from actors.sync_runner import run_sync
 from archibot.operations import ORDER_CREATING_TYPE, Kind, OperationType, operation_type
 from erp.errors import ErpRejected
+from store.rows import is_uuid
 from store.states import Status
 
 Executor = Callable[[Job], Awaitable[dict[str, Any]]]
@@ -45,7 +45,7 @@ async def _check_dependencies(job: Job, ref: str) -> None:
     """
     svc, op = job.svc, job.op
     refs = [ref]
-    if _is_op_id(ref):
+    if is_uuid(ref):
         done = await svc.db_call(svc.claims.result_of, ref)
         if done and done.get("order_id"):
             refs.append(str(done["order_id"]))
@@ -61,28 +61,20 @@ async def _check_dependencies(job: Job, ref: str) -> None:
         )
 
 
-def _is_op_id(ref: str) -> bool:
-    try:
-        uuid.UUID(ref)
-    except ValueError:
-        return False
-    return True
-
-
 async def _resolve_order(job: Job, payload: dict[str, Any]) -> dict[str, Any]:
     ref = str(payload.get("order", ""))
     await _check_dependencies(job, ref)
-    if not _is_op_id(ref):
+    if not is_uuid(ref):
         return payload  # an ERP order id
     row = await job.svc.db_call(job.svc.claims.get, ref)
-    if row is None or row["status"] != Status.DONE or not (row["result"] or {}).get("order_id"):
-        state = "unknown" if row is None else row["status"]
+    if row is None or row.status != Status.DONE or not (row.result or {}).get("order_id"):
+        state = "unknown" if row is None else row.status
         raise ErpRejected(
             f"the order is the {ORDER_CREATING_TYPE} {ref}, which is {state}, not done: there is "
             "no ERP order",
             field="order",
         )
-    return {**payload, "order": str(row["result"]["order_id"])}
+    return {**payload, "order": str(row.result["order_id"])}
 
 
 def _write(erp_operation: ErpOperation) -> Executor:

@@ -51,13 +51,13 @@ async def handle(svc: Services, state: WorkerState, op_id: str, token: str) -> N
     """
     claims = svc.claims
     row = await svc.db_call(claims.get, op_id)
-    if row is None or row["status"] in TERMINAL:
+    if row is None or row.status in TERMINAL:
         log.debug("op_skipped op_id=%s reason=finished_or_unknown", op_id)
         return
     if await svc.breaker.is_open():
         log.info("op_deferred op_id=%s reason=erp_breaker_open", op_id)
         return
-    own_agent = str(row["agent"])
+    own_agent = row.agent
     if not svc.settings.handoff:
         await _run_only(svc, state, own_agent, op_id, token)
         return

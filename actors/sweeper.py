@@ -19,8 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from actors.periodic import Periodic, take_turn
-from archibot.keys import SWEEP_KEY, lock_key
-from store.recovery import to_wake
+from archibot.keys import SWEEP_KEY
 
 if TYPE_CHECKING:
     from actors.services import Services, WorkerState
@@ -61,21 +60,11 @@ class Sweeper:
                 await asyncio.wait_for(self.sweep(), DEFAULT_STEP_TIMEOUT_S)
 
     async def sweep(self) -> int:
-        """Re-send wake-ups for orphaned and stuck operations (:meth:`Recovery.lost_wakeups`);
-        how many."""
+        """Re-send wake-ups for orphaned and stuck operations (``Client.wake_lost``, as
+        ``archibot resend`` does); how many."""
         services = self.services
         self.sweeps += 1
-        found = await services.db_call(services.recovery.lost_wakeups, DEFAULT_STUCK_AFTER_S)
-        orphan_agents = sorted({w.agent for w in found if w.orphan})
-        leased: set[str] = set()
-        if orphan_agents:
-            pipe = services.redis.pipeline(transaction=False)
-            for agent in orphan_agents:
-                pipe.exists(lock_key(agent))
-            leased = {a for a, held in zip(orphan_agents, await pipe.execute(), strict=True) if held}
-        targets = to_wake(found, leased)
-        for wakeup in targets:
-            await services.db_call(services.sender.wake, wakeup.op_type, wakeup.id)
+        targets = await services.db_call(services.sender.wake_lost, DEFAULT_STUCK_AFTER_S)
         if targets:
             orphans = sum(1 for w in targets if w.orphan)
             log.warning("sweep_resent orphans=%d stuck=%d", orphans, len(targets) - orphans)

@@ -42,9 +42,9 @@ from store.crypto import SecretBox
 from store.db import Database, _redact
 from store.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownAgent
 from store.logins import AUTO_PER_ADDRESS
-from store.recovery import Recovery, to_wake
+from store.recovery import Recovery, Wakeup, to_wake
 from store.reports import Reports
-from store.rows import OperationRow
+from store.rows import OperationRow, is_uuid
 from store.states import TERMINAL, CancelOutcome, Status
 from store.submissions import Submissions
 
@@ -203,22 +203,28 @@ class Client:
         """Send a fresh wake-up for every operation whose wake-up may be lost; how many.
 
         The journal is the source of truth: this recovers operations whose message
-        was lost (a flushed Redis, a worker killed before it re-enqueued) — each
-        ``running`` one whose agent holds no lease, and each idle agent's next ready
-        operation untouched for ``older_than_s`` (:meth:`Recovery.lost_wakeups`, as the
-        workers' sweep). A spare wake-up is harmless — an operation runs once, under its
-        agent's lease.
+        was lost (a flushed Redis, a worker killed before it re-enqueued) — see
+        :meth:`wake_lost`. A spare wake-up is harmless — an operation runs once, under
+        its agent's lease.
         """
+        return len(self.wake_lost(older_than_s))
+
+    def wake_lost(self, older_than_s: float) -> list[Wakeup]:
+        """Wake each ``running`` operation whose agent holds no lease (its worker died) and
+        each idle agent's next ready operation untouched for ``older_than_s``
+        (:meth:`Recovery.lost_wakeups`); what was woken. The workers' sweep calls it too."""
         found = self.recovery.lost_wakeups(older_than_s)
         orphan_agents = sorted({w.agent for w in found if w.orphan})
-        pipe = self.broker.client.pipeline(transaction=False)
-        for agent in orphan_agents:
-            pipe.exists(lock_key(agent))
-        leased = {a for a, held in zip(orphan_agents, pipe.execute(), strict=True) if held}
+        leased: set[str] = set()
+        if orphan_agents:
+            pipe = self.broker.client.pipeline(transaction=False)
+            for agent in orphan_agents:
+                pipe.exists(lock_key(agent))
+            leased = {a for a, held in zip(orphan_agents, pipe.execute(), strict=True) if held}
         targets = to_wake(found, leased)
         for wakeup in targets:
             self.wake(wakeup.op_type, wakeup.id)
-        return len(targets)
+        return targets
 
     def breakers(self) -> dict[str, Any]:
         """The circuit breakers: the ERP's (Redis) and every agent's open login breaker."""
@@ -311,7 +317,7 @@ class Client:
     def _check_order_ref(self, agent: str, ref: str) -> None:
         row = self.journal.get(ref)
         if row is None:
-            if _looks_like_uuid(ref):
+            if is_uuid(ref):
                 raise InvalidOperation(f"payload field 'order': no operation {ref} in the journal", field="order")
             return  # an ERP order id
         if row.op_type != ORDER_CREATING_TYPE or row.agent != agent:
@@ -375,14 +381,6 @@ def _waiting(row: OperationRow | Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     waiting = progress.get("waiting")
     return waiting if isinstance(waiting, dict) else None
-
-
-def _looks_like_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 _default: Client | None = None
