@@ -78,3 +78,15 @@ class Job:
     async def progress(self, info: dict[str, Any]) -> None:
         """Journal progress."""
         await self.svc.db_call(self.svc.claims.set_progress, self.op, info)
+
+    async def store_document(self, content: bytes, filename: str, content_type: str) -> str:
+        """Keep a document the ERP made (once, by its content), linked to this operation;
+        returns its id (``GET /v1/documents/{id}``)."""
+        await self.svc.lock.check(self.lease)
+        doc = await self.svc.db_call(self.svc.documents.store, content, filename, content_type, self.op.id)
+        return str(doc.id)
+
+    async def cache_record(self, entity: str, key: str, data: dict[str, Any]) -> None:
+        """Keep one record read from the ERP in the cache (``customer_records``)."""
+        await self.svc.lock.check(self.lease)
+        await self.svc.db_call(self.svc.cache.put_record, entity, self.op.agent, key, data)

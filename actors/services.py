@@ -40,6 +40,7 @@ from store.cache import Cache
 from store.claims import Claims
 from store.crypto import SecretBox
 from store.db import Database
+from store.documents import Documents
 from store.recovery import Recovery
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class Services:
     recovery: Recovery
     agents: AgentStore
     cache: Cache
+    #: Documents fetched from the ERP, stored once (store/documents.py).
+    documents: Documents
     redis: aioredis.Redis
     lock: AgentLock
     breaker: ErpBreaker
@@ -166,6 +169,7 @@ def _build(settings: Settings, broker: dramatiq.Broker) -> Services:
         recovery=Recovery(db),
         agents=AgentStore(db, SecretBox(settings.secret_key_list())),
         cache=Cache(db),
+        documents=Documents(db, settings.documents_dir),
         redis=redis,
         lock=AgentLock(redis, ttl_ms=settings.lock_ttl_ms),
         breaker=ErpBreaker(redis, erp_url=settings.erp_base(), threshold=settings.erp_breaker_errors),

@@ -233,6 +233,22 @@ def cmd_resend(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_document(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a stored document (a download's ``result.document_id``) to a file, or stdout."""
+    client = _client(settings)
+    try:
+        content = client.document(args.document_id)
+    finally:
+        client.close()
+    if args.out == "-":
+        sys.stdout.buffer.write(content)
+    else:
+        with open(args.out, "wb") as out:
+            out.write(content)
+        print(f"wrote {len(content)} bytes to {args.out}", file=sys.stderr)
+    return 0
+
+
 #: The distributions behind ``archibot sim``, ``demo`` and ``bench``, by top-level package: the
 #: simulator and the development tools are not in the `archibot` wheel (the client).
 _DEV_DISTRIBUTIONS = {"erpsim": "archibot-erpsim", "archibot_devtools": "archibot-devtools"}
@@ -344,6 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     resend = sub.add_parser("resend", help="re-send wake-ups for pending operations whose message may be lost")
     resend.add_argument("--older-than", type=float, default=90.0, metavar="SECONDS")
     resend.set_defaults(func=cmd_resend)
+
+    document = sub.add_parser("document", help="write a document the workers fetched (a PDF) to a file")
+    document.add_argument("document_id")
+    document.add_argument("--out", "-o", default="-", metavar="FILE", help="default: stdout")
+    document.set_defaults(func=cmd_document)
 
     sim = sub.add_parser("sim", help="serve the Archibald simulator")
     sim.add_argument("--host", default="127.0.0.1")

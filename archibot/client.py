@@ -25,6 +25,7 @@ from archibot.errors import (
     IdempotencyConflict,
     InvalidOperation,
     ServiceUnavailable,
+    UnknownDocument,
     UnknownOperation,
     WaitTimeout,
 )
@@ -32,6 +33,7 @@ from archibot.keys import lock_key, periodic_key
 from archibot.operations import (
     ORDER_CREATING_TYPE,
     ORDER_REF_TYPES,
+    Kind,
     check_agent_name,
     operation_type,
 )
@@ -40,6 +42,7 @@ from store.agents import AgentStore
 from store.claims import Claims
 from store.crypto import SecretBox
 from store.db import Database, _redact
+from store.documents import Documents
 from store.errors import DatabaseUnavailable, IdempotencyKeyReused, UnknownAgent
 from store.logins import AUTO_PER_ADDRESS
 from store.recovery import Recovery, Wakeup, to_wake
@@ -86,6 +89,8 @@ class Client:
         self.reports = Reports(self.db)
         self.recovery = Recovery(self.db)
         self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key_list()))
+        #: Documents the workers fetched from the ERP (PDFs), stored once by content.
+        self.documents = Documents(self.db, self.settings.documents_dir)
         self.broker = RedisBroker(client=sync_redis(self.settings), middleware=[])  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
@@ -141,7 +146,8 @@ class Client:
             if op_type in ORDER_REF_TYPES:
                 if not self.agents.exists(agent):
                     raise UnknownAgent(agent)
-                self._check_order_ref(agent, str(clean["order"]))
+                for ref in [clean["order"]] if "order" in clean else clean["orders"]:
+                    self._check_order_ref(agent, str(ref))
             # The agents table's foreign key refuses an agent without credentials.
             row, created = self.journal.create(
                 str(uuid.uuid4()), agent, op_type, kind.is_write, clean,
@@ -327,11 +333,22 @@ class Client:
             )
 
     def status(self, op_id: str) -> dict[str, Any]:
-        """The operation's status: ``status``, ``progress``, ``result``, ``error``, ``attempts``…"""
+        """The operation's status: ``status``, ``progress``, ``result``, ``error``, ``attempts``…
+        and, for a type that reads documents, the ``documents`` it fetched."""
         row = self.journal.get(op_id)
         if row is None:
             raise UnknownOperation(f"no operation {op_id!r} in the journal")
-        return status_dict(row)
+        current = status_dict(row)
+        if operation_type(row.op_type).kind is Kind.READ:
+            current["documents"] = [d.to_json() for d in self.documents.of_operation(op_id)]
+        return current
+
+    def document(self, document_id: str) -> bytes:
+        """A document's bytes (``result.document_id`` of a download); UnknownDocument if none."""
+        found = self.documents.content(document_id)
+        if found is None:
+            raise UnknownDocument(f"no document {document_id!r} (unknown, or past its retention)")
+        return found[1]
 
     def wait(self, op_id: str, timeout_s: float = DEFAULT_WAIT_TIMEOUT_S) -> dict[str, Any]:
         """Block until the operation is ``done``, ``failed`` or ``cancelled``; return its status."""

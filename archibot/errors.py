@@ -6,6 +6,7 @@ ArchibotError
  ├── IdempotencyConflict an Idempotency-Key came back with a different request
  ├── CannotCancel       the operation has ended, or is a write that cannot be taken back
  ├── UnknownOperation   no journal row has that operation id
+ ├── UnknownDocument    no stored document has that id (or it is past its retention)
  ├── WaitTimeout        ``wait`` gave up before the operation ended
  └── ServiceUnavailable Redis or PostgreSQL did not answer
 """
@@ -39,6 +40,10 @@ class CannotCancel(ArchibotError):
 
 class UnknownOperation(ArchibotError):
     """No journal row has that operation id."""
+
+
+class UnknownDocument(ArchibotError):
+    """No stored document has that id (or it is past ARCHIBOT_DOCUMENTS_RETENTION_DAYS)."""
 
 
 class WaitTimeout(ArchibotError):

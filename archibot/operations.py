@@ -37,8 +37,12 @@ class Kind(StrEnum):
     #: Changes the ERP: runs under the agent's FIFO, looks for an earlier attempt's effect
     #: before acting again, and journals its phases around the irreversible click.
     WRITE = "write"
-    #: Copies an ERP list into the cache page by page; preemptible by the agent's writes.
+    #: Copies ERP lists into the cache page by page; preemptible by the agent's writes.
     SYNC = "sync"
+    #: Reads from the ERP without changing it (a document, a VAT check left unsaved, one
+    #: record): runs under the agent's lease like any operation, retried freely, nothing to
+    #: reconcile. Queued like a sync: behind the agent's writes.
+    READ = "read"
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,13 @@ class OperationType:
     model: type[payloads.Spec]
     result: type[results.Result]
     #: ``"module:function"`` in the erp layer. A write's is called with ``(page, erp_url,
-    #: payload, op_id=, reconcile=, hooks=)``; a sync's is the list walker ``iter_list``.
+    #: payload, op_id=, reconcile=, hooks=)``; a read's with ``(page, erp_url, payload,
+    #: hooks=)``; a sync's is the list walker ``iter_list``.
     executor: str
     #: One line on what it does (the actor's docstring, the API's description).
     summary: str
-    #: For a sync, the ERP list it copies into the cache (``customers``, ``orders``, ``products``).
-    sync_view: str | None = None
+    #: For a sync, the ERP lists it copies into the cache, in order (erp.lists.VIEWS).
+    sync_views: tuple[str, ...] = ()
     #: Its time limit when ``ARCHIBOT_OP_TIMEOUTS`` does not name it (None: ``ARCHIBOT_OP_TIMEOUT_S``).
     time_limit_s: int | None = None
     #: Its limit grows by ``ARCHIBOT_OP_TIMEOUT_PER_LINE_S`` for each line of its payload.
@@ -67,14 +72,19 @@ class OperationType:
         return self.kind is Kind.WRITE
 
     @property
+    def sync_view(self) -> str | None:
+        """A sync's first (for most, only) list."""
+        return self.sync_views[0] if self.sync_views else None
+
+    @property
     def actor_name(self) -> str:
         """The Dramatiq actor that runs it (``submit-order`` → ``submit_order``)."""
         return self.name.replace("-", "_")
 
     @property
     def refers_to_order(self) -> bool:
-        """A write on an existing order (an ERP id, or the op id of the submit-order that made it)."""
-        return self.is_write and "order" in self.model.model_fields
+        """It names existing orders (ERP ids, or op ids of the submit-orders that made them)."""
+        return "order" in self.model.model_fields
 
     def validate(self, payload: Payload) -> Payload:
         """The payload checked and normalised; InvalidOperation names the field."""
@@ -98,6 +108,15 @@ class OperationType:
 DEFAULT_SYNC_PRODUCTS_LIMIT_S = 1_800
 DEFAULT_SYNC_LIST_LIMIT_S = 900
 
+#: A document download or one record's read: a list search, one page, one file.
+DEFAULT_READ_LIMIT_S = 300
+
+
+def _sync(name: str, views: tuple[str, ...], summary: str, limit_s: int = DEFAULT_SYNC_LIST_LIMIT_S) -> OperationType:
+    return OperationType(name, Kind.SYNC, payloads.Sync, results.SyncResult, "erp.lists:iter_list",
+                         summary, sync_views=views, time_limit_s=limit_s)
+
+
 OPERATION_TYPES: dict[str, OperationType] = {
     t.name: t
     for t in (
@@ -108,31 +127,53 @@ OPERATION_TYPES: dict[str, OperationType] = {
                       "erp.operations:edit_order", "Make an order's lines what the payload says.",
                       limit_grows_with_lines=True),
         OperationType("delete-order", Kind.WRITE, payloads.OrderRef, results.OrderResult,
-                      "erp.operations:delete_order", "Delete an order not yet sent."),
+                      "erp.operations:delete_order",
+                      "Delete an order not yet sent, or a batch of them in one list action."),
         OperationType("send-to-verona", Kind.WRITE, payloads.OrderRef, results.OrderResult,
-                      "erp.operations:send_to_verona", "Send an order to Verona (irreversible)."),
+                      "erp.operations:send_to_verona",
+                      "Send an order (or a batch in one list action) to Verona (irreversible)."),
         OperationType("create-customer", Kind.WRITE, payloads.CreateCustomer, results.CustomerResult,
                       "erp.operations:create_customer", "Create a customer."),
         OperationType("update-customer", Kind.WRITE, payloads.UpdateCustomer, results.CustomerResult,
                       "erp.operations:update_customer", "Change a customer's fields."),
-        OperationType("sync-customers", Kind.SYNC, payloads.Sync, results.SyncResult,
-                      "erp.lists:iter_list", "Copy the agent's customers into the cache.",
-                      sync_view="customers", time_limit_s=DEFAULT_SYNC_LIST_LIMIT_S),
-        OperationType("sync-orders", Kind.SYNC, payloads.Sync, results.SyncResult,
-                      "erp.lists:iter_list", "Copy the agent's orders into the cache.",
-                      sync_view="orders", time_limit_s=DEFAULT_SYNC_LIST_LIMIT_S),
-        OperationType("sync-products", Kind.SYNC, payloads.Sync, results.SyncResult,
-                      "erp.lists:iter_list", "Copy the product catalogue into the cache.",
-                      sync_view="products", time_limit_s=DEFAULT_SYNC_PRODUCTS_LIMIT_S),
+        _sync("sync-customers", ("customers",), "Copy the agent's customers into the cache."),
+        _sync("sync-orders", ("orders",), "Copy the agent's orders into the cache."),
+        _sync("sync-products", ("products",), "Copy the product catalogue into the cache.",
+              DEFAULT_SYNC_PRODUCTS_LIMIT_S),
+        _sync("sync-ddt", ("ddt",), "Copy the agent's delivery notes (DDT) into the cache."),
+        _sync("sync-invoices", ("invoices",), "Copy the agent's invoices into the cache."),
+        _sync("sync-prices", ("prices", "line_discounts"),
+              "Copy the price list and the line-discount list into the cache.",
+              DEFAULT_SYNC_PRODUCTS_LIMIT_S),
+        OperationType("download-ddt-pdf", Kind.READ, payloads.DdtRef, results.DocumentResult,
+                      "erp.documents:download_ddt_pdf", "Fetch a delivery note's PDF.",
+                      time_limit_s=DEFAULT_READ_LIMIT_S),
+        OperationType("download-invoice-pdf", Kind.READ, payloads.InvoiceRef, results.DocumentResult,
+                      "erp.documents:download_invoice_pdf", "Fetch an invoice's PDF.",
+                      time_limit_s=DEFAULT_READ_LIMIT_S),
+        OperationType("order-lines-pdf", Kind.READ, payloads.OrderLinesRef, results.OrderLinesResult,
+                      "erp.documents:order_lines_pdf",
+                      "Export an order's lines as PDF and read its lines and VAT totals.",
+                      time_limit_s=DEFAULT_READ_LIMIT_S),
+        OperationType("check-vat", Kind.READ, payloads.CheckVat, results.VatResult,
+                      "erp.customer_reads:check_vat",
+                      "Have the ERP check a VAT number on a new customer form, left unsaved.",
+                      time_limit_s=DEFAULT_READ_LIMIT_S),
+        OperationType("refresh-customer", Kind.READ, payloads.CustomerRef, results.CustomerRecord,
+                      "erp.customer_reads:refresh_customer",
+                      "Read one customer's whole record, addresses and blocked status into the cache.",
+                      time_limit_s=DEFAULT_READ_LIMIT_S),
     )
 }
-#: Writes that reference an order (an ERP id, or the op id of the submit-order that made it).
+#: Types that reference orders (ERP ids, or op ids of the submit-orders that made them).
 ORDER_REF_TYPES = tuple(n for n, t in OPERATION_TYPES.items() if t.refers_to_order)
 #: The type whose result names the ERP order later writes may refer to by its op id.
 ORDER_CREATING_TYPE = "submit-order"
 #: What the scheduler sends: every 15 minutes per agent, and nightly once for everyone.
 PERIODIC_SYNCS = ("sync-orders", "sync-customers")
 CATALOGUE_SYNC = "sync-products"
+#: Every sync type (the freshness scheduler keeps each within its target age).
+SYNC_TYPES = tuple(n for n, t in OPERATION_TYPES.items() if t.kind is Kind.SYNC)
 
 
 #: An agent's name in Archibot (their key in the journal, Redis and logs): letters, digits and

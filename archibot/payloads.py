@@ -250,10 +250,83 @@ class EditOrder(Spec):
     notes: str | None = Field(default=None, max_length=500)
 
 
+#: The most orders one batch ``delete-order``/``send-to-verona`` ticks in one list action.
+DEFAULT_MAX_BATCH_ORDERS = 50
+
+
+def _order_list(raw: Raw, name: str) -> list[str] | None:
+    orders = raw.get("orders")
+    if orders is None:
+        return None
+    if not isinstance(orders, list) or not orders:
+        raise InvalidOperation(f"payload field {name!r} must be a non-empty list of order ids", field=name)
+    if len(orders) > DEFAULT_MAX_BATCH_ORDERS:
+        raise InvalidOperation(
+            f"payload field {name!r} has {len(orders)} orders; at most {DEFAULT_MAX_BATCH_ORDERS} a batch",
+            field=name,
+        )
+    out: list[str] = []
+    for i, _ in enumerate(orders):
+        value = _text({"o": orders[i]}, "o", f"{name}[{i}]", required=True, max_len=64)
+        if value in out:
+            raise InvalidOperation(f"payload field '{name}[{i}]' repeats the order {value!r}", field=f"{name}[{i}]")
+        out.append(str(value))
+    return out
+
+
 class OrderRef(Spec):
-    """``delete-order``, ``send-to-verona``: one order."""
+    """``delete-order``, ``send-to-verona``: one order (``order``), or many ticked in one list
+    action (``orders``) — exactly one of the two."""
+
+    special: ClassVar[dict[str, Callable[[Raw, str], Any]]] = {"orders": _order_list}
+
+    order: str | None = Field(default=None, max_length=64,
+                              description="an ERP order id, or the op id of its submit-order")
+    orders: list[str] | None = Field(default=None, description="ERP order ids (or submit-order op ids), "
+                                     f"at most {DEFAULT_MAX_BATCH_ORDERS}, ticked in one list action")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _archibot_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise InvalidOperation("payload must be a JSON object", field="payload")
+        out = normalise(cls, data)
+        if ("order" in out) == ("orders" in out):
+            raise InvalidOperation("payload needs exactly one of 'order' (one order) and 'orders' (a batch)",
+                                   field="order")
+        return out
+
+
+class DdtRef(Spec):
+    """``download-ddt-pdf``: one delivery note of the agent."""
+
+    ddt: str = Field(max_length=40, description="the delivery note's number (PACKINGSLIPID) as the ERP shows it")
+
+
+class InvoiceRef(Spec):
+    """``download-invoice-pdf``: one invoice of the agent."""
+
+    invoice: str = Field(max_length=40, description="the invoice's number (INVOICEID) as the ERP shows it")
+
+
+class OrderLinesRef(Spec):
+    """``order-lines-pdf``: one order's lines."""
 
     order: str = Field(max_length=64, description="an ERP order id, or the op id of its submit-order")
+
+
+class CheckVat(Spec):
+    """``check-vat``: a VAT number checked by the ERP's own registry look-up (nothing saved)."""
+
+    checks: ClassVar[dict[str, Callable[[Any, str], Any]]] = {"vat_number": _vat}
+
+    vat_number: str = Field(description="11 digits, optionally 'IT' first")
+
+
+class CustomerRef(Spec):
+    """``refresh-customer``: one customer of the agent."""
+
+    customer: str = Field(max_length=40, description="the customer's ERP account")
 
 
 class CreateCustomer(Spec):
@@ -316,7 +389,7 @@ class UpdateCustomer(Spec):
 
 
 class Sync(Spec):
-    """``sync-customers``, ``sync-orders``, ``sync-products``: no payload."""
+    """Every ``sync-*`` type: no payload."""
 
     no_fields_expected: ClassVar[bool] = True
 

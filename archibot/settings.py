@@ -105,6 +105,39 @@ DEFAULT_LOGIN_BUDGET_WINDOW_S = 86_400
 DEFAULT_KEEPALIVE_S = 600
 #: Sessions idle longer than this (no operation of the agent) are no longer kept alive.
 DEFAULT_KEEPALIVE_MAX_IDLE_S = 43_200
+#: A sync deletes nothing, and fails, when it read fewer rows than this percentage of what the
+#: cache holds for it (the live bot once deleted 4,104 products when a remembered filter showed
+#: 419 of 4,523; FACTS §13). A sync that reads 0 rows of a non-empty cache always fails.
+DEFAULT_SYNC_MIN_READ_PCT = 70
+#: ...but a read short by at most this many rows is trusted (an agent with 3 orders who deletes
+#: one is not a partial read; 60 of 100 customers is).
+DEFAULT_SYNC_GUARD_SLACK_ROWS = 5
+#: A cached row is removed only when this many complete syncs in a row did not see it.
+DEFAULT_SYNC_MISSES_TO_REMOVE = 2
+#: A list whose newest MODIFIEDDATETIME is not newer than its last complete sync's is not
+#: walked ("skipped: unchanged") — but at least once every this many hours it is walked anyway
+#: (deletions move no MODIFIEDDATETIME; the live bot forces one after 2 h / 6 h).
+DEFAULT_SYNC_FORCE_WALK_H = 6
+#: Documents fetched from the ERP (PDFs) are kept this many days after they were last fetched.
+DEFAULT_DOCUMENTS_RETENTION_DAYS = 30
+#: The freshness scheduler keeps each agent's caches younger than these targets (minutes):
+#: tighter for an agent who wrote something in the last ``freshness_active_window_min``.
+DEFAULT_FRESHNESS_ORDERS_ACTIVE_MIN = 20
+DEFAULT_FRESHNESS_ORDERS_IDLE_MIN = 60
+DEFAULT_FRESHNESS_CUSTOMERS_ACTIVE_MIN = 30
+DEFAULT_FRESHNESS_CUSTOMERS_IDLE_MIN = 120
+DEFAULT_FRESHNESS_DDT_MIN = 60
+DEFAULT_FRESHNESS_INVOICES_MIN = 60
+#: The catalogue (products, prices and line discounts) is the same for everyone: one sync.
+DEFAULT_FRESHNESS_PRODUCTS_MIN = 240
+DEFAULT_FRESHNESS_PRICES_MIN = 240
+DEFAULT_FRESHNESS_ACTIVE_WINDOW_MIN = 60
+#: Background syncs queued or running at once, across every agent: writes never wait behind more.
+DEFAULT_BACKGROUND_SYNCS_MAX = 3
+#: How often the scheduler looks (its period: a second tick in the same one sends nothing).
+DEFAULT_FRESHNESS_TICK_S = 60
+#: Every freshness target and the active window are divided by this (the simulated day).
+DEFAULT_FRESHNESS_SPEEDUP = 1
 DEFAULT_LOG_FORMAT = "text"
 DEFAULT_LOG_LEVEL = "INFO"
 LOG_FORMATS = ("text", "json")
@@ -174,6 +207,27 @@ class Settings:
     login_budget_window_s: int = DEFAULT_LOGIN_BUDGET_WINDOW_S
     keepalive_s: int = DEFAULT_KEEPALIVE_S
     keepalive_max_idle_s: int = DEFAULT_KEEPALIVE_MAX_IDLE_S
+    sync_min_read_pct: int = DEFAULT_SYNC_MIN_READ_PCT
+    sync_guard_slack_rows: int = DEFAULT_SYNC_GUARD_SLACK_ROWS
+    sync_misses_to_remove: int = DEFAULT_SYNC_MISSES_TO_REMOVE
+    sync_force_walk_h: int = DEFAULT_SYNC_FORCE_WALK_H
+    #: Where documents' bytes are kept: a directory (one file per sha256), or PostgreSQL when
+    #: empty. Either way the documents table lists them.
+    documents_dir: str = ""
+    documents_retention_days: int = DEFAULT_DOCUMENTS_RETENTION_DAYS
+    # -- the freshness scheduler (actors/schedule.py) --
+    freshness_orders_active_min: int = DEFAULT_FRESHNESS_ORDERS_ACTIVE_MIN
+    freshness_orders_idle_min: int = DEFAULT_FRESHNESS_ORDERS_IDLE_MIN
+    freshness_customers_active_min: int = DEFAULT_FRESHNESS_CUSTOMERS_ACTIVE_MIN
+    freshness_customers_idle_min: int = DEFAULT_FRESHNESS_CUSTOMERS_IDLE_MIN
+    freshness_ddt_min: int = DEFAULT_FRESHNESS_DDT_MIN
+    freshness_invoices_min: int = DEFAULT_FRESHNESS_INVOICES_MIN
+    freshness_products_min: int = DEFAULT_FRESHNESS_PRODUCTS_MIN
+    freshness_prices_min: int = DEFAULT_FRESHNESS_PRICES_MIN
+    freshness_active_window_min: int = DEFAULT_FRESHNESS_ACTIVE_WINDOW_MIN
+    background_syncs_max: int = DEFAULT_BACKGROUND_SYNCS_MAX
+    freshness_tick_s: int = DEFAULT_FRESHNESS_TICK_S
+    freshness_speedup: int = DEFAULT_FRESHNESS_SPEEDUP
     #: ``text`` or ``json`` (one object a line).
     log_format: str = DEFAULT_LOG_FORMAT
     log_level: str = DEFAULT_LOG_LEVEL

@@ -253,6 +253,18 @@ async def type_vat_number(page: Any, vat: str, step: str) -> None:
     check overwrites other fields, so it must be done before they are written (FACTS §6).
     A VAT already in use is ErpRejected(field="vat_number").
     """
+    banner = await enter_vat_number(page, vat, step)
+    if banner and sel.DUPLICATE_VAT_TEXT in banner:
+        raise _rejection(banner)
+
+
+async def enter_vat_number(page: Any, vat: str, step: str) -> str:
+    """Type VATNUM on an open customer form, leave it, wait for the VAT check to answer.
+
+    The answer is VATLASTCHECKEDDATE filled, or the VAT cleared with a message (a VAT in use:
+    "Il numero IVA è già utilizzato dal cliente con ID: NNNN"); the validation banner's
+    text ("" when none) is returned for the caller to judge.
+    """
     vat_input = sel.field_input("VATNUM")
     async with boundary(page, step):
         await page.waitForSelector(vat_input, {"visible": True})
@@ -268,9 +280,7 @@ async def type_vat_number(page: Any, vat: str, step: str) -> None:
             sel.VALIDATION_BANNER,
         )
     await wait_idle(page, step)
-    banner = await banner_text(page)
-    if banner and sel.DUPLICATE_VAT_TEXT in banner:
-        raise _rejection(banner)
+    return await banner_text(page)
 
 
 async def choose_line_discount(page: Any, value: str, step: str) -> None:

@@ -241,3 +241,10 @@ async def show_grid_row(page: Any, name: str, row: int, step: str) -> str:
             if await page.querySelector(selector) is not None:
                 return selector
     raise ErpUnavailable(f"{step}: grid {name} has no row {row}")
+
+
+async def read_view_fields(page: Any) -> dict[str, str]:
+    """FIELD -> text of every view-mode field the detail view renders, on any tab."""
+    async with boundary(page, "read the detail view's fields"):
+        values: dict[str, str] = await page.evaluate(sel.VIEW_FIELDS_JS)
+    return values

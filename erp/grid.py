@@ -411,15 +411,53 @@ async def run_on_row(
     before_commit: Hook | None,
     after_click: Hook | None,
 ) -> None:
-    """Tick row `index`, click the toolbar item named by one of `tool_texts`, accept, wait.
+    """Tick row `index`, click the toolbar item named by one of `tool_texts`, accept, wait;
+    the error panel's message raised (`raise_popup`)."""
+    text = await run_on_rows(
+        page, (index,), tool_texts, step, before_commit=before_commit, after_click=after_click
+    )
+    raise_popup(text, step, field)
 
-    The toolbar click is the irreversible step: `before_commit` runs right before it,
+
+#: Rows the list grid holds selected: across pages where the grid can count them (the real
+#: ASPxClientGridView), else those ticked on the page.
+_SELECTED_COUNT_JS = """(name) => {
+    const g = ASPxClientControl.GetControlCollection().GetByName(name);
+    return g.GetSelectedRowCount ? g.GetSelectedRowCount() : g.GetSelectedKeysOnPage().length;
+}"""
+
+
+async def run_on_rows(
+    page: Any,
+    indexes: tuple[int, ...],
+    tool_texts: tuple[str, ...],
+    step: str,
+    *,
+    before_commit: Hook | None,
+    after_click: Hook | None,
+) -> str:
+    """Tick the data rows `indexes` together, click the toolbar item named by one of
+    `tool_texts` once, accept its confirm(), wait; the error panel's text after ('' if none).
+
+    One list action for every ticked row: one confirm, one write on the server. The grid's
+    selection is checked on both sides of the ticks — empty before, exactly these rows after —
+    so a tick left over or a click that toggled a row off never acts on an order nobody asked
+    for. The toolbar click is the irreversible step: `before_commit` runs right before it,
     `after_click` right after it was dispatched, before the callback's answer is awaited.
     """
+    if not indexes:
+        raise ValueError("run_on_rows needs at least one row")
     await clear_popup(page)
+    name = await list_grid(page, step)
     async with boundary(page, step):
-        checkbox = await row_element(page, index, sel.SELECT_CHECK)
-        await checkbox.click()
+        already: int = await page.evaluate(_SELECTED_COUNT_JS, name)
+    if already:
+        raise ErpUnavailable(f"{step}: {already} row(s) were selected before ticking")
+    async with boundary(page, step):
+        for index in indexes:
+            checkbox = await row_element(page, index, sel.SELECT_CHECK)
+            await checkbox.click()
+        selected: int = await page.evaluate(_SELECTED_COUNT_JS, name)
         tool_id = await page.evaluate(
             """(linkSel, texts, disabled) => {
                 const wanted = texts.map(t => t.toLowerCase());
@@ -432,10 +470,12 @@ async def run_on_row(
             list(tool_texts),
             sel.DISABLED_TOOL,
         )
+    if selected != len(indexes):
+        raise ErpUnavailable(f"{step}: {selected} row(s) selected after ticking {len(indexes)}")
     if tool_id is None:
         raise ErpUnavailable(f"{step}: the toolbar has none of {tool_texts}")
     if not tool_id:
-        raise ErpUnavailable(f"{step}: {tool_texts[0]!r} stayed disabled after selecting the row")
+        raise ErpUnavailable(f"{step}: {tool_texts[0]!r} stayed disabled after selecting rows")
     if before_commit is not None:
         await before_commit()
     async with accepting_dialogs(page) as dialogs:
@@ -446,4 +486,4 @@ async def run_on_row(
         await wait_idle(page, step)
     if not dialogs:
         raise ErpUnavailable(f"{step}: {tool_texts[0]!r} asked no confirmation")
-    raise_popup(await popup_text(page), step, field)
+    return await popup_text(page)

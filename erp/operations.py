@@ -10,16 +10,20 @@ named points of an order write (``after_line_1``, ``before_save_close``; test ho
 
 Each operation is safe to retry: with `reconcile` it first looks in the ERP for the
 effect of an earlier attempt (edit-order and update-customer always compare first).
+A batch delete-order / send-to-verona (`orders`) classifies every order in the list first,
+so any attempt ticks only what is still to do.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from erp import customers, orders
+from erp import selectors as sel
 from erp.errors import ErpRejected
 from erp.order_form import DEFAULT_DOM_NODE_BUDGET
-from erp.orders import NewOrder, OrderLine, find_order_by_marker
+from erp.orders import BatchRun, ListedOrder, NewOrder, OrderLine, find_order_by_marker
 from erp.orders import submit_order as submit_new_order
 
 CUSTOMER_FIELDS = ("name", "vat_number", "street", "zip", "city", "email", "phone", "fiscal_code")
@@ -162,7 +166,10 @@ async def edit_order(
 async def delete_order(
     page: Any, erp_url: str, payload: dict[str, Any], *, op_id: str, reconcile: bool, hooks: Hooks
 ) -> dict[str, Any]:
-    """Delete the order; with `reconcile`, an order already gone counts as done."""
+    """Delete the order; with `reconcile`, an order already gone counts as done. A payload
+    with `orders` is a batch: one list action for all of them (`_batch`)."""
+    if "orders" in payload:
+        return await _batch(page, erp_url, payload, BATCH_DELETE, reconcile=reconcile, hooks=hooks)
     order_id = _order_id(payload)
     if reconcile and await orders.read_order(page, erp_url, order_id) is None:
         await hooks.committed()
@@ -181,7 +188,10 @@ async def delete_order(
 async def send_to_verona(
     page: Any, erp_url: str, payload: dict[str, Any], *, op_id: str, reconcile: bool, hooks: Hooks
 ) -> dict[str, Any]:
-    """Send the order to Verona; with `reconcile`, an order already sent is done (its SALESID)."""
+    """Send the order to Verona; with `reconcile`, an order already sent is done (its SALESID).
+    A payload with `orders` is a batch: one list action for all of them (`_batch`)."""
+    if "orders" in payload:
+        return await _batch(page, erp_url, payload, BATCH_SEND, reconcile=reconcile, hooks=hooks)
     order_id = _order_id(payload)
     if reconcile:
         snapshot = await orders.read_order(page, erp_url, order_id)
@@ -197,6 +207,154 @@ async def send_to_verona(
     )
     await hooks.committed()
     return {"order_id": order_id, "sales_id": sales_id}
+
+
+@dataclass(frozen=True)
+class BatchAction:
+    """What differs between a batch delete and a batch send."""
+
+    name: str
+    tool: tuple[str, ...]
+    #: The result's list of orders now in the wanted state ("deleted", "sent").
+    done: str
+    #: Outcomes of an order this batch acted on, and of one already in the wanted state.
+    acted: str
+    already: str
+
+
+BATCH_DELETE = BatchAction("delete", sel.DELETE_TOOL, "deleted", "deleted", "already_gone")
+BATCH_SEND = BatchAction("send to Verona", sel.SEND_TOOL, "sent", "sent", "already_sent")
+
+
+def batch_order_ids(payload: dict[str, Any]) -> list[str]:
+    """The batch's `orders` as ERP ids without separators, in order, each once; ErpRejected
+    names a malformed entry (the runtime has already resolved submit-order op ids)."""
+    orders = payload.get("orders")
+    if not isinstance(orders, list) or not orders:
+        raise ErpRejected(f"payload field 'orders' must be a non-empty list, got {orders!r}", "orders")
+    ids: list[str] = []
+    for n, order in enumerate(orders):
+        text = str(order).replace(".", "").replace(",", "").strip()
+        if not isinstance(order, (str, int)) or not text.isdigit():
+            raise ErpRejected(f"orders[{n}] must be an ERP order id, got {order!r}", f"orders[{n}]")
+        if text not in ids:
+            ids.append(text)
+    return ids
+
+
+def _shown(row: ListedOrder) -> dict[str, Any]:
+    shown: dict[str, Any] = {"transfer_status": row.transfer_status}
+    if row.sales_id:
+        shown["sales_id"] = row.sales_id
+    return shown
+
+
+def plan_batch(
+    action: BatchAction, ids: list[str], listed: dict[str, ListedOrder], *, reconcile: bool
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """(the orders to tick, the outcome of each other order), from the list before acting.
+
+    Not in the agent's list: ``not_found`` — for a delete under `reconcile`, ``already_gone``
+    instead, since an earlier attempt may have deleted it (the list cannot tell the two
+    apart). Already sent: ``already_sent`` for a send; for a delete ``failed`` (the ERP
+    deletes no sent order). Neither ticked: the ERP refuses a whole action that holds one
+    order it will not act on, and nothing is ever sent or deleted twice.
+    """
+    tick: list[str] = []
+    known: dict[str, dict[str, Any]] = {}
+    for order_id in ids:
+        row = listed.get(order_id)
+        if row is None:
+            gone = action is BATCH_DELETE and reconcile
+            known[order_id] = {"outcome": "already_gone" if gone else "not_found"}
+        elif row.sent and action is BATCH_SEND:
+            known[order_id] = {"outcome": "already_sent", **_shown(row)}
+        elif row.sent:
+            reason = "already sent to Verona: the ERP deletes no sent order"
+            known[order_id] = {"outcome": "failed", "reason": reason, **_shown(row)}
+        else:
+            tick.append(order_id)
+    return tick, known
+
+
+def judge_batch(
+    action: BatchAction, run: BatchRun
+) -> dict[str, dict[str, Any]]:
+    """Each ticked order's own outcome, from the list read after the action: a send happened
+    when its transfer status left "Modifica", a delete when the list no longer shows it.
+    Otherwise ``failed``, with what the list shows and the ERP's message."""
+    message = " ".join(run.messages)
+    outcomes: dict[str, dict[str, Any]] = {}
+    for order_id in run.ticked:
+        row = run.after.get(order_id)
+        if action is BATCH_DELETE and row is None:
+            outcomes[order_id] = {"outcome": "deleted"}
+        elif action is BATCH_SEND and row is not None and row.sent:
+            outcomes[order_id] = {"outcome": "sent", **_shown(row)}
+        else:
+            failed: dict[str, Any] = {"outcome": "failed"}
+            failed.update(_shown(row) if row is not None else {"reason": "no longer listed"})
+            if message:
+                failed["erp_message"] = message
+            outcomes[order_id] = failed
+    return outcomes
+
+
+async def _batch(
+    page: Any,
+    erp_url: str,
+    payload: dict[str, Any],
+    action: BatchAction,
+    *,
+    reconcile: bool,
+    hooks: Hooks,
+) -> dict[str, Any]:
+    """Many orders in one list action: find them in one pass over the list, tick those still
+    to do together, one confirm, then check each one's own outcome in the list.
+
+    The operation is done once the action ran and the list was read again, whatever each
+    order's outcome: the result says per order what the ERP shows (``orders[id].outcome``);
+    a failed order is reported, never retried by the operation — a retry could not know
+    whether the main app still wants it. Server failures are transient: the retry
+    (`reconcile`) classifies the list afresh, so only what is still to do is ticked.
+    `sent`/`deleted` list the orders now in the wanted state (by this action, an earlier
+    attempt, or before it).
+    """
+    ids = batch_order_ids(payload)
+    known: dict[str, dict[str, Any]] = {}
+
+    def choose(listed: dict[str, ListedOrder]) -> list[str]:
+        tick, others = plan_batch(action, ids, listed, reconcile=reconcile)
+        known.update(others)
+        return tick
+
+    async def on_progress(step: str) -> None:
+        await hooks.progress({"step": step})
+
+    run = await orders.act_on_orders(
+        page,
+        erp_url,
+        ids,
+        action.tool,
+        f"{action.name} {len(ids)} orders",
+        choose,
+        before_commit=hooks.before_commit,
+        after_click=_after_click(hooks),
+        on_progress=on_progress,
+    )
+    known.update(judge_batch(action, run))
+    await hooks.committed()
+    outcomes = {order_id: known[order_id] for order_id in ids}
+
+    def having(*names: str) -> list[str]:
+        return [i for i in ids if outcomes[i]["outcome"] in names]
+
+    return {
+        action.done: having(action.acted, action.already),
+        "not_found": having("not_found"),
+        "failed": having("failed"),
+        "orders": outcomes,
+    }
 
 
 def customer_from_payload(payload: dict[str, Any]) -> customers.NewCustomer:

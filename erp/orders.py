@@ -646,3 +646,140 @@ async def send_to_verona(
     if row is None or not row.get("salesid"):
         raise ErpUnavailable(f"{step}: no SALESID shown after sending")
     return str(row["salesid"])
+
+
+# -- many orders in one list action (batch delete / send to Verona, FACTS §4, §5) -----------
+
+#: Rows a page of the orders list shows while a batch looks for its orders: the most the
+#: pager offers (FACTS §8), so ~1,100 orders of an agent are read in 6 pages.
+BATCH_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class ListedOrder:
+    """One order as a row of the agent's orders list shows it, and where."""
+
+    id: str
+    page_index: int
+    transfer_status: str
+    sales_id: str
+
+    @property
+    def sent(self) -> bool:
+        """Anything but "Modifica" (IT) / "modified" (EN) is sent or on its way (FACTS §5)."""
+        return self.transfer_status.strip().casefold() not in sel.ORDER_UNSENT_TEXTS
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """What a batch saw and did: the orders listed before the action, those it ticked, the
+    same orders listed after it (absent: not in the list any more), the ERP's messages."""
+
+    before: dict[str, ListedOrder]
+    ticked: tuple[str, ...]
+    after: dict[str, ListedOrder]
+    messages: tuple[str, ...]
+
+
+#: Chooses, from the orders listed, which to tick (in the order given).
+BatchChoice = Callable[[dict[str, ListedOrder]], list[str]]
+
+
+def _listed(row: dict[str, str], page_index: int) -> ListedOrder:
+    return ListedOrder(
+        id=grid.normalize("id", row.get("id", "")),
+        page_index=page_index,
+        transfer_status=row.get(sel.ORDER_TRANSFER_COLUMN, "").strip(),
+        sales_id=row.get(sel.ORDER_SALES_ID_COLUMN, "").strip(),
+    )
+
+
+async def scan_orders(page: Any, name: str, order_ids: set[str], step: str) -> dict[str, ListedOrder]:
+    """One pass over the prepared, unsearched list from its first page; the rows of
+    `order_ids` it shows. It stops once all are seen, else reads to the last page, so an id
+    missing from the answer is not in the agent's list (fail closed: a page without the id or
+    transfer-status column, or a blank status, is ErpUnavailable — never a guess)."""
+    found: dict[str, ListedOrder] = {}
+    data = await grid.read_grid(page, name)
+    if data["page_index"] != 0:
+        await grid.goto_page(page, name, 0, f"{step}: first page")
+        data = await grid.read_grid(page, name)
+    while True:
+        grid.require_fields(data, ("id", sel.ORDER_TRANSFER_COLUMN), step)
+        for row in data["rows"]:
+            listed = _listed(row, int(data["page_index"]))
+            if listed.id in order_ids:
+                if not listed.transfer_status:
+                    raise ErpUnavailable(f"{step}: order {listed.id} shows no transfer status")
+                found[listed.id] = listed
+        if len(found) == len(order_ids) or data["page_index"] + 1 >= data["page_count"]:
+            return found
+        await grid.goto_page(page, name, data["page_index"] + 1, f"{step}: next page")
+        data = await grid.read_grid(page, name)
+
+
+async def act_on_orders(
+    page: Any,
+    erp_url: str,
+    order_ids: list[str],
+    tool: tuple[str, ...],
+    step: str,
+    choose: BatchChoice,
+    *,
+    before_commit: Hook | None = None,
+    after_click: Hook | None = None,
+    on_progress: ProgressHook | None = None,
+) -> BatchRun:
+    """Find `order_ids` in the agent's orders list (all orders, from the first page, 200 a
+    page: one pass, not one search per order), tick those `choose` picks together and run
+    `tool` ("Cancellare", "Invia ordine/i") on them once — one confirm — then read the list
+    again for each ticked order's own outcome.
+
+    Ticked orders on several pages (an agent with more than 200 orders between them) are one
+    action per page, the last page first: a delete there never shifts the rows of the pages
+    before it. A row that moved before its tick, or a server failure of the action, is
+    ErpUnavailable: the retry classifies again and ticks only what is still to do. A business
+    refusal (the ERP's error panel) is returned in `messages`, judged per order by the caller.
+    """
+
+    async def say(text: str) -> None:
+        if on_progress is not None:
+            await on_progress(text)
+
+    wanted = {grid.normalize("id", i) for i in order_ids}
+    async with grid.prepared_list(
+        page, erp_url, sel.ORDERS_LIST, page_size=BATCH_PAGE_SIZE, fresh=True
+    ) as name:
+        before = await scan_orders(page, name, wanted, step)
+        await say(f"{len(before)} of {len(wanted)} orders found in the list")
+        ticking = tuple(choose(before))
+        messages: list[str] = []
+        if not ticking:
+            return BatchRun(before, (), {}, ())
+        pages = sorted({before[i].page_index for i in ticking}, reverse=True)
+        for page_index in pages:
+            group = [i for i in ticking if before[i].page_index == page_index]
+            data = await grid.read_grid(page, name)
+            if data["page_index"] != page_index:
+                await grid.goto_page(page, name, page_index, f"{step}: page {page_index + 1}")
+                data = await grid.read_grid(page, name)
+            shown = {grid.normalize("id", r.get("id", "")): n for n, r in enumerate(data["rows"])}
+            moved = [i for i in group if i not in shown]
+            if moved:
+                raise ErpUnavailable(f"{step}: the list changed under us: {moved} moved")
+            await say(f"tick {len(group)} orders")
+            text = await grid.run_on_rows(
+                page,
+                tuple(shown[i] for i in group),
+                tool,
+                f"{step} ({len(group)} orders)",
+                before_commit=before_commit,
+                after_click=after_click,
+            )
+            if text and any(text.startswith(p) for p in sel.SERVER_FAILURE_TEXTS):
+                raise ErpUnavailable(f"{step}: {text}")
+            if text:
+                messages.append(text)
+        await say("read the list again")
+        after = await scan_orders(page, name, set(ticking), f"{step}: check")
+    return BatchRun(before, ticking, after, tuple(messages))

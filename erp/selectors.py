@@ -40,8 +40,10 @@ LIST_GRID_PATTERN = r"^Vertical_v\d+_\d+_LE_v\d+$"
 LIST_SUFFIXES = {ORDERS_LIST: "_LE_v3", CUSTOMERS_LIST: "_LE_v2", PRODUCTS_LIST: "_LE_v4"}
 FILTER_COMBO_PATTERN = r"^Vertical_mainMenu_Menu_ITCNT\d+_xaf_a\d+_Cb$"
 #: How the "show everything" item of a list filter is recognised (value suffix or text).
-FILTER_ALL_VALUES = ("OrdersAll", "All_Customers")
-FILTER_ALL_TEXTS = ("all orders", "tutti gli ordini", "all customers", "tutti i clienti")
+FILTER_ALL_VALUES: tuple[str, ...] = ("OrdersAll", "All_Customers")
+FILTER_ALL_TEXTS: tuple[str, ...] = (
+    "all orders", "tutti gli ordini", "all customers", "tutti i clienti"
+)
 SEARCH_INPUT = 'input[id*="SearchAC"][id*="Ed_I"]'
 #: The orders list column holding our marker (AB-<op id>), lowercase field name.
 ORDER_MARKER_COLUMN = "purchorderformnum"
@@ -255,3 +257,154 @@ DROPDOWN_POPUP = '[id$="_DDD_PW-1"]'
 HEADER_FILTER_POPUP = '[id$="_DXHFP_PW-1"]'
 HEADER_FILTER_FOOTER = '[id$="_DXHFP_PWF-1"]'
 CANCEL_TEXTS = ("annulla", "cancel")
+
+# Batch delete / send on the orders list (FACTS §4, §5).
+#: TRANSFERSTATUS texts, casefolded, of an order not yet sent to Verona as a list cell shows
+#: them (IT "Modifica", EN "modified"/"edit"): anything else is sent or on its way.
+ORDER_UNSENT_TEXTS = ("modifica", "modified", "edit")
+#: The orders list's column (lowercase field) of the transfer status and of the SALESID.
+ORDER_TRANSFER_COLUMN = "transferstatus"
+ORDER_SALES_ID_COLUMN = "salesid"
+
+# Customer reads (check-vat, refresh-customer; FACTS §6, §13).
+#: The customer id the duplicate-VAT message names ("… con ID: 1.002.305").
+DUPLICATE_VAT_ID = r"ID:\s*([\d.,]+)"
+#: VATVALIEDE texts meaning "validated" (the view shows "Sì"/"No", FACTS §13).
+VAT_VALID_TEXTS = ("sì", "si", "yes", "true")
+ALT_ADDRESSES_TAB_TEXTS = ("Indirizzo alt.", "Alt. addresses")
+#: The alternative addresses grid (`…_xaf_dviADDRESSes_v7_{rand}_LE_v7`), rendered late
+#: after its tab is shown (FACTS §13: the live bot waits up to 12 s for it).
+ADDRESS_GRID_PATTERN = r"_xaf_dviADDRESSes_v\d+_\d+_LE_v\d+$"
+#: The grid's record id: a hidden column, read with GetPageRowValues.
+ADDRESS_ID_FIELD = "ID"
+#: The grid's nine columns (lowercase field names) by the result's key; a column not named
+#: here is kept under its own field name.
+ADDRESS_COLUMNS = {
+    "logisticsaddresszipcode.zipcode": "zip",
+    "type": "type",
+    "name": "name",
+    "street": "street",
+    "city": "city",
+    "county": "county",
+    "state": "state",
+    "countryregionid": "country",
+    "districtname": "district",
+}
+#: BLOCKED as the English page shows it, in the Italian the results use (FACTS §13:
+#: "No" / "Fattura:" / "Completo").
+BLOCKED_TEXTS = {"No": "No", "Invoice": "Fattura:", "All": "Completo"}
+#: FIELD -> text of every view-mode field of a detail view (`…_xaf_dvi{FIELD}_View`),
+#: whichever tab holds it.
+VIEW_FIELDS_JS = f"""() => {{ const text = {ELEMENT_TEXT_JS};
+  const out = {{}};
+  for (const e of document.querySelectorAll('[id*="_xaf_dvi"][id$="_View"]')) {{
+    const m = e.id.match(/_xaf_dvi([A-Za-z0-9.]+)_View$/);
+    if (m && !(m[1] in out)) out[m[1]] = text(e);
+  }}
+  return out;
+}}"""
+
+# Delivery notes (DDT) and invoices (FACTS §8, §13; dump listViews.DDT/Invoices).
+DDT_LIST = "CUSTPACKINGSLIPJOUR_ListView/"
+INVOICES_LIST = "CUSTINVOICEJOUR_ListView/"
+LIST_SUFFIXES = {**LIST_SUFFIXES, DDT_LIST: "_LE_v5", INVOICES_LIST: "_LE_v6"}
+#: Their date filters show nothing until an item is clicked for real: first this one…
+DOCUMENT_FILTER_FIRST_TEXTS = {
+    DDT_LIST: ("oggi", "today"),
+    INVOICES_LIST: ("ultimi 3 mesi", "last 3 month"),
+}
+#: …then "everything".
+DOCUMENT_FILTER_ALL_TEXTS = ("tutti", "all")
+DOCUMENT_FILTER_ALL_VALUES = ("PackingSlipsAll", "All_invoices")
+NUMBER_FIELDS = NUMBER_FIELDS | frozenset({
+    "qty", "invoiceamountmst", "salesbalancemst", "sumlinediscmst", "enddiscmst", "sumtaxmst",
+    "settleamountmst", "remainamountmst", "overduedays",
+})
+DATE_FIELDS = DATE_FIELDS | frozenset({
+    "invoicedate", "duedate", "lastsettledate", "closed",
+})
+#: The toolbar item that makes a selected document's file anchor (title, both cultures).
+GET_PDF_TITLES = ("Scarica PDF", "Download PDF", "Get PDF")
+ROW_SELECT_CELL = 'td.dxgvCommandColumn_XafTheme[onclick*="Select"]'
+PDF_ANCHOR = 'div[id$="_xaf_InvoicePDF"] a.XafFileDataAnchor'
+NO_PDF_TEXT = "N/A"
+OBJECTS_NOT_LOADED_TEXT = "Requested objects cannot be loaded"
+#: The order view's lines toolbar item exporting the lines grid to PDF (BOT:11241-11256).
+LINES_EXPORT_PDF = 'a[id*="xaf_dviSALESLINEs_ToolBar_Menu_DXI1_T"]'
+
+#: Like READ_GRID_JS, for grids whose rows carry extra leading cells (DDT, invoices: FACTS §8,
+#: LVS:199-214): the data cells are the last ones, in visibleIndex order; `filled` counts the
+#: data cells with text (InCallback goes false before every text has arrived, DXU:386-411).
+READ_GRID_TAIL_JS = """(name, rowSel) => {
+  const c = ASPxClientControl.GetControlCollection().GetByName(name);
+  const root = document.getElementById(name);
+  if (!c || !root) return null;
+  const cols = [];
+  for (let i = 0; i < c.GetColumnCount(); i++) {
+    const col = c.GetColumn(i);
+    if (col && col.visible && col.fieldName) cols.push(col);
+  }
+  cols.sort((a, b) => a.visibleIndex - b.visibleIndex);
+  const fields = cols.map(col => col.fieldName.toLowerCase());
+  let cells = 0, filled = 0;
+  const rows = [...root.querySelectorAll(rowSel)]
+      .filter(tr => tr.id.indexOf(name + '_DXDataRow') === 0)
+      .map(tr => { const tds = [...tr.cells].slice(-fields.length); const o = {};
+                   tds.forEach((td, i) => { const t = td.textContent.trim(); o[fields[i]] = t;
+                                            cells += 1; if (t) filled += 1; });
+                   return o; });
+  return {rows: rows, fields: fields, total: c.GetRowCount ? c.GetRowCount() : rows.length,
+          page_index: c.GetPageIndex(), page_count: c.GetPageCount(), culture: navigator.language,
+          visible_rows: c.GetVisibleRowsOnPage(), cells: cells, filled: filled};
+}"""
+
+# The price list and the line-discount list (sync-prices; FACTS §8: `_LE_v7`, `_LE_v8`).
+PRICES_LIST = "PRICEDISCTABLE_ListView/"
+LINE_DISCOUNTS_LIST = "PRICEDISCTABLE_ListViewLineDisc/"
+LIST_SUFFIXES[PRICES_LIST] = "_LE_v7"
+LIST_SUFFIXES[LINE_DISCOUNTS_LIST] = "_LE_v8"
+#: Their filters have no "all" item: "Active prices"/"Active line discounts" is what a sync
+#: copies (the live bot's xafValuePattern "ActivePrices"); the closed ones are history.
+FILTER_ALL_VALUES += ("ActivePrices", "ActiveLineDiscounts")
+FILTER_ALL_TEXTS += ("active prices", "prezzi attivi", "active line discounts",
+                     "sconti di riga attivi")
+NUMBER_FIELDS |= {"amount", "quantityamountfrom", "quantityamountto", "percent1", "percent2"}
+DATE_FIELDS |= {"fromdate", "todate"}
+
+# The sentinel: the newest MODIFIEDDATETIME of a list (FACTS §8; a hidden column on most lists).
+MODIFIED_FIELD = "MODIFIEDDATETIME"
+#: Whether the grid has a column (GetColumn(i).fieldName), visible or not.
+HAS_COLUMN_JS = """(name, field) => {
+  const g = ASPxClientControl.GetControlCollection().GetByName(name);
+  for (let i = 0; i < g.GetColumnCount(); i++) {
+    const c = g.GetColumn(i);
+    if (c && c.fieldName && c.fieldName.toUpperCase() === field) return true;
+  }
+  return false;
+}"""
+#: ASPxClientGridView.SortBy(column, sortOrder, reset, sortIndex): a server callback.
+SORT_BY_JS = """(name, field, order, reset, index) =>
+  ASPxClientControl.GetControlCollection().GetByName(name).SortBy(field, order, reset, index)"""
+#: One field of every row on the page (GetPageRowValues: one callback), each value as text:
+#: a Date (what the real API gives for a DATETIME) as the browser's local wall time, ISO.
+PAGE_FIELD_VALUES_JS = """(name, field) => new Promise((resolve, reject) => {
+  const g = ASPxClientControl.GetControlCollection().GetByName(name);
+  if (!g || !g.GetPageRowValues) { reject(new Error('no grid ' + name)); return; }
+  const pad = n => String(n).padStart(2, '0');
+  const text = v => {
+    if (Array.isArray(v)) v = v[0];
+    if (v instanceof Date) {
+      if (isNaN(v.getTime())) return null;
+      return v.getFullYear() + '-' + pad(v.getMonth() + 1) + '-' + pad(v.getDate()) + 'T' +
+        pad(v.getHours()) + ':' + pad(v.getMinutes()) + ':' + pad(v.getSeconds());
+    }
+    return v === null || v === undefined || v === '' ? null : String(v);
+  };
+  g.GetPageRowValues(field, values => resolve((values || []).map(text)));
+})"""
+
+#: A grid's row count over all its pages (GetRowCount, FACTS §9), or null without that method.
+ROW_COUNT_JS = """(g) => {
+  const c = ASPxClientControl.GetControlCollection().GetByName(g);
+  return c && c.GetRowCount ? c.GetRowCount() : null;
+}"""

@@ -206,6 +206,34 @@ _LABELS: dict[str, tuple[str, str]] = {
     "tab_sales_history": ("Storico vendite:", "Sales-History:"),
     "tab_invoice_history": ("Storico fatture:", "Invoice-History:"),
     "vat_checking": ("Verifica partita IVA…", "Checking VAT number…"),
+    # Customer BLOCKED (FACTS §13; English as Dynamics AX's CustVendorBlocked) and the
+    # alternative addresses' TYPE.
+    "blocked_no": ("No", "No"),
+    "blocked_invoice": ("Fattura:", "Invoice"),
+    "blocked_all": ("Completo", "All"),
+    "address_delivery": ("Consegna", "Delivery"),
+    "address_invoice": ("Fattura", "Invoice"),  # it: invented
+    # Delivery notes and invoices (dump listViews.DDT/Invoices; IT from BOT:16060-16245 and
+    # CONF/ddt.ts, CONF/invoices.ts).
+    "download_pdf": ("Scarica PDF", "Get PDF"),
+    "filter_doc_today": ("Oggi", "Today"),
+    "filter_doc_week": ("Questa settimana", "This week"),
+    "filter_doc_month": ("Questo mese", "This month"),
+    "filter_doc_3months": ("Ultimi 3 mesi", "Last 3 month"),
+    "filter_doc_all": ("Tutti", "All"),
+    "filter_inv_3months": ("Ultimi 3 mesi", "Last 3 Month"),
+    "filter_inv_open": ("Fatture aperte", "open invoices"),  # it: invented
+    "filter_inv_overdue": ("Fatture scadute", "Overdued invoices"),  # it: invented
+    "export_lines_pdf": ("Esporta in PDF", "Export to PDF"),  # it: invented
+    # Price and line-discount lists (dump listViews.Prices/LineDiscounts).
+    "menu_prices": ("Prezzi", "Prices"),  # it: invented
+    "menu_line_discounts": ("Sconti di riga", "Line Discounts"),  # it: invented
+    "filter_active_prices": ("Prezzi attivi", "Active prices"),  # it: invented
+    "filter_closed_prices": ("Prezzi chiusi", "Closed prices"),  # it: invented
+    # it: invented
+    "filter_active_line_discounts": ("Sconti di riga attivi", "Active line discounts"),
+    # it: invented
+    "filter_closed_line_discounts": ("Sconti di riga chiusi", "Closed line discounts"),
 }
 
 LABEL_KEYS: frozenset[str] = frozenset(_LABELS)

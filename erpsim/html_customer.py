@@ -15,11 +15,12 @@ from html import escape
 
 from erpsim import html_weight
 from erpsim.culture import Lang
-from erpsim.detail_ids import Mode, Visit
+from erpsim.detail_ids import Mode, Visit, new_rand
 from erpsim.detail_texts import text
 from erpsim.fmt import fmt_int
 from erpsim.html_fields import Field, Widget, edit_value, layout_item, tabs, view_value
-from erpsim.model import Customer
+from erpsim.html_grid import ColumnSpec, GridPage, GridRow, grid_control, grid_inner, paginate
+from erpsim.model import AltAddress, Customer
 
 VIEW_NUMBERS = {"View": (9, 10), "Edit": (4, 5)}
 TABS_PATH = "xaf_l1504_pg"
@@ -175,7 +176,7 @@ def input_id(visit: Visit, field: str) -> str:
     return f"{visit.layout}_{FIELDS[field].path}_xaf_dvi{field}_Edit_I"
 
 
-def customer_values(customer: Customer | None) -> dict[str, str]:
+def customer_values(customer: Customer | None, lang: Lang = "it") -> dict[str, str]:
     """FIELD -> shown text; a new customer shows empty fields."""
     values = {f: "" for f in FIELDS}
     values["CURRENCY"] = "EUR"
@@ -203,9 +204,15 @@ def customer_values(customer: Customer | None) -> dict[str, str]:
             "VATVALIEDE": ("Sì" if customer.vat_valid else "No") if customer.vat_checked else "",
             "VATADDRESS": customer.vat_address,
             "LINEDISC": customer.line_discount,
+            "BLOCKED": _shown(BLOCKED_LABELS, customer.blocked, lang),
         }
     )
     return values
+
+
+def _shown(keys: dict[str, str], value: str, lang: Lang) -> str:
+    """A value the simulator keeps in Italian, as the page shows it in `lang`."""
+    return text(keys[value], lang) if value in keys else value
 
 
 def _main_tab(visit: Visit, customer: Customer | None, values: dict[str, str], lang: Lang) -> str:
@@ -324,10 +331,11 @@ def detail_body(
     extras: str = "",
 ) -> str:
     """The form: `values` (FIELD -> text) win over the customer's own values; `extras` above it."""
-    shown = customer_values(customer)
+    shown = customer_values(customer, lang)
     shown.update({k: v for k, v in values.items() if k in shown})
     pages = [_main_tab(visit, customer, shown, lang)] + [""] * (len(TAB_KEYS) - 1)
     pages[TAB_KEYS.index("tab_price_discount")] = _price_tab(visit, shown["LINEDISC"], lang)
+    pages[TAB_KEYS.index("tab_alt_addresses")] = _alt_addresses_tab(visit)
     body = (
         extras
         + f'<div id="{visit.layout}" class="Layout">'
@@ -336,3 +344,129 @@ def detail_body(
     )
     weight = html_weight.DEFAULT_CUSTOMER_ELEMENTS
     return body + html_weight.ballast(visit.layout, weight, html_weight.element_count(body))
+
+
+# -- the "Indirizzo alt." tab (FACTS §13) ----------------------------------------------------
+#: BLOCKED values (kept in Italian) and their label keys.
+BLOCKED_LABELS = {"No": "blocked_no", "Fattura:": "blocked_invoice", "Completo": "blocked_all"}
+#: Alternative address TYPE values (kept in Italian) and their label keys.
+ADDRESS_TYPE_LABELS = {"Consegna": "address_delivery", "Fattura": "address_invoice"}
+#: The tab's panel: the live page renders its content late, after the tab is shown (BOT
+#: waits up to 12 s for the grid); here a callback the tab's first showing sends fills it.
+ALT_ADDRESSES_PANEL = f"{TABS_PATH}_xaf_l477"
+#: The ADDRESSes grid's view number (``…_xaf_dviADDRESSes_v7_{rand}_LE_v7`` on the live page).
+ADDRESS_GRID_VIEW = 7
+#: How much later than its callback's own latency the panel's grid arrives (scaled by the
+#: faults' speed): enough that a bot reading right after the tab click finds no grid yet.
+ALT_ADDRESSES_RENDER_MS = 300.0
+#: The grid's columns: the nine of the live grid (TIPO, NOME, VIA, CAP, CITTÀ, CONTEA, STATO,
+#: ID REGIONE, CONTRA) and the record id, hidden (read with GetPageRowValues).
+ADDRESS_COLUMNS: tuple[ColumnSpec, ...] = (
+    ("ID", False, -1),
+    ("TYPE", True, 0),
+    ("NAME", True, 1),
+    ("STREET", True, 2),
+    ("LOGISTICSADDRESSZIPCODE.ZIPCODE", True, 3),
+    ("CITY", True, 4),
+    ("COUNTY", True, 5),
+    ("STATE", True, 6),
+    ("COUNTRYREGIONID", True, 7),
+    ("DISTRICTNAME", True, 8),
+)
+ADDRESS_PAGE_SIZE = 20
+_PANEL_RE = re.compile(rf"^Vertical_v\d+_\d+_MainLayout(View|Edit)_{ALT_ADDRESSES_PANEL}$")
+_ADDRESS_GRID_RE = re.compile(
+    rf"^Vertical_v\d+_\d+_MainLayout(View|Edit)_{ALT_ADDRESSES_PANEL}"
+    r"_xaf_dviADDRESSes_v\d+_\d+_LE_v\d+$"
+)
+
+
+def is_alt_addresses_panel(control: str) -> bool:
+    """Whether a callback's control is the "Indirizzo alt." panel (any visit)."""
+    return bool(_PANEL_RE.match(control))
+
+
+def is_address_grid(control: str) -> bool:
+    """Whether a callback's control is the ADDRESSes grid (any visit)."""
+    return bool(_ADDRESS_GRID_RE.match(control))
+
+
+def _alt_addresses_tab(visit: Visit) -> str:
+    """The panel, empty until its callback answers, and its loading panel."""
+    panel = f"{visit.layout}_{ALT_ADDRESSES_PANEL}"
+    return (
+        f'<div id="{panel}" class="XafUpdatePanel" data-dx-control="{panel}" data-dx-state="{{}}" '
+        'data-dx-lazy="LOAD"></div>'
+        f'<div id="{panel}_LPV" class="dxlpLoadingPanel_XafTheme dxlpLoadingPanel" '
+        'style="display:none"><span class="dxlp-text">Loading…</span></div>'
+    )
+
+
+def address_grid_name(panel: str) -> str:
+    """A fresh ADDRESSes grid inside `panel` (its number changes on every rendering)."""
+    m = ADDRESS_GRID_VIEW
+    return f"{panel}_xaf_dviADDRESSes_v{m}_{new_rand()}_LE_v{m}"
+
+
+def _address_cells(address: AltAddress, lang: Lang = "it") -> tuple[str, ...]:
+    return (
+        _shown(ADDRESS_TYPE_LABELS, address.kind, lang),
+        address.name,
+        address.street,
+        address.zip_code,
+        address.city,
+        address.county,
+        address.state,
+        address.country,
+        address.district,
+    )
+
+
+def _address_page(customer: Customer | None, page_index: int) -> tuple[list[AltAddress], GridPage]:
+    """The addresses on page `page_index` (clamped), and that page of the grid."""
+    addresses = customer.addresses if customer is not None else []
+    shown, index = paginate(addresses, page_index, ADDRESS_PAGE_SIZE)
+    rows = tuple(GridRow(str(a.id), _address_cells(a)) for a in shown)
+    return shown, GridPage(rows, len(addresses), index, ADDRESS_PAGE_SIZE, "")
+
+
+def address_grid_inner(name: str, customer: Customer | None, lang: Lang, page_index: int) -> str:
+    """The swappable part of the ADDRESSes grid showing page `page_index`."""
+    shown, page = _address_page(customer, page_index)
+    rows = tuple(GridRow(str(a.id), _address_cells(a, lang)) for a in shown)
+    fields = tuple(f for f, visible, _ in ADDRESS_COLUMNS if visible)
+    return grid_inner(
+        name,
+        fields,
+        GridPage(rows, page.total, page.page_index, page.page_size, ""),
+        system_cells=False,
+        pager=page.page_count > 1,
+        empty_text=text("empty_grid", lang),
+    )
+
+
+def address_grid_state(customer: Customer | None, page_index: int) -> dict[str, object]:
+    """The grid's client state: columns as GetColumn(i) answers, page and row counts."""
+    return _address_page(customer, page_index)[1].state(ADDRESS_COLUMNS)
+
+
+def address_grid(name: str, customer: Customer | None, lang: Lang) -> str:
+    """The whole ADDRESSes grid (first page), as the panel's callback renders it."""
+    inner = address_grid_inner(name, customer, lang, 0)
+    return grid_control(name, inner, address_grid_state(customer, 0))
+
+
+def address_row_values(
+    customer: Customer | None, fields: list[str], page_index: int
+) -> list[list[str]]:
+    """GetPageRowValues of the ADDRESSes grid: invariant values of `fields` per row."""
+    out = []
+    for address in _address_page(customer, page_index)[0]:
+        values = dict(zip((f for f, _, _ in ADDRESS_COLUMNS), _raw_cells(address), strict=True))
+        out.append([values.get(f, "") for f in fields])
+    return out
+
+
+def _raw_cells(address: AltAddress) -> tuple[str, ...]:
+    """The record's values in ADDRESS_COLUMNS order (TYPE as kept, not translated)."""
+    return (str(address.id), *_address_cells(address, "it"))

@@ -13,7 +13,7 @@ import time
 from html import escape
 from typing import Any
 
-from erpsim import html_weight
+from erpsim import html_weight, urls
 from erpsim.config import DEFAULT_LOOKUP_PAGE_SIZE
 from erpsim.culture import Lang
 from erpsim.detail_ids import Mode, Visit
@@ -250,6 +250,28 @@ def _group(
     return "".join(items)
 
 
+def lines_toolbar(visit: Visit, order: Order, lang: Lang) -> str:
+    """The SALESLINEs grid's own toolbar (dump ``xaf_dviSALESLINEs_ToolBar_Menu_DXI0..2``):
+    DXI1 exports the lines grid to PDF (BOT:11241-11256) — a GET of ``Salesline_{id}.pdf``."""
+    if not order.id:
+        return ""
+    menu = f"{visit.layout}_{LINES_PATH}_xaf_dviSALESLINEs_ToolBar_Menu"
+    export = f"{urls.SALESLINES_PDF}?order={order.id}"
+    title = escape(text("export_lines_pdf", lang))
+    refresh = escape(text("refresh", lang))
+    return (
+        f'<div id="{menu[:-5]}" class="dxm-main dxm-horizontal"><ul id="{menu}" class="dx">'
+        f'<li id="{menu}_DXI0_" class="dxm-item" title="{refresh}">'
+        f'<a id="{menu}_DXI0_T" class="dxm-content" data-menu-cmd="Reload">'
+        f'<img id="{menu}_DXI0_Img" alt=""><span class="dx-vam">{refresh}</span></a></li>'
+        f'<li id="{menu}_DXI1_IS" class="dxm-spacing"></li>'
+        f'<li id="{menu}_DXI1_" class="dxm-item" title="{title}">'
+        f'<a id="{menu}_DXI1_T" class="dxm-content" data-menu-cmd="ExportPdf" '
+        f'data-href="{escape(export)}"><span class="dx-vam">{title}</span></a></li>'
+        "</ul></div>"
+    )
+
+
 def detail_body(
     visit: Visit,
     state: SimState,
@@ -284,7 +306,7 @@ def detail_body(
     lines = tabs(
         f"{visit.layout}_{LINES_TABS_PATH}",
         [text("tab_saleslines", lang), text("tab_packing_history", lang)],
-        [lines_control(grid, state, order, lang, editing=editing), ""],
+        [lines_toolbar(visit, order, lang) + lines_control(grid, state, order, lang, editing=editing), ""],
     )
     body = f'<div id="{visit.layout}" class="Layout">{header}{lines}</div>'
     return body + html_weight.ballast(visit.layout, weight, html_weight.element_count(body))

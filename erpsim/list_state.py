@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from erpsim.culture import Lang, label, labels_in_all_languages
 from erpsim.model import TRANSFER_EDITABLE, TRANSFER_SENT, Customer, Order
@@ -29,6 +30,9 @@ class ListPrefs:
     filter: str = ""
     #: Columns the user hid with the column chooser (field names).
     hidden: tuple[str, ...] = ()
+    #: The grid's sort, most significant first: (field name, "ASC" | "DSC"); () = the list's
+    #: own order. Set by SortBy / a header click, kept like the filter (server state).
+    sort: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -36,6 +40,7 @@ class ListPrefs:
             "page_index": self.page_index,
             "filter": self.filter,
             "hidden": list(self.hidden),
+            "sort": [list(s) for s in self.sort],
         }
 
 
@@ -134,6 +139,54 @@ CUSTOMER_FILTERS = FilterCombo(
 )
 
 
+def _dated_since(days: int) -> Callable[[object], bool]:
+    """Documents (erpsim.documents) dated today, this week, this month or in the last `days`."""
+
+    def keep(row: Any) -> bool:
+        day = dt.date.fromisoformat(row.date)
+        today = dt.date.today()
+        if days == 0:
+            return day == today
+        if days == 7:
+            return day >= today - dt.timedelta(days=today.weekday())
+        if days == 31:
+            return day >= today.replace(day=1)
+        return day >= today - dt.timedelta(days=days)
+
+    return keep
+
+
+def _open_invoice(row: Any) -> bool:
+    return float(row.settled) < float(row.total)
+
+
+def _overdue_invoice(row: Any) -> bool:
+    return _open_invoice(row) and dt.date.fromisoformat(row.due_date) < dt.date.today()
+
+
+#: The delivery notes' filter (dump listViews.DDT: Today … All, slot ITCNT4, `xaf_a2`).
+DDT_FILTERS = FilterCombo(
+    slot=4,
+    items=(
+        FilterItem("ListViewPackingSlipsToday", "filter_doc_today", _dated_since(0)),
+        FilterItem("ListViewPackingSlipsWeek", "filter_doc_week", _dated_since(7)),
+        FilterItem("ListViewPackingSlipsMonth", "filter_doc_month", _dated_since(31)),
+        FilterItem("ListViewPackingSlips3Month", "filter_doc_3months", _dated_since(92)),
+        FilterItem("ListViewPackingSlipsAll", "filter_doc_all", _everything),
+    ),
+)
+#: The invoices' filter (dump listViews.Invoices: Last 3 Month, open, overdue, All).
+INVOICE_FILTERS = FilterCombo(
+    slot=4,
+    items=(
+        FilterItem("Last_3_Month_invoices", "filter_inv_3months", _dated_since(92)),
+        FilterItem("Open_invoices", "filter_inv_open", _open_invoice),
+        FilterItem("Overdued_invoices", "filter_inv_overdue", _overdue_invoice),
+        FilterItem("All_invoices", "filter_doc_all", _everything),
+    ),
+)
+
+
 class ListStateStore:
     """Every user's remembered list state, keyed by (agent, view)."""
 
@@ -152,6 +205,7 @@ class ListStateStore:
         page_index: int | None = None,
         filter_value: str | None = None,
         hidden: tuple[str, ...] | None = None,
+        sort: tuple[tuple[str, str], ...] | None = None,
     ) -> ListPrefs:
         """Change what is remembered; raises ValueError on a page size the pager lacks."""
         prefs = self.get(agent, view)
@@ -165,6 +219,11 @@ class ListStateStore:
             prefs.filter = filter_value
         if hidden is not None:
             prefs.hidden = hidden
+        if sort is not None:
+            bad = [order for _, order in sort if order not in SORT_ORDERS]
+            if bad:
+                raise ValueError(f"sort orders must be one of {SORT_ORDERS}, not {bad}")
+            prefs.sort = sort
         return prefs
 
     def clear(self) -> None:
@@ -175,3 +234,58 @@ class ListStateStore:
             {"agent": agent, "view": view, **prefs.to_json()}
             for (agent, view), prefs in sorted(self._prefs.items())
         ]
+
+
+def _active(row: Any) -> bool:
+    """A price or line-discount row (erpsim.prices) still valid today."""
+    return not bool(row.closed())
+
+
+def _closed(row: object) -> bool:
+    return not _active(row)
+
+
+#: The price list's filter (dump listViews.Prices: slot ITCNT4, `xaf_a2`); no "all" item.
+PRICE_FILTERS = FilterCombo(
+    slot=4,
+    items=(
+        FilterItem("ActivePrices", "filter_active_prices", _active),
+        FilterItem("ClosedPrices", "filter_closed_prices", _closed),
+    ),
+)
+#: The line-discount list's filter (dump listViews.LineDiscounts); no "all" item either.
+LINE_DISCOUNT_FILTERS = FilterCombo(
+    slot=4,
+    items=(
+        FilterItem("ActiveLineDiscounts", "filter_active_line_discounts", _active),
+        FilterItem("ClosedLineDiscounts", "filter_closed_line_discounts", _closed),
+    ),
+)
+
+#: ASPxClientGridView.SortBy's sort orders ("NONE" removes the column from the sort).
+SORT_ORDERS = ("ASC", "DSC")
+
+
+def apply_sort(
+    current: tuple[tuple[str, str], ...], field: str, order: str, reset: bool, index: int
+) -> tuple[tuple[str, str], ...]:
+    """The grid's sort after `SortBy(field, order, reset, index)`, as DevExpress documents it.
+
+    `order` "" toggles the column (ASC unless it is sorted ASC now); "NONE" takes it out of
+    the sort. `reset` clears the other columns' sort first; otherwise the column goes to
+    position `index` among the sorted columns (-1: where it was, else last).
+    """
+    was = dict(current)
+    if not order:
+        order = "DSC" if was.get(field) == "ASC" else "ASC"
+    others = [] if reset else [(f, o) for f, o in current if f != field]
+    if order == "NONE":
+        return tuple(others)
+    if 0 <= index <= len(others):
+        position = index
+    elif field in was and not reset:
+        position = [f for f, _ in current].index(field)
+    else:
+        position = len(others)
+    others.insert(position, (field, order))
+    return tuple(others)

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STATUS_OPEN = "Ordine aperto"
+#: BLOCKED of a customer as the Italian page shows it (FACTS §13): not blocked, invoices
+#: blocked, everything blocked.
+BLOCKED_NO = "No"
+BLOCKED_VALUES = (BLOCKED_NO, "Fattura:", "Completo")
 TRANSFER_EDITABLE = "Modifica"
 TRANSFER_SENT = "Trasferito"
 
@@ -23,6 +27,55 @@ class Agent:
         if with_password:
             data["password"] = self.password
         return data
+
+
+@dataclass
+class AltAddress:
+    """One alternative address of a customer (the "Indirizzo alt." grid, FACTS §13).
+
+    `id` is the ERP's record id (an order's delivery address refers to it); the other
+    attributes are the grid's nine columns, `kind` its TYPE ("Consegna", …).
+    """
+
+    id: int
+    kind: str
+    name: str
+    street: str
+    zip_code: str
+    city: str
+    county: str = ""
+    state: str = ""
+    country: str = "IT"
+    district: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.kind,
+            "name": self.name,
+            "street": self.street,
+            "zip": self.zip_code,
+            "city": self.city,
+            "county": self.county,
+            "state": self.state,
+            "country": self.country,
+            "district": self.district,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AltAddress:
+        return cls(
+            id=int(data["id"]),
+            kind=str(data.get("type", "")),
+            name=str(data.get("name", "")),
+            street=str(data.get("street", "")),
+            zip_code=str(data.get("zip", "")),
+            city=str(data.get("city", "")),
+            county=str(data.get("county", "")),
+            state=str(data.get("state", "")),
+            country=str(data.get("country", "IT")),
+            district=str(data.get("district", "")),
+        )
 
 
 @dataclass
@@ -53,6 +106,9 @@ class Customer:
     #: LINEDISC, the "Prezzi e sconti" combo; `editable` False: ?mode=Edit goes to Error.aspx.
     line_discount: str = "N/A"
     editable: bool = True
+    #: The "Indirizzo alt." records, and BLOCKED (one of BLOCKED_VALUES).
+    addresses: list[AltAddress] = field(default_factory=list)
+    blocked: str = BLOCKED_NO
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +133,8 @@ class Customer:
             "vat_address": self.vat_address,
             "line_discount": self.line_discount,
             "editable": self.editable,
+            "addresses": [a.to_json() for a in self.addresses],
+            "blocked": self.blocked,
         }
 
     @classmethod
@@ -103,6 +161,8 @@ class Customer:
             vat_address=data.get("vat_address", ""),
             line_discount=data.get("line_discount", "N/A"),
             editable=bool(data.get("editable", True)),
+            addresses=[AltAddress.from_json(a) for a in data.get("addresses", [])],
+            blocked=str(data.get("blocked", BLOCKED_NO)),
         )
 
 

@@ -7,7 +7,17 @@ import time
 from dataclasses import dataclass
 
 from erpsim import names
-from erpsim.model import TRANSFER_SENT, Agent, Customer, Order, OrderLine, Product, Variant
+from erpsim.model import (
+    BLOCKED_VALUES,
+    TRANSFER_SENT,
+    Agent,
+    AltAddress,
+    Customer,
+    Order,
+    OrderLine,
+    Product,
+    Variant,
+)
 
 FIRST_ACCOUNT_NUMBER = 1002000
 FIRST_ORDER_ID = 72000
@@ -66,6 +76,7 @@ def seed_data(
         for _ in range(customers_per_agent):
             account += rng.randrange(1, 7)
             customer_list.append(_customer(rng, len(customer_list) + 1, agent.username, account))
+    _seed_addresses(seed, customer_list)
     orders: list[Order] = []
     order_id = FIRST_ORDER_ID
     sales_number = FIRST_SALES_NUMBER
@@ -173,3 +184,38 @@ def _order(
         created=created,
         changed=created,
     )
+
+
+#: The first alternative address's ERP id; ids then grow across all customers.
+FIRST_ADDRESS_ID = 40001
+#: TYPE of an alternative address (Italian, as the simulator keeps values).
+ADDRESS_TYPES = ("Consegna", "Consegna", "Fattura")
+
+
+def _seed_addresses(seed: int, customers: list[Customer]) -> None:
+    """Alternative addresses (none for most, 1-3 for some) and BLOCKED (mostly "No").
+
+    Drawn from a stream of their own, so every other seeded value stays as it was.
+    """
+    rng = random.Random(f"{seed}:addresses")
+    next_id = FIRST_ADDRESS_ID
+    for customer in customers:
+        count = rng.choice((0, 0, 0, 1, 1, 2, 3))
+        for _ in range(count):
+            city, zip_code, province = rng.choice(names.CITIES)
+            customer.addresses.append(
+                AltAddress(
+                    id=next_id,
+                    kind=rng.choice(ADDRESS_TYPES),
+                    name=customer.name,
+                    street=f"{rng.choice(names.STREETS)} {rng.randrange(1, 180)}",
+                    zip_code=zip_code,
+                    city=city,
+                    county=province,
+                    country="IT",
+                )
+            )
+            next_id += 1
+        draw = rng.random()
+        no, invoice, everything = BLOCKED_VALUES
+        customer.blocked = everything if draw < 0.03 else invoice if draw < 0.1 else no

@@ -9,10 +9,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from erpsim.config import SimConfig
+from erpsim.documents import DocumentStore
 from erpsim.errors import SimError, SimValidation, StateFileError
 from erpsim.fmt import fmt_int
-from erpsim.model import TRANSFER_EDITABLE, TRANSFER_SENT, Agent, Customer, Order, Product
-from erpsim.seeding import seed_data
+from erpsim.model import (
+    BLOCKED_VALUES,
+    TRANSFER_EDITABLE,
+    TRANSFER_SENT,
+    Agent,
+    AltAddress,
+    Customer,
+    Order,
+    Product,
+)
+from erpsim.prices import PriceBook
+from erpsim.seeding import FIRST_ADDRESS_ID, seed_data
 
 MISSING_OBJECT = "L'oggetto richiesto non esiste o è stato eliminato."
 #: Customer detail fields a save writes (FIELD -> Italian label), in form order: VATNUM first.
@@ -65,6 +76,8 @@ class SimState:
             self.customers_by_agent.setdefault(customer.agent, []).append(customer)
         self.products: list[Product] = data.products
         self.products_by_id: dict[str, Product] = {p.item_id: p for p in data.products}
+        #: The global price and line-discount lists, and the products' change times.
+        self.price_book = PriceBook(seed, data.products)
         self.orders: dict[int, Order] = {o.id: o for o in data.orders}
         self.next_order_id = data.next_order_id
         self.next_sales_number = data.next_sales_number
@@ -73,6 +86,8 @@ class SimState:
         self.touched_customers: set[int] = set()
         #: (agent, VAT) -> the VAT check callback's last result.
         self.vat_checks: dict[tuple[str, str], VatCheck] = {}
+        #: Delivery notes and invoices (erpsim.documents), seeded from the same seed.
+        self.documents = DocumentStore.seeded(seed, self)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -183,17 +198,44 @@ class SimState:
 
     def send_order(self, agent: str, order_id: int) -> Order:
         """Transfer an order to Verona: irreversible; it gets its ORD/ number."""
-        order = self.agent_order(agent, order_id)
-        if order.transfer_status != TRANSFER_EDITABLE:
-            raise SimValidation(
-                f"L'ordine {fmt_int(order_id)} è già stato inviato a Verona ({order.sales_id})."
-            )
+        order = self._sendable_order(agent, order_id)
         order.sales_id = f"ORD/{self.next_sales_number}"
         self.next_sales_number += 1
         order.transfer_status = TRANSFER_SENT
         order.transfer_date = time.time()
         order.changed = order.transfer_date
         self.persist()
+        return order
+
+    def act_on_orders(self, agent: str, command: str, order_ids: list[int]) -> None:
+        """Delete or send the selected orders of one list action, all or none.
+
+        XAF runs a list action on all selected objects in one object space and commits once:
+        one order it refuses (already sent, not the agent's) fails the whole action with its
+        message and changes nothing — so an order already sent, ticked again, is never
+        silently passed over.
+        """
+        check = self.editable_order if command == "Delete" else self._sendable_order
+        problems = []
+        for order_id in dict.fromkeys(order_ids):
+            try:
+                check(agent, order_id)
+            except SimValidation as exc:
+                problems.append(exc.message)
+        if problems:
+            raise SimValidation(" ".join(dict.fromkeys(problems)))
+        for order_id in dict.fromkeys(order_ids):
+            if command == "Delete":
+                self.delete_order(agent, order_id)
+            else:
+                self.send_order(agent, order_id)
+
+    def _sendable_order(self, agent: str, order_id: int) -> Order:
+        order = self.agent_order(agent, order_id)
+        if order.transfer_status != TRANSFER_EDITABLE:
+            raise SimValidation(
+                f"L'ordine {fmt_int(order_id)} è già stato inviato a Verona ({order.sales_id})."
+            )
         return order
 
     # -- customers -------------------------------------------------------------------------
@@ -261,7 +303,8 @@ class SimState:
         now = time.time()
         if existing is None:
             customer = Customer(
-                id=len(self.customers) + 1,
+                # Not len()+1: /__sim/remove may have deleted customers before this one.
+                id=max(self.customers_by_id, default=0) + 1,
                 agent=agent,
                 account=str(self.next_account),
                 name="",
@@ -322,6 +365,37 @@ class SimState:
         self.persist()
         return customer
 
+    def set_customer_addresses(
+        self,
+        customer_id: int,
+        addresses: list[dict[str, Any]] | None = None,
+        blocked: str | None = None,
+    ) -> Customer:
+        """Another user's change (admin API): the alternative addresses (a new one without
+        "id" gets the next free id) and BLOCKED."""
+        customer = self.customers_by_id.get(customer_id)
+        if customer is None:
+            raise SimValidation(MISSING_OBJECT)
+        if blocked is not None and blocked not in BLOCKED_VALUES:
+            raise SimValidation(f"blocked must be one of {list(BLOCKED_VALUES)}, not {blocked!r}")
+        if addresses is not None:
+            next_id = 1 + max(
+                (a.id for c in self.customers for a in c.addresses), default=FIRST_ADDRESS_ID - 1
+            )
+            records = []
+            for row in addresses:
+                if "id" not in row:
+                    row = {**row, "id": next_id}
+                    next_id += 1
+                records.append(AltAddress.from_json(row))
+            customer.addresses = records
+        if blocked is not None:
+            customer.blocked = blocked
+        customer.changed = max(time.time(), customer.changed + 1e-6)
+        self.touched_customers.add(customer.id)
+        self.persist()
+        return customer
+
     # -- export and persistence ------------------------------------------------------------
 
     def to_json(self, include: set[str], with_passwords: bool) -> dict[str, Any]:
@@ -334,6 +408,9 @@ class SimState:
             data["orders"] = [o.to_json() for o in sorted(self.orders.values(), key=lambda o: o.id)]
         if "products" in include:
             data["products"] = [p.to_json() for p in self.products]
+        for part in ("prices", "line_discounts"):
+            if part in include:
+                data[part] = self.price_book.to_json(part)
         return data
 
     def persist(self) -> None:

@@ -19,6 +19,13 @@ PRODUCTS = BASE + "INVENTTABLE_ListView/"
 PACKING_SLIPS = BASE + "CUSTPACKINGSLIPJOUR_ListView/"
 INVOICES = BASE + "CUSTINVOICEJOUR_ListView/"
 MASTER_DATA = BASE + "MasterData_ListView/"
+#: The price list and the line-discount list (PRICEDISCTABLE, global; FACTS §8).
+PRICES = BASE + "PRICEDISCTABLE_ListView/"
+LINE_DISCOUNTS = BASE + "PRICEDISCTABLE_ListViewLineDisc/"
+#: A document's stored file (GET, `Content-Disposition: attachment`): `?kind=&id=`.
+FILE_DATA = BASE + "FileData.axd"
+#: The SALESLINEs grid of an order exported to PDF (GET, attachment `Salesline….pdf`).
+SALESLINES_PDF = BASE + "SalesLinesExport.axd"
 STATIC = BASE + "static/"
 #: The DevExpress script resources (their weight; see erpsim.dxr).
 DXR = BASE + "DXR.axd"

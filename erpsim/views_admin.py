@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from erpsim import list_state
+from erpsim import list_state, views_admin_rows, views_documents
 from erpsim.config import MAX_AGENTS
 from erpsim.errors import ConfigError
 from erpsim.sim import Sim, sim_of
@@ -124,7 +124,14 @@ async def reset_logins(request: web.Request) -> web.Response:
     return web.json_response(sim.login_limiter.to_json(faults.login_limit, faults.login_window_s))
 
 
-LIST_VIEWS = ("customers", "orders", "products")
+LIST_VIEWS = ("customers", "orders", "products", "prices", "line_discounts")
+#: The filter combo of each list view that has one (products has none).
+VIEW_FILTERS = {
+    "customers": list_state.CUSTOMER_FILTERS,
+    "orders": list_state.ORDER_FILTERS,
+    "prices": list_state.PRICE_FILTERS,
+    "line_discounts": list_state.LINE_DISCOUNT_FILTERS,
+}
 
 
 async def get_list_state(request: web.Request) -> web.Response:
@@ -135,9 +142,10 @@ async def get_list_state(request: web.Request) -> web.Response:
 async def put_list_state(request: web.Request) -> web.Response:
     """Set an agent's remembered list state, e.g. a hostile one for a test.
 
-    Body: `{"agent", "view": customers|orders|products, "page_size"?, "page_index"?,
-    "filter"?, "hidden"?}`; the filter is an item's value suffix or its text in either
-    language; `hidden` lists field names the user hid with the column chooser.
+    Body: `{"agent", "view": one of LIST_VIEWS, "page_size"?, "page_index"?, "filter"?,
+    "hidden"?, "sort"?}`; the filter is an item's value suffix or its text in either
+    language; `hidden` lists field names the user hid with the column chooser; `sort` is
+    `[[field, "ASC"|"DSC"], …]`, most significant first.
     """
     sim = sim_of(request)
     body = await _json_body(request)
@@ -149,13 +157,13 @@ async def put_list_state(request: web.Request) -> web.Response:
         return web.json_response({"error": f"view must be one of {sorted(LIST_VIEWS)}"}, status=400)
     filter_value = None
     if body.get("filter") is not None:
-        combo = list_state.CUSTOMER_FILTERS if view == "customers" else list_state.ORDER_FILTERS
+        combo = VIEW_FILTERS.get(view, list_state.ORDER_FILTERS)
         wanted = str(body["filter"]).strip().lower()
         match = [
             i.value for i in combo.items
             if wanted in (i.value.lower(), *(t.strip().lower() for t in i.texts()))
         ]
-        if view == "products" or not match:
+        if view not in VIEW_FILTERS or not match:
             return web.json_response({"error": f"no filter {body['filter']!r} on {view}"}, status=400)
         filter_value = match[0]
     try:
@@ -166,6 +174,9 @@ async def put_list_state(request: web.Request) -> web.Response:
             page_index=None if body.get("page_index") is None else int(body["page_index"]),
             filter_value=filter_value,
             hidden=None if body.get("hidden") is None else tuple(str(f) for f in body["hidden"]),
+            sort=None if body.get("sort") is None else tuple(
+                (str(f), str(o).upper()) for f, o in body["sort"]
+            ),
         )
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
@@ -173,6 +184,7 @@ async def put_list_state(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    views_documents.add_routes(app)
     app.router.add_get("/__sim/list-state", get_list_state)
     app.router.add_put("/__sim/list-state", put_list_state)
     app.router.add_post("/__sim/reset", reset)
@@ -183,3 +195,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/__sim/expire", expire)
     app.router.add_get("/__sim/logins", get_logins)
     app.router.add_delete("/__sim/logins", reset_logins)
+    views_admin_rows.add_routes(app)

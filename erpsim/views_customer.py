@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -66,11 +67,14 @@ async def customer_detail(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     lang = request_lang(request)
     callback: Callback | None = request.get("callback")
+    raw_id = request.match_info.get("customer_id", "")
     if callback is not None:
+        if hc.is_alt_addresses_panel(callback.control) or hc.is_address_grid(callback.control):
+            shown = sim.state.agent_customer_by_id(session.agent, int(raw_id)) if raw_id else None
+            return await _addresses_callback(sim, callback, shown, lang)
         return _callback(sim, session, callback)
     if request.method == "POST":
         return await _save(sim, session, request, lang)
-    raw_id = request.match_info.get("customer_id", "")
     if not raw_id:
         if request.query.get("NewObject", "").lower() != "true":
             raise web.HTTPFound(urls.CUSTOMERS)
@@ -165,6 +169,41 @@ def _edit_page(
     )
     body = hc.detail_body(hc.visit_for("Edit"), customer, values, lang, extras)
     return _page(sim, session, title, body, view_state, edit_tools(lang), banner=banner, lang=lang)
+
+
+async def _addresses_callback(
+    sim: Sim, callback: Callback, customer: Customer | None, lang: Lang
+) -> web.Response:
+    """The "Indirizzo alt." panel's late rendering (LOAD), and its grid's PAGE / ROWVALUES.
+
+    A new customer's form shows an empty grid: addresses come only after the first save
+    (FACTS §6).
+    """
+    control = callback.control
+    if hc.is_alt_addresses_panel(control):
+        await asyncio.sleep(hc.ALT_ADDRESSES_RENDER_MS / 1000.0 / sim.faults.speed)
+        grid = hc.address_grid(hc.address_grid_name(control), customer, lang)
+        return reply(control=control, updates={control: grid})
+    page_index = _page_param(callback.param.get("page"))
+    if callback.command == "ROWVALUES":
+        fields = [str(f) for f in callback.param.get("fields") or []]
+        return reply(
+            control=control, rowValues=hc.address_row_values(customer, fields, page_index)
+        )
+    if callback.command in ("PAGE", "REFRESH"):
+        return reply(
+            control=control,
+            updates={f"{control}_CC": hc.address_grid_inner(control, customer, lang, page_index)},
+            state=hc.address_grid_state(customer, page_index),
+        )
+    return reply(error=f"Unknown command {callback.command!r} of {control}")
+
+
+def _page_param(raw: Any) -> int:
+    try:
+        return int(raw or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _callback(sim: Sim, session: Session, callback: Callback) -> web.Response:
@@ -296,7 +335,9 @@ async def error_page(request: web.Request) -> web.StreamResponse:
 async def admin_customer(request: web.Request) -> web.Response:
     """POST /__sim/customers/{id}: another user changes a customer behind the agent's back.
 
-    Body: {"fields": {FIELD: text}, "editable": bool} (both optional).
+    Body: {"fields": {FIELD: text}, "editable": bool, "addresses": [{id?, type, name, street,
+    zip, city, county, state, country, district}], "blocked": "No"|"Fattura:"|"Completo"}
+    (all optional); an address without "id" gets the next free one.
     """
     sim = sim_of(request)
     try:
@@ -305,12 +346,25 @@ async def admin_customer(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=f"invalid JSON: {exc}") from exc
     fields = body.get("fields") or {}
     editable = body.get("editable")
+    addresses = body.get("addresses")
+    blocked = body.get("blocked")
+    customer_id = int(request.match_info["customer_id"])
     try:
+        if addresses is not None or blocked is not None:
+            if addresses is not None and not (
+                isinstance(addresses, list) and all(isinstance(a, dict) for a in addresses)
+            ):
+                raise SimValidation("addresses must be a list of objects")
+            sim.state.set_customer_addresses(
+                customer_id, addresses, None if blocked is None else str(blocked)
+            )
         customer = sim.state.change_customer(
-            int(request.match_info["customer_id"]),
+            customer_id,
             {str(k): str(v) for k, v in fields.items()},
             None if editable is None else bool(editable),
         )
     except SimValidation as exc:
         return web.json_response({"error": exc.message}, status=400)
+    except (KeyError, TypeError, ValueError) as exc:
+        return web.json_response({"error": f"invalid address: {exc!r}"}, status=400)
     return web.json_response(customer.to_json())

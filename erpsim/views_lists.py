@@ -14,9 +14,17 @@ from typing import Any
 
 from aiohttp import web
 
-from erpsim import urls
+from erpsim import urls, views_documents
 from erpsim.callbacks import Callback, redirect_reply, reply
-from erpsim.columns import CUSTOMER_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS
+from erpsim.columns import (
+    CUSTOMER_COLUMNS,
+    DDT_COLUMNS,
+    INVOICE_COLUMNS,
+    LINE_DISCOUNT_COLUMNS,
+    ORDER_COLUMNS,
+    PRICE_COLUMNS,
+    PRODUCT_COLUMNS,
+)
 from erpsim.culture import Lang, format_value, label, lang_of
 from erpsim.errors import SimValidation
 from erpsim.html_grid import (
@@ -26,17 +34,22 @@ from erpsim.html_grid import (
     GridRow,
     grid_control,
     grid_inner,
-    list_columns,
     paginate,
     visible_fields,
 )
 from erpsim.html_layout import ToolItem, page, server_error_page
+from erpsim.list_sort import sorted_items
 from erpsim.list_state import (
     CUSTOMER_FILTERS,
+    DDT_FILTERS,
+    INVOICE_FILTERS,
+    LINE_DISCOUNT_FILTERS,
     ORDER_FILTERS,
     PAGE_SIZES,
+    PRICE_FILTERS,
     FilterCombo,
     ListPrefs,
+    apply_sort,
 )
 from erpsim.model import Customer, Order, Product
 from erpsim.sim import Sim, session_of, sim_of
@@ -128,6 +141,7 @@ def _order_values(order: Order) -> dict[str, Cell]:
         "AmountTotal": ("money", f"{order.gross_amount_eur * 1.22:.2f}"),
         "SAMPLEORDER": "",
         "EMAIL": "",
+        "MODIFIEDDATETIME": ("datetime", _iso_dt(order.changed)),
     }
 
 
@@ -200,6 +214,57 @@ def _product_row(product: Product, fields: tuple[str, ...]) -> GridRow:
     return GridRow(key=product.item_id, cells=_cells(fields, _product_values(product)))
 
 
+@dataclass(frozen=True)
+class ListedProduct:
+    """A product as its list shows it: with its MODIFIEDDATETIME (kept in the price book)."""
+
+    product: Product
+    modified: float
+
+
+def _listed_product_values(item: ListedProduct) -> dict[str, Cell]:
+    return {
+        **_product_values(item.product),
+        "MODIFIEDDATETIME": ("datetime", _iso_dt(item.modified)),
+    }
+
+
+def _listed_product_row(item: ListedProduct, fields: tuple[str, ...]) -> GridRow:
+    return GridRow(key=item.product.item_id, cells=_cells(fields, _listed_product_values(item)))
+
+
+def _price_values(row: Any) -> dict[str, Cell]:
+    values: dict[str, Cell] = row.values()
+    return values
+
+
+def _price_row(row: Any, fields: tuple[str, ...]) -> GridRow:
+    """A price or line-discount row (erpsim.prices): no detail link from the agent's view."""
+    return GridRow(key=row.key, cells=_cells(fields, row.values()))
+
+
+def _price_rows(sim: Sim, agent: str, search: str) -> list[Any]:
+    return _searched(sim.state.price_book.prices, search)
+
+
+def _line_discount_rows(sim: Sim, agent: str, search: str) -> list[Any]:
+    return _searched(sim.state.price_book.line_discounts, search)
+
+
+def _searched(rows: list[Any], search: str) -> list[Any]:
+    """The search box over a price list: the row's id, article or group."""
+    needle = search.strip().lower()
+    if not needle:
+        return list(rows)
+    return [
+        r
+        for r in rows
+        if needle in r.key or needle in str(getattr(r, "item_id", "")).lower()
+        or needle in str(getattr(r, "item_relation", "")).lower()
+        or needle in r.group[1].lower()
+    ]
+
+
 def _order_rows(sim: Sim, agent: str, search: str) -> list[Any]:
     return list(sim.state.agent_orders(agent, search))
 
@@ -209,7 +274,10 @@ def _customer_rows(sim: Sim, agent: str, search: str) -> list[Any]:
 
 
 def _product_rows(sim: Sim, agent: str, search: str) -> list[Any]:
-    return list(sim.state.search_products(search))
+    modified = sim.state.price_book.product_modified
+    return [
+        ListedProduct(p, modified.get(p.item_id, 0.0)) for p in sim.state.search_products(search)
+    ]
 
 
 def _empty_rows(sim: Sim, agent: str, search: str) -> list[Any]:
@@ -222,6 +290,14 @@ RESET_VIEW = ToolItem("reset_view", "ResetView")
 SHOW_HIDDEN = ToolItem("show_hidden", "ShowHidden")
 EXPORT = ToolItem("export", "Export")
 EDIT_ROW = ToolItem("edit", "EditRow", needs_selection=True)
+#: The delivery notes' and invoices' toolbar (dump: Get PDF, Refresh, Reset View Settings…).
+DOCUMENT_TOOLS = (
+    ToolItem("download_pdf", "GetPdf", needs_selection=True, index=0),
+    dataclasses.replace(REFRESH, index=1),
+    dataclasses.replace(RESET_VIEW, index=2),
+    dataclasses.replace(EXPORT, index=3),
+    dataclasses.replace(SHOW_HIDDEN, index=5),
+)
 SPECS = {
     urls.ORDERS: ListSpec(
         "orders",
@@ -271,7 +347,7 @@ SPECS = {
         4,
         PRODUCT_COLUMNS,
         _product_rows,
-        _product_row,
+        _listed_product_row,
         (
             dataclasses.replace(EDIT_ROW, index=0),
             dataclasses.replace(REFRESH, index=1),
@@ -280,25 +356,65 @@ SPECS = {
             dataclasses.replace(SHOW_HIDDEN, index=4),
         ),
     ),
+    # The price list and the line-discount list: global, filter "Active …"/"Closed …" at
+    # ITCNT4, toolbar as the dump's (Edit until a row is ticked, Refresh, Reset View, Export,
+    # Show hidden items at DXI5).
+    urls.PRICES: ListSpec(
+        "prices",
+        "menu_prices",
+        urls.PRICES,
+        7,
+        PRICE_COLUMNS,
+        _price_rows,
+        _price_row,
+        (
+            dataclasses.replace(EDIT_ROW, index=0),
+            dataclasses.replace(REFRESH, index=1),
+            dataclasses.replace(RESET_VIEW, index=2),
+            dataclasses.replace(EXPORT, index=3),
+            dataclasses.replace(SHOW_HIDDEN, index=5),
+        ),
+        PRICE_FILTERS,
+    ),
+    urls.LINE_DISCOUNTS: ListSpec(
+        "line_discounts",
+        "menu_line_discounts",
+        urls.LINE_DISCOUNTS,
+        8,
+        LINE_DISCOUNT_COLUMNS,
+        _line_discount_rows,
+        _price_row,
+        (
+            dataclasses.replace(EDIT_ROW, index=0),
+            dataclasses.replace(REFRESH, index=1),
+            dataclasses.replace(RESET_VIEW, index=2),
+            dataclasses.replace(EXPORT, index=3),
+            dataclasses.replace(SHOW_HIDDEN, index=5),
+        ),
+        LINE_DISCOUNT_FILTERS,
+    ),
+    # Delivery notes and invoices: served by erpsim.views_documents (list_view dispatches).
     urls.PACKING_SLIPS: ListSpec(
         "packing_slips",
         "menu_packing_slips",
         urls.PACKING_SLIPS,
         5,
-        list_columns(("ID", "PACKINGSLIPID", "DELIVERYDATE")),
+        DDT_COLUMNS,
         _empty_rows,
         _product_row,
-        (REFRESH,),
+        DOCUMENT_TOOLS,
+        DDT_FILTERS,
     ),
     urls.INVOICES: ListSpec(
         "invoices",
         "menu_invoices",
         urls.INVOICES,
         6,
-        list_columns(("ID", "INVOICEID", "INVOICEDATE", "INVOICEAMOUNT")),
+        INVOICE_COLUMNS,
         _empty_rows,
         _product_row,
-        (REFRESH,),
+        DOCUMENT_TOOLS,
+        INVOICE_FILTERS,
     ),
 }
 
@@ -306,12 +422,21 @@ SPECS = {
 def _filtered_items(
     sim: Sim, spec: ListSpec, agent: str, search: str, prefs: ListPrefs
 ) -> list[Any]:
-    """The records the list shows for this search under the agent's filter."""
+    """The records the list shows for this search under the agent's filter, in their sort."""
     items = spec.rows(sim, agent, search)
-    if spec.filters is None:
-        return items
-    keep = spec.filters.item(prefs.filter or spec.filters.default).keep
-    return [item for item in items if keep(item)]
+    if spec.filters is not None:
+        keep = spec.filters.item(prefs.filter or spec.filters.default).keep
+        items = [item for item in items if keep(item)]
+    return sorted_items(items, prefs.sort, lambda item, field: _cell_of(spec, item, field))
+
+
+def _cell_of(spec: ListSpec, item: Any, field: str) -> Cell | None:
+    """A row's cell of any column, hidden ones too (sort, GetRowValues): from the list's
+    VALUES_OF, else from its row renderer."""
+    values_of = VALUES_OF.get(spec.key)
+    if values_of is not None:
+        return values_of(item).get(field)
+    return spec.render(item, (field,)).cells[0]
 
 
 def grid_page(
@@ -376,6 +501,8 @@ async def list_view(request: web.Request) -> web.StreamResponse:
     """GET a list view, or answer its grid callback."""
     sim = sim_of(request)
     spec = SPECS[request.path]
+    if spec.key in views_documents.KINDS:
+        return await views_documents.list_view(request, spec)
     session = session_of(request)
     callback: Callback | None = request.get("callback")
     if callback is not None:
@@ -414,8 +541,26 @@ async def list_view(request: web.Request) -> web.StreamResponse:
 VALUES_OF: dict[str, Callable[[Any], dict[str, Cell]]] = {
     "orders": _order_values,
     "customers": _customer_values,
-    "products": _product_values,
+    "products": _listed_product_values,
+    "prices": _price_values,
+    "line_discounts": _price_values,
 }
+
+
+def _page_row_values(
+    sim: Sim, spec: ListSpec, agent: str, param: dict[str, Any], prefs: ListPrefs
+) -> list[list[list[str] | None]]:
+    """GetPageRowValues: [kind, raw] of each asked field for every row on the current page."""
+    items = _filtered_items(sim, spec, agent, str(param.get("search") or ""), prefs)
+    on_page, _ = paginate(items, prefs.page_index, prefs.page_size)
+    fields = [str(f) for f in param.get("fields") or []]
+    out: list[list[list[str] | None]] = []
+    for item in on_page:
+        cells = [_cell_of(spec, item, field) for field in fields]
+        out.append(
+            [None if c is None else (["text", c] if isinstance(c, str) else list(c)) for c in cells]
+        )
+    return out
 
 
 def _row_values(
@@ -475,8 +620,13 @@ def _list_callback(
         if size in PAGE_SIZES:
             page_size = size
             page_index = 0
+    elif command == "ROWVALUES" and "row" not in param:
+        values = _page_row_values(sim, spec, agent, param, prefs)
+        return reply(control=callback.control, rowValues=values)
     elif command == "ROWVALUES":
         return reply(control=callback.control, rowValues=_row_values(sim, spec, agent, param, prefs))
+    elif command == "SORT":
+        _sort(sim, spec, agent, param, prefs)
     elif command in ("Delete", "Send") and spec.url == urls.ORDERS:
         error = _order_action(sim, agent, command, param.get("keys") or [])
     grid = grid_page(sim, spec, agent, page_index, page_size, search, prefs)
@@ -491,16 +641,24 @@ def _list_callback(
     )
 
 
+def _sort(sim: Sim, spec: ListSpec, agent: str, param: dict[str, Any], prefs: ListPrefs) -> None:
+    """SortBy(column, sortOrder, reset, sortIndex): the user's sort changes and is kept; the
+    page index stays (clamped by the render). A column the grid lacks changes nothing."""
+    field = str(param.get("field") or "")
+    order = str(param.get("order") or "").upper()
+    if field not in {f for f, _, _ in spec.columns if f} or order not in ("", "ASC", "DSC", "NONE"):
+        return
+    reset = param.get("reset") is not False
+    new = apply_sort(prefs.sort, field, order, reset, _int(param.get("index"), -1))
+    sim.list_state.set(agent, spec.key, sort=new)
+
+
 def _order_action(sim: Sim, agent: str, command: str, keys: list[str]) -> str | None:
-    """Cancellare / invia ordine/i on the selected rows: one write; an Italian error or None."""
+    """Cancellare / invia ordine/i on the selected rows (any number, one confirm): one write,
+    all or none (SimState.act_on_orders); an Italian error or None."""
 
     def commit() -> None:
-        for key in keys:
-            order_id = _int(key, -1)
-            if command == "Delete":
-                sim.state.delete_order(agent, order_id)
-            else:
-                sim.state.send_order(agent, order_id)
+        sim.state.act_on_orders(agent, command, [_int(key, -1) for key in keys])
 
     if not keys:
         return "Selezionare almeno una riga."

@@ -130,7 +130,9 @@ def db(database: Database) -> Iterator[Database]:
 def _truncate(db: Database) -> None:
     with db.connection() as conn:
         conn.execute("TRUNCATE operations, agent_sessions, agents, customers_cache, orders_cache,"
-                     " products_cache, logins, login_budget_resets, api_tokens RESTART IDENTITY CASCADE")
+                     " products_cache, ddt_cache, invoices_cache, prices_cache, line_discounts_cache,"
+                     " customer_records_cache, documents, operation_documents, sync_state,"
+                     " logins, login_budget_resets, api_tokens RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture()

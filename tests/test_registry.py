@@ -34,11 +34,11 @@ def test_every_type_has_an_executor_in_the_erp_layer_and_a_result_model() -> Non
         assert module.startswith("erp."), kind.executor
         assert callable(executors.executor_for(kind))
         assert issubclass(kind.result, Result)
-        assert (kind.kind is Kind.SYNC) == (kind.sync_view is not None)
+        assert (kind.kind is Kind.SYNC) == bool(kind.sync_views) == (kind.sync_view is not None)
 
 
 def test_the_order_references_and_the_time_limits_come_from_the_entries() -> None:
-    assert set(ORDER_REF_TYPES) == {"edit-order", "delete-order", "send-to-verona"}
+    assert set(ORDER_REF_TYPES) == {"edit-order", "delete-order", "send-to-verona", "order-lines-pdf"}
     settings = Settings(op_timeout_s=100, op_timeout_per_line_s=10, op_timeouts="delete-order=7")
     lines = {"lines": [{}, {}, {}]}
     assert operation_type("submit-order").time_limit_for(settings, lines) == 130

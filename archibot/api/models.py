@@ -20,6 +20,16 @@ class OperationRequest(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict, description="the type's payload")
 
 
+class DocumentInfo(BaseModel):
+    """A document fetched from the ERP, stored once by its content."""
+
+    document_id: str
+    sha256: str
+    filename: str
+    content_type: str
+    bytes: int
+
+
 class Operation(BaseModel):
     """An operation as the journal holds it."""
 
@@ -41,6 +51,9 @@ class Operation(BaseModel):
     waiting: dict[str, Any] | None = Field(
         None, description="what a queued operation waits for, e.g. {for: login_budget, until, "
                           "message: 'waiting for the login budget until …'}")
+    documents: list[DocumentInfo] | None = Field(
+        None, description="the documents a reading operation fetched (GET /v1/documents/{id}); "
+                          "only on GET /v1/operations/{id}")
 
 
 class OperationPage(BaseModel):

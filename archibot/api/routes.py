@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -103,6 +104,36 @@ def get_operation(op_id: str, svc: Svc) -> dict[str, Any]:
         return svc.client.status(op_id)
     except UnknownOperation as exc:
         raise NotFound(str(exc)) from exc
+
+
+@router.get(
+    "/documents/{document_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the document's bytes"},
+               404: {"model": ErrorBody}},
+)
+def get_document(document_id: str, svc: Svc) -> Response:
+    """A document a reading operation fetched from the ERP (its ``result.document_id``), with its
+    ``Content-Type`` and ``Content-Disposition: attachment; filename=…``."""
+    try:
+        found = svc.client.documents.content(document_id)
+    except DatabaseUnavailable as exc:
+        raise Unavailable(str(exc)) from exc
+    if found is None:
+        raise NotFound(f"no document {document_id!r} (unknown, or past its retention)")
+    doc, content = found
+    return Response(
+        content=content,
+        media_type=doc.content_type,
+        headers={"Content-Disposition": _attachment(doc.filename),
+                 "X-Content-SHA256": doc.sha256, "Cache-Control": "private, max-age=86400"},
+    )
+
+
+def _attachment(filename: str) -> str:
+    """``Content-Disposition`` for a download: an ASCII name, and the exact one (RFC 6266)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 @router.get("/operations", response_model=OperationPage)

@@ -67,12 +67,15 @@ class Services:
         self.client.close()
 
     async def _keep_tidy(self) -> None:
-        """Forget idempotency keys past their retention and webhook rows past their use."""
+        """Forget idempotency keys past their retention, webhook rows past their use, and
+        documents not fetched for ARCHIBOT_DOCUMENTS_RETENTION_DAYS."""
         retention_s = self.settings.idempotency_retention_s
         while True:
             try:
                 await run_in_threadpool(self.client.journal.forget_expired_keys, retention_s)
                 await run_in_threadpool(forget_webhook_deliveries, self.client.db)
+                await run_in_threadpool(self.client.documents.purge,
+                                        self.settings.documents_retention_days)
             except Exception:  # housekeeping must never stop the API
                 log.warning("housekeeping_failed", exc_info=True)
             await asyncio.sleep(DEFAULT_HOUSEKEEPING_S)

@@ -122,8 +122,27 @@
   // Values of (hidden) columns for every row on the page: one server callback, as the real grid.
   Control.prototype.GetPageRowValues = function (fieldNames, onCallback) {
     var fields = typeof fieldNames === "string" ? fieldNames.split(";") : fieldNames;
-    send(this, { cmd: "ROWVALUES", fields: fields, page: this.GetPageIndex() },
-         function (res) { onCallback(res.rowValues || []); });
+    // The grid's own state goes with it (its search; a documents list's loaded flag).
+    send(this, { cmd: "ROWVALUES", fields: fields, page: this.GetPageIndex(),
+                 search: this.state.search || "", loaded: !!this.state.loaded },
+         function (res) {
+           // List grids answer typed [kind, raw] cells: Dates and Numbers, as the real API.
+           onCallback((res.rowValues || []).map(function (row) {
+             return row.map(function (v) { return Array.isArray(v) ? typedValue(v) : v; });
+           }));
+         });
+  };
+  /* SortBy(column, sortOrder, reset, sortIndex) as documented for ASPxClientGridView: column
+     by object, index or fieldName; sortOrder 'ASC' | 'DSC' | 'NONE' (omitted: toggle);
+     reset (default true) clears the other columns' sort, else the column goes to sortIndex.
+     A server callback: the sort is the user's server-side state, like the page size. */
+  Control.prototype.SortBy = function (column, sortOrder, reset, sortIndex) {
+    var cols = this.state.columns || [];
+    var field = column;
+    if (typeof column === "number") { field = cols[column] ? cols[column].fieldName : ""; }
+    else if (column && typeof column === "object") { field = column.fieldName; }
+    this.PerformCallback({ cmd: "SORT", field: String(field || ""), order: sortOrder || "",
+                           reset: reset !== false, index: typeof sortIndex === "number" ? sortIndex : -1 });
   };
   Control.prototype.StartEditRow = function (i) { this.PerformCallback({ cmd: "StartEdit", row: i }); };
   Control.prototype.DeleteRow = function (i) { this.PerformCallback({ cmd: "DeleteRow", row: i }); };
@@ -144,6 +163,8 @@
     return null;
   };
   Control.prototype.SetValue = function (v) {
+    // The documents lists' date filter (FACTS §8): a value set by script stays in the client.
+    if (this.state.trusted) { if (this.FindItemByValue(v)) { this.state.value = v; } return; }
     if (this.state.items && this.FindItemByValue(v) && v !== this.state.value) {
       this.PerformCallback({ cmd: "SETFILTER", value: v });
     }
@@ -152,6 +173,14 @@
   Control.prototype.HideDropDown = function () { show(this.name + "_DDD_PW", false); };
 
   function lpvOf(ctrl) { return ctrl.name + "_LPV"; }
+
+  // A [kind, raw] cell of a row-values answer as the grid API gives it: Date, Number or text.
+  function typedValue(v) {
+    if (v === null) { return null; }
+    if (v[0] === "date" || v[0] === "datetime") { return v[1] ? new Date(v[1]) : null; }
+    if (v[0] === "text") { return v[1]; }
+    return v[1] === "" ? null : Number(v[1]);
+  }
 
   // Typed numbers and dates in the browser's culture (navigator.language), as the real editors:
   // "1.234,5" and dd/MM/yyyy for it-IT, "1,234.5" and M/d/yyyy otherwise.
@@ -255,12 +284,7 @@
     if (res.error) { showError(res.error); }
     if (res.callbackError) { showError(res.callbackError); }
     if (res.rowValues && job.param.onValues) {
-      var values = res.rowValues.map(function (v) {
-        if (v === null) { return null; }
-        if (v[0] === "date" || v[0] === "datetime") { return v[1] ? new Date(v[1]) : null; }
-        if (v[0] === "text") { return v[1]; }
-        return v[1] === "" ? null : Number(v[1]);
-      });
+      var values = res.rowValues.map(typedValue);
       try { job.param.onValues(values.length === 1 ? values[0] : values); } catch (x) { /* page's own */ }
       var sticky = job.ctrl;
       sticky.pending += 1;
@@ -330,6 +354,8 @@
     else if (cmd === "Edit") { location.href = location.pathname + "?mode=Edit"; }
     else if (cmd === "Reload") { location.reload(); }
     else if (cmd === "Refresh" && grid) { grid.Refresh(); }
+    else if (cmd === "GetPdf" && grid) { grid.PerformCallback({ cmd: cmd, keys: grid.GetSelectedKeysOnPage() }); }
+    else if (cmd === "ExportPdf" && href) { location.href = href; }
     else if ((cmd === "Delete" || cmd === "Send") && grid) {
       var question = a.getAttribute("data-confirm") || "";
       if (window.confirm(question)) { grid.PerformCallback({ cmd: cmd, keys: grid.GetSelectedKeysOnPage() }); }
@@ -357,6 +383,13 @@
         tab.classList.toggle("dxtc-activeTab", on);
         tab.classList.toggle("dxtc-psi", on);
         show(tabs + "_C" + tab.getAttribute("data-dx-tab-index"), on);
+      });
+      // A panel rendered late (the customer's "Indirizzo alt."): its first showing asks for it.
+      var shown = byId(tabs + "_C" + index);
+      (shown ? shown.querySelectorAll("[data-dx-lazy]") : []).forEach(function (p) {
+        var lazy = p.getAttribute("data-dx-lazy");
+        p.removeAttribute("data-dx-lazy");
+        if (controls[p.id]) { controls[p.id].PerformCallback({ cmd: lazy }); }
       });
       return;
     }
@@ -397,6 +430,13 @@
     if (t.matches("input.dxgvSelectCheck")) { refreshToolbar(); return; }
     if ((el = t.closest("[data-dx-combo-item]"))) {
       var combo = controls[el.getAttribute("data-dx-combo")];
+      if (combo.state.trusted) {
+        // Only a real mouse click reaches the server, and it refreshes the grid in place.
+        if (!ev.isTrusted) { return; }
+        combo.HideDropDown();
+        combo.PerformCallback({ cmd: "SETFILTER", value: el.getAttribute("data-dx-combo-item") });
+        return;
+      }
       combo.HideDropDown();
       combo.SetValue(el.getAttribute("data-dx-combo-item"));
       return;
@@ -579,11 +619,13 @@
     return raw ? raw.value : "";
   }
 
-  /* An order form with unsaved changes asks before the browser leaves it (beforeunload);
-     the application's own navigations (toolbar, postbacks, callback redirects) do not. */
+  /* An order or customer form with unsaved changes asks before the browser leaves it
+     (beforeunload); the application's own navigations (toolbar, postbacks, callback
+     redirects) do not. */
   var leaveGuard = {
     on: function () {
-      if (!/SALESTABLE_DetailViewAgent/.test(location.pathname) || window.onbeforeunload) { return; }
+      if (!/SALESTABLE_DetailViewAgent|CUSTTABLE_DetailView/.test(location.pathname) ||
+          window.onbeforeunload) { return; }
       window.onbeforeunload = function (e) {
         e.preventDefault();
         e.returnValue = "Le modifiche non salvate andranno perse.";
@@ -677,6 +719,12 @@
   window.ASPx = {
     /* Registers a command button's disabled look (rendered inline by the real grid rows). */
     AddDisabledItems: function (id, styles) { return id && styles; },
+    /* A row's command cell (documents lists): a click on it toggles the row's selection. */
+    GVSelectRow: function (td, evt) {
+      var box = td.querySelector("input.dxgvSelectCheck");
+      if (box && (!evt || evt.target !== box)) { box.checked = !box.checked; }
+      refreshToolbar();
+    },
     /* The pager's page-size editor lost focus: apply its value (one of the pager's sizes). */
     POnPageSizeBlur: function (pagerId, evt) {
       var input = byId(pagerId + "_PSI");
