@@ -403,6 +403,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-handoff", action="store_true", help="turn fast handoff off, to compare")
     bench.add_argument("--mix", choices=("all", "orders"), default="all",
                        help="all: every operation type (default); orders: submit-order only")
+    bench.add_argument("--day", action="store_true",
+                       help="instead of a burst: a simulated working day under the freshness "
+                       "scheduler (ERP requests and logins per agent per day, syncs skipped)")
+    bench.add_argument("--hours", type=float, default=10.0, help="--day: ERP hours to simulate")
+    bench.add_argument("--speedup", type=int, default=50, help="--day: ERP time per wall second")
+    bench.add_argument("--tick-s", type=float, default=2.0, help="--day: wall seconds between ticks")
+    bench.add_argument("--cap", type=int, default=None,
+                       help="--day: ARCHIBOT_BACKGROUND_SYNCS_MAX for the run")
     bench.set_defaults(func=cmd_bench)
     return parser
 

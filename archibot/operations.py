@@ -169,9 +169,9 @@ OPERATION_TYPES: dict[str, OperationType] = {
 ORDER_REF_TYPES = tuple(n for n, t in OPERATION_TYPES.items() if t.refers_to_order)
 #: The type whose result names the ERP order later writes may refer to by its op id.
 ORDER_CREATING_TYPE = "submit-order"
-#: What the scheduler sends: every 15 minutes per agent, and nightly once for everyone.
-PERIODIC_SYNCS = ("sync-orders", "sync-customers")
+#: The syncs whose lists are the same for every agent: one fresh sync serves everyone.
 CATALOGUE_SYNC = "sync-products"
+CATALOGUE_SYNCS = (CATALOGUE_SYNC, "sync-prices")
 #: Every sync type (the freshness scheduler keeps each within its target age).
 SYNC_TYPES = tuple(n for n, t in OPERATION_TYPES.items() if t.kind is Kind.SYNC)
 

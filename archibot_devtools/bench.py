@@ -542,6 +542,11 @@ def _stop_and_restart(
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "day", False):
+        # A simulated working day under the freshness scheduler (archibot_devtools/day.py).
+        from archibot_devtools.day import main as day_main
+
+        return day_main(args, settings)
     result = run_bench(args, settings)
     print(json.dumps(result))
     return 0 if result["failed"] == 0 and result["done"] == result["ops"] else 1

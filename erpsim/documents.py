@@ -290,6 +290,30 @@ def _line(pdf: FPDF, text: str, size: int = 9, bold: bool = False) -> None:
              new_x="LMARGIN", new_y="NEXT")
 
 
+def _line_row(pdf: FPDF, n: int, line: DocLine, italian: bool) -> None:
+    """Line `n` as both PDFs print it (a document's and the order lines export): number,
+    article, description, quantity, price, discount, amount, VAT, in the page's culture."""
+    _line(pdf, " ".join((
+        str(n), line.article, line.description or "-",
+        number_text(line.quantity, italian), number_text(line.price, italian),
+        number_text(line.discount, italian) + " %", number_text(line.amount, italian),
+        number_text(line.vat_percent, italian) + " %",
+    )))
+
+
+def _rows_and_totals(
+    pdf: FPDF, lines: list[DocLine], italian: bool, totals: tuple[tuple[str, float], ...],
+    unit: str = "",
+) -> None:
+    """Both PDFs' body: a row per line, a blank line, then the totals in bold
+    ("label: amount[ unit]")."""
+    for n, line in enumerate(lines, 1):
+        _line_row(pdf, n, line, italian)
+    _line(pdf, "")
+    for text, amount in totals:
+        _line(pdf, f"{text}: {number_text(amount, italian)}{unit}", bold=True)
+
+
 def document_pdf(doc: Document, italian: bool = True) -> bytes:
     """The PDF the ERP keeps for a delivery note or an invoice."""
     pdf = _pdf(doc.modified)
@@ -300,17 +324,10 @@ def document_pdf(doc: Document, italian: bool = True) -> bytes:
     _line(pdf, f"Indirizzo: {doc.address}")
     _line(pdf, f"Ordine: {doc.sales_id}")
     _line(pdf, "")
-    for n, line in enumerate(doc.lines, 1):
-        _line(pdf, " ".join((
-            str(n), line.article, line.description or "-",
-            number_text(line.quantity, italian), number_text(line.price, italian),
-            number_text(line.discount, italian) + " %", number_text(line.amount, italian),
-            number_text(line.vat_percent, italian) + " %",
-        )))
-    _line(pdf, "")
-    _line(pdf, f"Totale imponibile: {number_text(doc.net, italian)} EUR", bold=True)
-    _line(pdf, f"Totale IVA: {number_text(doc.vat, italian)} EUR", bold=True)
-    _line(pdf, f"Totale documento: {number_text(doc.total, italian)} EUR", bold=True)
+    totals = (
+        ("Totale imponibile", doc.net), ("Totale IVA", doc.vat), ("Totale documento", doc.total)
+    )
+    _rows_and_totals(pdf, doc.lines, italian, totals, " EUR")
     return bytes(pdf.output())
 
 
@@ -322,17 +339,13 @@ def order_lines_pdf(order: Order, lines: list[DocLine], italian: bool = True) ->
     _line(pdf, "N. Articolo Descrizione Quantita Prezzo Sconto Importo IVA")
     net = 0.0
     vat = 0.0
-    for n, line in enumerate(lines, 1):
+    for line in lines:
         net += line.amount
         vat += round(line.amount * line.vat_percent / 100, 2)
-        _line(pdf, " ".join((
-            str(n), line.article, line.description or "-",
-            number_text(line.quantity, italian), number_text(line.price, italian),
-            number_text(line.discount, italian) + " %", number_text(line.amount, italian),
-            number_text(line.vat_percent, italian) + " %",
-        )))
-    _line(pdf, "")
-    _line(pdf, f"Totale imponibile: {number_text(round(net, 2), italian)}", bold=True)
-    _line(pdf, f"Totale IVA: {number_text(round(vat, 2), italian)}", bold=True)
-    _line(pdf, f"Totale con IVA: {number_text(round(net + vat, 2), italian)}", bold=True)
+    totals = (
+        ("Totale imponibile", round(net, 2)),
+        ("Totale IVA", round(vat, 2)),
+        ("Totale con IVA", round(net + vat, 2)),
+    )
+    _rows_and_totals(pdf, lines, italian, totals)
     return bytes(pdf.output())

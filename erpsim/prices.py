@@ -47,14 +47,13 @@ Cell = str | tuple[str, str]
 
 
 @dataclass
-class PriceRow:
-    """One row of PRICEDISCTABLE_ListView: an article's sales price for a price group."""
+class _PriceDiscRow:
+    """What a price row and a line-discount row share: both are rows of one AX table
+    (PRICEDISCTABLE) shown by two list views, so id, account group, validity, quantity range
+    and change stamps read the same; each kind adds its own fields and cells."""
 
     id: int
     group: tuple[str, str]
-    item_id: str
-    item_name: str
-    amount: float
     from_date: str
     to_date: str
     quantity_from: int
@@ -66,122 +65,106 @@ class PriceRow:
         return str(self.id)
 
     def closed(self) -> bool:
-        """Its validity ended (TODATE in the past): only "Closed prices" shows it."""
+        """Its validity ended (TODATE in the past): only "Closed …" shows it."""
         return bool(self.to_date) and self.to_date < time.strftime("%Y-%m-%d")
 
-    def values(self) -> dict[str, Cell]:
+    def _cells(self, relation: str, own: dict[str, Cell]) -> dict[str, Cell]:
+        """The row's grid cells: the table's common columns around the kind's `own`."""
         return {
             "ID": ("int", str(self.id)),
-            "ACCOUNTCODE": CODE_GROUP,
             "ACCOUNTRELATIONID": self.group[0],
             "ACCOUNTRELATIONTXT": self.group[1],
-            "ITEMRELATIONID": self.item_id,
-            "ITEMRELATIONTXT": self.item_name,
-            "ITEMCODE": CODE_TABLE,
+            **own,
             "FROMDATE": ("date", self.from_date),
             "TODATE": ("date", self.to_date),
             "QUANTITYAMOUNTFROM": ("int", str(self.quantity_from)),
             "QUANTITYAMOUNTTO": ("int", NO_QUANTITY_LIMIT),
             "PRICEUNIT": ("int", "1"),
-            "AMOUNT": ("money", f"{self.amount:.2f}"),
             "CURRENCY": "EUR",
-            "BRASNETPRICE": "",
-            "PERCENT1": ("int", "0"),
-            "PERCENT2": ("int", "0"),
-            "UNITID": "Pz",
             "DATAAREAID": "bras",
-            "RELATION": "Prezzo (vendite)",
+            "RELATION": relation,
             "MODIFIEDDATETIME": ("datetime", iso_local(self.modified)),
             "CREATEDDATETIME": ("datetime", iso_local(self.created)),
             "MODIFIEDBY": "admin",
             "CREATEDBY": "admin",
         }
 
-    def to_json(self) -> dict[str, Any]:
+    def _json(self, own: dict[str, Any]) -> dict[str, Any]:
+        """The row for the admin state: the common fields around the kind's `own`."""
         return {
             "id": self.key,
             "account_relation": self.group[0],
-            "item_id": self.item_id,
-            "item_name": self.item_name,
-            "amount": self.amount,
-            "currency": "EUR",
+            **own,
             "from_date": self.from_date,
             "to_date": self.to_date,
             "quantity_from": self.quantity_from,
             "quantity_to": int(NO_QUANTITY_LIMIT),
-            "price_unit": 1,
             "modified": iso_local(self.modified),
             "closed": self.closed(),
         }
 
 
 @dataclass
-class LineDiscountRow:
+class PriceRow(_PriceDiscRow):
+    """One row of PRICEDISCTABLE_ListView: an article's sales price for a price group."""
+
+    item_id: str
+    item_name: str
+    amount: float
+
+    def values(self) -> dict[str, Cell]:
+        return self._cells("Prezzo (vendite)", {
+            "ACCOUNTCODE": CODE_GROUP,
+            "ITEMRELATIONID": self.item_id,
+            "ITEMRELATIONTXT": self.item_name,
+            "ITEMCODE": CODE_TABLE,
+            "AMOUNT": ("money", f"{self.amount:.2f}"),
+            "BRASNETPRICE": "",
+            "PERCENT1": ("int", "0"),
+            "PERCENT2": ("int", "0"),
+            "UNITID": "Pz",
+        })
+
+    def to_json(self) -> dict[str, Any]:
+        return self._json({
+            "item_id": self.item_id,
+            "item_name": self.item_name,
+            "amount": self.amount,
+            "currency": "EUR",
+            "price_unit": 1,
+        })
+
+
+@dataclass
+class LineDiscountRow(_PriceDiscRow):
     """One row of PRICEDISCTABLE_ListViewLineDisc: a discount of a customer discount group on
     an article (ITEMCODE Tabella) or on a whole product group (ITEMCODE Gruppo)."""
 
-    id: int
-    group: tuple[str, str]
     item_code: str
     item_relation: str
     item_text: str
     percent1: int
     percent2: int
-    from_date: str
-    to_date: str
-    quantity_from: int
-    modified: float
-    created: float
-
-    @property
-    def key(self) -> str:
-        return str(self.id)
-
-    def closed(self) -> bool:
-        return bool(self.to_date) and self.to_date < time.strftime("%Y-%m-%d")
 
     def values(self) -> dict[str, Cell]:
-        return {
-            "ID": ("int", str(self.id)),
+        return self._cells("Sconto riga (vendite)", {
             "ACCOUNTCODE": CODE_GROUP if self.group[0] else CODE_ALL,
-            "ACCOUNTRELATIONID": self.group[0],
-            "ACCOUNTRELATIONTXT": self.group[1],
             "ITEMCODE": self.item_code,
             "ITEMRELATIONID": self.item_relation,
             "ITEMRELATIONTXT": self.item_text,
-            "FROMDATE": ("date", self.from_date),
-            "TODATE": ("date", self.to_date),
-            "QUANTITYAMOUNTFROM": ("int", str(self.quantity_from)),
-            "QUANTITYAMOUNTTO": ("int", NO_QUANTITY_LIMIT),
             "PERCENT1": ("int", str(self.percent1)),
             "PERCENT2": ("int", str(self.percent2)),
-            "PRICEUNIT": ("int", "1"),
             "AMOUNT": ("money", "0.00"),
-            "CURRENCY": "EUR",
-            "DATAAREAID": "bras",
-            "RELATION": "Sconto riga (vendite)",
-            "MODIFIEDDATETIME": ("datetime", iso_local(self.modified)),
-            "CREATEDDATETIME": ("datetime", iso_local(self.created)),
-            "MODIFIEDBY": "admin",
-            "CREATEDBY": "admin",
-        }
+        })
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.key,
-            "account_relation": self.group[0],
+        return self._json({
             "item_code": self.item_code,
             "item_relation": self.item_relation,
             "item_text": self.item_text,
             "percent1": self.percent1,
             "percent2": self.percent2,
-            "from_date": self.from_date,
-            "to_date": self.to_date,
-            "quantity_from": self.quantity_from,
-            "quantity_to": int(NO_QUANTITY_LIMIT),
-            "modified": iso_local(self.modified),
-            "closed": self.closed(),
-        }
+        })
 
 
 def iso_local(epoch_s: float) -> str:
@@ -225,22 +208,25 @@ class PriceBook:
                 next_id += rng.randrange(1, 4)
                 old_start = created - 400 * 86400
                 self.prices.append(PriceRow(
-                    next_id, PRICE_GROUPS[0], product.item_id, product.name,
-                    round(product.price_eur * 0.95, 2), _day(old_start), _day(created - 86400),
-                    1, created - 86400, old_start,
+                    id=next_id, group=PRICE_GROUPS[0], item_id=product.item_id,
+                    item_name=product.name, amount=round(product.price_eur * 0.95, 2),
+                    from_date=_day(old_start), to_date=_day(created - 86400), quantity_from=1,
+                    modified=created - 86400, created=old_start,
                 ))
             next_id += rng.randrange(1, 4)
             self.prices.append(PriceRow(
-                next_id, PRICE_GROUPS[0], product.item_id, product.name, product.price_eur,
-                _day(created), NO_END_DATE, 1, modified, created,
+                id=next_id, group=PRICE_GROUPS[0], item_id=product.item_id,
+                item_name=product.name, amount=product.price_eur, from_date=_day(created),
+                to_date=NO_END_DATE, quantity_from=1, modified=modified, created=created,
             ))
             if n % 10 == 5:
                 # A wholesale price from 10 pieces on.
                 next_id += 1
                 self.prices.append(PriceRow(
-                    next_id, PRICE_GROUPS[1], product.item_id, product.name,
-                    round(product.price_eur * 0.85, 2), _day(created), NO_END_DATE, 10, modified,
-                    created,
+                    id=next_id, group=PRICE_GROUPS[1], item_id=product.item_id,
+                    item_name=product.name, amount=round(product.price_eur * 0.85, 2),
+                    from_date=_day(created), to_date=NO_END_DATE, quantity_from=10,
+                    modified=modified, created=created,
                 ))
 
     def _seed_line_discounts(self, rng: random.Random, products: list[Product]) -> None:
@@ -251,9 +237,11 @@ class PriceBook:
                 next_id += 1
                 modified = seeded_change(self.seed, f"linedisc:{account[0]}:{group_name}")
                 self.line_discounts.append(LineDiscountRow(
-                    next_id, account, CODE_GROUP, str(300 + g), group_name,
-                    rng.choice((5, 10, 15, 20)), rng.choice((0, 0, 5)),
-                    _day(modified - 30 * 86400), NO_END_DATE, 1, modified, modified - 30 * 86400,
+                    id=next_id, group=account, item_code=CODE_GROUP, item_relation=str(300 + g),
+                    item_text=group_name, percent1=rng.choice((5, 10, 15, 20)),
+                    percent2=rng.choice((0, 0, 5)), from_date=_day(modified - 30 * 86400),
+                    to_date=NO_END_DATE, quantity_from=1, modified=modified,
+                    created=modified - 30 * 86400,
                 ))
         for n, product in enumerate(products):
             if n % 6 != 1:
@@ -264,10 +252,10 @@ class PriceBook:
             closed = n % 42 == 1
             start = modified - 60 * 86400
             self.line_discounts.append(LineDiscountRow(
-                next_id, account, CODE_TABLE, product.item_id, product.name,
-                rng.choice((10, 20, 25, 30)), 0, _day(start),
-                _day(modified) if closed else NO_END_DATE, rng.choice((1, 1, 5, 10)), modified,
-                start,
+                id=next_id, group=account, item_code=CODE_TABLE, item_relation=product.item_id,
+                item_text=product.name, percent1=rng.choice((10, 20, 25, 30)), percent2=0,
+                from_date=_day(start), to_date=_day(modified) if closed else NO_END_DATE,
+                quantity_from=rng.choice((1, 1, 5, 10)), modified=modified, created=start,
             ))
 
     # -- admin: rows disappearing and changing ------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 from html import escape
 from typing import Any
 
@@ -37,11 +36,21 @@ from erpsim.documents import (
     order_lines_pdf,
 )
 from erpsim.html_grid import Cell, ColumnSpec, GridPage, columns_state, pager, paginate
-from erpsim.html_layout import ToolItem, page, server_error_page
+from erpsim.html_layout import server_error_page
+from erpsim.list_page import (
+    combo_prefix,
+    combo_tool,
+    filter_combo,
+    foreign_grid,
+    int_param,
+    list_page,
+    page_row_values,
+    paging,
+    sort_by,
+)
 from erpsim.list_sort import sorted_items
-from erpsim.list_state import PAGE_SIZES, FilterCombo, ListPrefs, apply_sort
+from erpsim.list_state import FilterCombo, ListPrefs
 from erpsim.sim import Sim, session_of, sim_of
-from erpsim.viewstate import ViewState
 
 #: The list keys (views_lists.SPECS) this module serves.
 KINDS: dict[str, DocKind] = {"packing_slips": "ddt", "invoices": "invoice"}
@@ -57,46 +66,51 @@ def _iso(epoch_s: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch_s)) if epoch_s else ""
 
 
-def ddt_values(d: Document) -> dict[str, Cell]:
-    """FIELD -> cell of a delivery note."""
+def _common_values(
+    d: Document, number: str, date: str, account: str, name: str, own: dict[str, Cell]
+) -> dict[str, Cell]:
+    """FIELD -> cell of what both journals hold under their own field names (`number`,
+    `date`, `account`, `name`) or the same ones (ID, SALESID, QTY, …), with the kind's `own`."""
     return {
         "ID": ("int", str(d.id)),
-        "PACKINGSLIPID": d.number,
-        "DELIVERYDATE": ("date", d.date),
+        number: d.number,
+        date: ("date", d.date),
         "SALESID": d.sales_id,
-        "ORDERACCOUNT": d.customer,
-        "SALESTABLE.SALESNAME": d.customer_name,
-        "DELIVERYNAME": d.customer_name,
-        "DLVADDRESS": d.address,
+        account: d.customer,
+        name: d.customer_name,
         "QTY": ("int", f"{d.quantity:.0f}"),
         "CUSTOMERREF": "",
         "PURCHASEORDER": str(d.order_id) if d.order_id else "",
+        **own,
+        "MODIFIEDDATETIME": ("datetime", _iso(d.modified)),
+    }
+
+
+def ddt_values(d: Document) -> dict[str, Cell]:
+    """FIELD -> cell of a delivery note."""
+    own: dict[str, Cell] = {
+        "DELIVERYNAME": d.customer_name,
+        "DLVADDRESS": d.address,
         "BRASTRACKINGNUMBER": d.tracking,
         "DLVTERM.TXT": "",
         "DLVMODE.TXT": "Corriere",
         "BRASCRMATTENTIONTO": "",
         "DLVEMAIL": "",
-        "MODIFIEDDATETIME": ("datetime", _iso(d.modified)),
     }
+    return _common_values(
+        d, "PACKINGSLIPID", "DELIVERYDATE", "ORDERACCOUNT", "SALESTABLE.SALESNAME", own
+    )
 
 
 def invoice_values(d: Document) -> dict[str, Cell]:
     """FIELD -> cell of an invoice."""
     remaining = round(d.total - d.settled, 2)
-    return {
-        "ID": ("int", str(d.id)),
-        "INVOICEID": d.number,
-        "INVOICEDATE": ("date", d.date),
-        "INVOICEACCOUNT": d.customer,
-        "INVOICINGNAME": d.customer_name,
-        "QTY": ("int", f"{d.quantity:.0f}"),
+    own: dict[str, Cell] = {
         "SALESBALANCEMST": ("decimal", f"{d.net:.2f}"),
         "SUMLINEDISCMST": ("decimal", "0.00"),
         "ENDDISCMST": ("decimal", "0.00"),
         "SUMTAXMST": ("decimal", f"{d.vat:.2f}"),
         "INVOICEAMOUNTMST": ("decimal", f"{d.total:.2f}"),
-        "PURCHASEORDER": str(d.order_id) if d.order_id else "",
-        "CUSTOMERREF": "",
         "DUEDATE": ("date", d.due_date),
         "PAYMTERMID.DESCRIPTION": d.payment_term,
         "OVERDUEDAYS": ("int", str(d.credit_days)),
@@ -105,9 +119,8 @@ def invoice_values(d: Document) -> dict[str, Cell]:
         "LASTSETTLEDATE": ("date", ""),
         "CLOSED": ("date", "" if remaining > 0 else d.date),
         "REMAINAMOUNTMST": ("decimal", f"{remaining:.2f}"),
-        "SALESID": d.sales_id,
-        "MODIFIEDDATETIME": ("datetime", _iso(d.modified)),
     }
+    return _common_values(d, "INVOICEID", "INVOICEDATE", "INVOICEACCOUNT", "INVOICINGNAME", own)
 
 
 def values_of(d: Document) -> dict[str, Cell]:
@@ -249,81 +262,37 @@ class _Grid:
         )
 
 
-def _combo_parts(
+def first_page(
+    sim: Sim, spec: Any, agent: str, prefs: ListPrefs, name: str, lang: Lang
+) -> web.Response:
+    """A documents list as GET shows it, its grid named `name`: no rows yet (the date filter's
+    click loads them). views_lists.list_view dispatches here."""
+    grid = _Grid(sim, spec, agent, prefs, lang, name, loaded=False,
+                 page_index=prefs.page_index, page_size=prefs.page_size, search="")
+    _, combo_html = _combo(spec.filters, prefs, lang, name, combo_prefix())
+    return list_page(
+        sim,
+        agent,
+        lang,
+        title=spec.title,
+        url=spec.url,
+        grid=grid.control(),
+        tools=spec.tools + (combo_tool(spec.filters, combo_html),),
+    )
+
+
+def _combo(
     combo: FilterCombo, prefs: ListPrefs, lang: Lang, grid: str, prefix: str
 ) -> tuple[str, str]:
     """(combo name, its markup inside `ITCNT{slot}_`): items take real clicks only."""
-    name = f"Vertical_mainMenu_Menu_ITCNT{combo.slot}_{prefix[4:]}_Cb"
-    current = combo.item(prefs.filter or combo.default)
-    items = [{"text": i.text(lang), "value": prefix + i.value} for i in combo.items]
-    state = {"value": prefix + current.value, "items": items, "trusted": True, "grid": grid}
-    entries = "".join(
-        f'<tr><td id="{name}_DDD_L_LBI{n}T0" class="dxeListBoxItem_XafTheme" '
-        f'data-dx-combo="{name}" data-dx-combo-item="{escape(i["value"])}">'
-        f"{escape(i['text'])}</td></tr>"
-        for n, i in enumerate(items)
-    )
-    html = (
-        f'<table id="{name}" class="dxeButtonEdit_XafTheme" data-dx-control="{name}" '
-        f'data-dx-state="{escape(json.dumps(state), quote=True)}"><tr><td>'
-        f'<input id="{name}_I" class="dxeEditArea_XafTheme" readonly '
-        f'value="{escape(current.text(lang))}"></td>'
-        f'<td id="{name}_B-1" class="dxeButton" data-dx-combo-button="{name}">▼</td></tr></table>'
-        f'<div id="{name}_DDD_PW" class="dxpcDropDown_XafTheme" style="display:none">'
-        f'<table id="{name}_DDD_L">{entries}</table></div>'
-        f'<div id="{name}_LPV" class="dxlpLoadingPanel_XafTheme" style="display:none"></div>'
-    )
-    return name, html
+    return filter_combo(combo, prefs, lang, prefix, trusted=True, grid=grid)
 
 
-async def list_view(request: web.Request, spec: Any) -> web.StreamResponse:
-    """GET a documents list (no rows yet), or answer one of its callbacks."""
-    sim = sim_of(request)
-    session = session_of(request)
-    lang = lang_of(request)
-    callback: Callback | None = request.get("callback")
-    if callback is not None:
-        return _callback(sim, spec, session.agent, callback, lang)
-    from erpsim import views_lists
-
-    prefs = sim.list_state.get(session.agent, spec.key)
-    name = spec.grid_name()
-    grid = _Grid(sim, spec, session.agent, prefs, lang, name, loaded=False,
-                 page_index=prefs.page_index, page_size=prefs.page_size, search="")
-    prefix = f"xaf_xaf_a{secrets.randbelow(3)}"
-    _, combo_html = _combo_parts(spec.filters, prefs, lang, name, prefix)
-    slot = spec.filters.slot
-    template = f'<div id="Vertical_mainMenu_Menu_ITCNT{slot}_" class="dxm-ITC">{combo_html}</div>'
-    tools = tuple(views_lists._localized(t, lang) for t in spec.tools) + (
-        ToolItem("", "Filter", index=slot, template=template),
-    )
-    search = (
-        f'<div id="Vertical_SearchAC" class="SearchActionContainer">'
-        f'<input id="{views_lists.SEARCH_INPUT}" class="dxeEditArea_XafTheme" type="text" '
-        f'placeholder="{escape(label("search_placeholder", lang))}" autocomplete="off" '
-        'data-dx-search="1"></div>'
-    )
-    agent = sim.state.agents[session.agent]
-    html = page(
-        lang=lang,
-        title=label(spec.title, lang),
-        agent_name=agent.full_name,
-        view_state=ViewState(page=spec.url),
-        body=search + grid.control(),
-        tools=tools,
-        active=spec.url,
-    )
-    return web.Response(text=html, content_type="text/html")
-
-
-def _int(value: object, default: int) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return default
-
-
-def _callback(sim: Sim, spec: Any, agent: str, callback: Callback, lang: Lang) -> web.Response:
+def callback_reply(
+    sim: Sim, spec: Any, agent: str, callback: Callback, lang: Lang
+) -> web.Response:
+    """Answer a documents list's callback (filter, paging, sort, row values, Get PDF);
+    views_lists.list_view dispatches here."""
     prefs = sim.list_state.get(agent, spec.key)
     param = callback.param
     command = callback.command
@@ -340,8 +309,8 @@ def _callback(sim: Sim, spec: Any, agent: str, callback: Callback, lang: Lang) -
             return web.Response(text=server_error_page(), content_type="text/html", status=500)
         grid = _Grid(sim, spec, agent, prefs, lang, grid_name, loaded=True, page_index=0,
                      page_size=prefs.page_size, search=str(param.get("search") or ""))
-        _, combo_html = _combo_parts(combo, prefs, lang, grid_name,
-                                     prefix.group(0) if prefix else "xaf_xaf_a0")
+        _, combo_html = _combo(combo, prefs, lang, grid_name,
+                               prefix.group(0) if prefix else "xaf_xaf_a0")
         return reply(
             control=grid_name,
             updates={f"{grid_name}_CC": grid.inner(),
@@ -349,39 +318,19 @@ def _callback(sim: Sim, spec: Any, agent: str, callback: Callback, lang: Lang) -
             state=grid.state(),
         )
     if not spec.owns_grid(callback.control):
-        sim.counters.server_errors += 1
-        return web.Response(text=server_error_page(), content_type="text/html", status=500)
-    loaded = bool(param.get("loaded"))
-    page_index = _int(param.get("page"), prefs.page_index)
-    page_size = prefs.page_size
+        return foreign_grid(sim)
+    # A search queries the server: the rows load as the date filter's click loads them.
+    loaded = bool(param.get("loaded")) or command == "SEARCH"
+    page_index, page_size = paging(command, param, prefs)
     search = str(param.get("search") or "")
     error = None
-    if command == "SEARCH":
-        page_index = 0
-        loaded = True  # a search queries the server
-    elif command == "PAGESIZE":
-        size = _int(param.get("page_size"), prefs.page_size)
-        if size in PAGE_SIZES:
-            page_size = size
-            page_index = 0
-    elif command == "SORT":
+    if command == "SORT":
         # SortBy(column, order, reset, index): kept per user, as on the other lists.
-        field = str(param.get("field") or "")
-        order = str(param.get("order") or "").upper()
-        if field in {f for f, _, _ in spec.columns if f} and order in ("", "ASC", "DSC", "NONE"):
-            sort = apply_sort(prefs.sort, field, order, param.get("reset") is not False,
-                              _int(param.get("index"), -1))
-            sim.list_state.set(agent, spec.key, sort=sort)
+        sort_by(sim, spec.key, spec.columns, agent, param, prefs)
     grid = _Grid(sim, spec, agent, prefs, lang, callback.control, loaded=loaded,
                  page_index=page_index, page_size=page_size, search=search)
     if command == "ROWVALUES" and "row" not in param:
-        # GetPageRowValues: [kind, raw] of each asked field, hidden ones too, per row on the page.
-        fields = [str(f) for f in param.get("fields") or []]
-        rows = []
-        for doc in grid.docs:
-            cells = [values_of(doc).get(field) for field in fields]
-            rows.append([None if c is None else (["text", c] if isinstance(c, str) else list(c))
-                         for c in cells])
+        rows = page_row_values(grid.docs, param, lambda doc, field: values_of(doc).get(field))
         return reply(control=callback.control, rowValues=rows)
     sim.list_state.set(agent, spec.key, page_size=grid.page.page_size,
                        page_index=grid.page.page_index)
@@ -431,7 +380,7 @@ async def saleslines_pdf(request: web.Request) -> web.StreamResponse:
     """The lines grid of an order exported to PDF (the lines toolbar's DXI1)."""
     sim = sim_of(request)
     agent = session_of(request).agent
-    order = sim.state.orders.get(_int(request.query.get("order"), -1))
+    order = sim.state.orders.get(int_param(request.query.get("order"), -1))
     if order is None or order.agent != agent:
         return web.Response(text=label("not_found", lang_of(request)), status=404)
     lines = doc_lines(sim.state, order.lines)

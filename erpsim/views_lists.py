@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import secrets
 import time
@@ -37,7 +36,19 @@ from erpsim.html_grid import (
     paginate,
     visible_fields,
 )
-from erpsim.html_layout import ToolItem, page, server_error_page
+from erpsim.html_layout import ToolItem, page
+from erpsim.list_page import (
+    cell_json,
+    combo_prefix,
+    combo_tool,
+    filter_combo,
+    foreign_grid,
+    int_param,
+    list_page,
+    page_row_values,
+    paging,
+    sort_by,
+)
 from erpsim.list_sort import sorted_items
 from erpsim.list_state import (
     CUSTOMER_FILTERS,
@@ -45,18 +56,15 @@ from erpsim.list_state import (
     INVOICE_FILTERS,
     LINE_DISCOUNT_FILTERS,
     ORDER_FILTERS,
-    PAGE_SIZES,
     PRICE_FILTERS,
     FilterCombo,
     ListPrefs,
-    apply_sort,
 )
 from erpsim.model import Customer, Order, Product
 from erpsim.sim import Sim, session_of, sim_of
 from erpsim.viewstate import ViewState
 from erpsim.writes import commit_write
 
-SEARCH_INPUT = "Vertical_SearchAC_Menu_ITCNT0_xaf_a0_Ed_I"
 MAX_PAGE_SIZE = 200
 #: A list grid's client name: `Vertical_v{N}_{a number drawn per visit}_LE_v{N}`.
 GRID_NAME_RE = re.compile(r"^Vertical_v(\d+)_(\d+)_LE_v(\d+)$")
@@ -243,14 +251,6 @@ def _price_row(row: Any, fields: tuple[str, ...]) -> GridRow:
     return GridRow(key=row.key, cells=_cells(fields, row.values()))
 
 
-def _price_rows(sim: Sim, agent: str, search: str) -> list[Any]:
-    return _searched(sim.state.price_book.prices, search)
-
-
-def _line_discount_rows(sim: Sim, agent: str, search: str) -> list[Any]:
-    return _searched(sim.state.price_book.line_discounts, search)
-
-
 def _searched(rows: list[Any], search: str) -> list[Any]:
     """The search box over a price list: the row's id, article or group."""
     needle = search.strip().lower()
@@ -290,14 +290,51 @@ RESET_VIEW = ToolItem("reset_view", "ResetView")
 SHOW_HIDDEN = ToolItem("show_hidden", "ShowHidden")
 EXPORT = ToolItem("export", "Export")
 EDIT_ROW = ToolItem("edit", "EditRow", needs_selection=True)
+
+
+def _read_only_tools(first: ToolItem, show_hidden_index: int) -> tuple[ToolItem, ...]:
+    """The toolbar of a list the agent only reads (dump): its one row action at DXI0, then
+    Refresh, Reset View Settings, Export at DXI1-3 and Show hidden items at its own slot."""
+    return (
+        dataclasses.replace(first, index=0),
+        dataclasses.replace(REFRESH, index=1),
+        dataclasses.replace(RESET_VIEW, index=2),
+        dataclasses.replace(EXPORT, index=3),
+        dataclasses.replace(SHOW_HIDDEN, index=show_hidden_index),
+    )
+
+
 #: The delivery notes' and invoices' toolbar (dump: Get PDF, Refresh, Reset View Settings…).
-DOCUMENT_TOOLS = (
-    ToolItem("download_pdf", "GetPdf", needs_selection=True, index=0),
-    dataclasses.replace(REFRESH, index=1),
-    dataclasses.replace(RESET_VIEW, index=2),
-    dataclasses.replace(EXPORT, index=3),
-    dataclasses.replace(SHOW_HIDDEN, index=5),
-)
+DOCUMENT_TOOLS = _read_only_tools(ToolItem("download_pdf", "GetPdf", needs_selection=True), 5)
+#: The price and line-discount lists' (Edit until a row is ticked, … Show hidden items at DXI5).
+PRICE_TOOLS = _read_only_tools(EDIT_ROW, 5)
+
+
+def _price_list(
+    key: str, url: str, grid_number: int, columns: tuple[ColumnSpec, ...], filters: FilterCombo
+) -> ListSpec:
+    """A PRICEDISCTABLE list ("prices", "line_discounts"): global rows from the price book
+    under the search box, no detail link, the same toolbar."""
+
+    def rows(sim: Sim, agent: str, search: str) -> list[Any]:
+        return _searched(sim.state.price_book.rows(key), search)
+
+    return ListSpec(
+        key, f"menu_{key}", url, grid_number, columns, rows, _price_row, PRICE_TOOLS, filters
+    )
+
+
+def _document_list(
+    key: str, url: str, grid_number: int, columns: tuple[ColumnSpec, ...], filters: FilterCombo
+) -> ListSpec:
+    """A delivery notes' or invoices' list: erpsim.views_documents draws its rows and answers
+    its callbacks (list_view dispatches); the spec gives its name, columns, toolbar, filter."""
+    return ListSpec(
+        key, f"menu_{key}", url, grid_number, columns, _empty_rows, _product_row, DOCUMENT_TOOLS,
+        filters,
+    )
+
+
 SPECS = {
     urls.ORDERS: ListSpec(
         "orders",
@@ -348,74 +385,17 @@ SPECS = {
         PRODUCT_COLUMNS,
         _product_rows,
         _listed_product_row,
-        (
-            dataclasses.replace(EDIT_ROW, index=0),
-            dataclasses.replace(REFRESH, index=1),
-            dataclasses.replace(RESET_VIEW, index=2),
-            dataclasses.replace(EXPORT, index=3),
-            dataclasses.replace(SHOW_HIDDEN, index=4),
-        ),
+        _read_only_tools(EDIT_ROW, 4),
     ),
-    # The price list and the line-discount list: global, filter "Active …"/"Closed …" at
-    # ITCNT4, toolbar as the dump's (Edit until a row is ticked, Refresh, Reset View, Export,
-    # Show hidden items at DXI5).
-    urls.PRICES: ListSpec(
-        "prices",
-        "menu_prices",
-        urls.PRICES,
-        7,
-        PRICE_COLUMNS,
-        _price_rows,
-        _price_row,
-        (
-            dataclasses.replace(EDIT_ROW, index=0),
-            dataclasses.replace(REFRESH, index=1),
-            dataclasses.replace(RESET_VIEW, index=2),
-            dataclasses.replace(EXPORT, index=3),
-            dataclasses.replace(SHOW_HIDDEN, index=5),
-        ),
-        PRICE_FILTERS,
+    # The price list and the line-discount list: global, filter "Active …"/"Closed …" at ITCNT4.
+    urls.PRICES: _price_list("prices", urls.PRICES, 7, PRICE_COLUMNS, PRICE_FILTERS),
+    urls.LINE_DISCOUNTS: _price_list(
+        "line_discounts", urls.LINE_DISCOUNTS, 8, LINE_DISCOUNT_COLUMNS, LINE_DISCOUNT_FILTERS
     ),
-    urls.LINE_DISCOUNTS: ListSpec(
-        "line_discounts",
-        "menu_line_discounts",
-        urls.LINE_DISCOUNTS,
-        8,
-        LINE_DISCOUNT_COLUMNS,
-        _line_discount_rows,
-        _price_row,
-        (
-            dataclasses.replace(EDIT_ROW, index=0),
-            dataclasses.replace(REFRESH, index=1),
-            dataclasses.replace(RESET_VIEW, index=2),
-            dataclasses.replace(EXPORT, index=3),
-            dataclasses.replace(SHOW_HIDDEN, index=5),
-        ),
-        LINE_DISCOUNT_FILTERS,
+    urls.PACKING_SLIPS: _document_list(
+        "packing_slips", urls.PACKING_SLIPS, 5, DDT_COLUMNS, DDT_FILTERS
     ),
-    # Delivery notes and invoices: served by erpsim.views_documents (list_view dispatches).
-    urls.PACKING_SLIPS: ListSpec(
-        "packing_slips",
-        "menu_packing_slips",
-        urls.PACKING_SLIPS,
-        5,
-        DDT_COLUMNS,
-        _empty_rows,
-        _product_row,
-        DOCUMENT_TOOLS,
-        DDT_FILTERS,
-    ),
-    urls.INVOICES: ListSpec(
-        "invoices",
-        "menu_invoices",
-        urls.INVOICES,
-        6,
-        INVOICE_COLUMNS,
-        _empty_rows,
-        _product_row,
-        DOCUMENT_TOOLS,
-        INVOICE_FILTERS,
-    ),
+    urls.INVOICES: _document_list("invoices", urls.INVOICES, 6, INVOICE_COLUMNS, INVOICE_FILTERS),
 }
 
 
@@ -457,85 +437,46 @@ def grid_page(
     return GridPage(rows, len(items), index, page_size, search)
 
 
-def _filter_combo(spec: ListSpec, prefs: ListPrefs, lang: Lang) -> tuple[str, ToolItem] | None:
-    """The filter combo's client name and toolbar item (its `xaf_a{k}` drifts per visit)."""
-    combo = spec.filters
-    if combo is None:
-        return None
-    prefix = f"xaf_xaf_a{secrets.randbelow(3)}"
-    name = f"Vertical_mainMenu_Menu_ITCNT{combo.slot}_{prefix[4:]}_Cb"
-    current = combo.item(prefs.filter or combo.default)
-    items = [{"text": i.text(lang), "value": prefix + i.value} for i in combo.items]
-    state = escape(json.dumps({"value": prefix + current.value, "items": items}), quote=True)
-    entries = "".join(
-        f'<tr><td id="{name}_DDD_L_LBI{n}T0" class="dxeListBoxItem_XafTheme" '
-        f'data-dx-combo="{name}" data-dx-combo-item="{escape(i["value"])}">'
-        f"{escape(i['text'])}</td></tr>"
-        for n, i in enumerate(items)
-    )
-    html = (
-        f'<div id="Vertical_mainMenu_Menu_ITCNT{combo.slot}_" class="dxm-ITC">'
-        f'<table id="{name}" class="dxeButtonEdit_XafTheme" data-dx-control="{name}" '
-        f'data-dx-state="{state}"><tr><td><input id="{name}_I" class="dxeEditArea_XafTheme" '
-        f'readonly value="{escape(current.text(lang))}"></td>'
-        f'<td id="{name}_B-1" class="dxeButton" data-dx-combo-button="{name}">▼</td></tr></table>'
-        f'<div id="{name}_DDD_PW" class="dxpcDropDown_XafTheme" style="display:none">'
-        f'<table id="{name}_DDD_L">{entries}</table></div>'
-        f'<div id="{name}_LPV" class="dxlpLoadingPanel_XafTheme" style="display:none"></div></div>'
-    )
-    return name, ToolItem("", "Filter", index=combo.slot, template=html)
-
-
-def _localized(tool: ToolItem, lang: Lang) -> ToolItem:
-    """A toolbar item with its label key (and confirm key) put in `lang`."""
-    if tool.template:
-        return tool
-    return dataclasses.replace(
-        tool,
-        text=label(tool.text, lang),
-        confirm=label(tool.confirm, lang) if tool.confirm else "",
-    )
+def _filter_tools(spec: ListSpec, prefs: ListPrefs, lang: Lang) -> tuple[ToolItem, ...]:
+    """The filter combo's toolbar item, showing the agent's filter; none if the list has none."""
+    if spec.filters is None:
+        return ()
+    _, html = filter_combo(spec.filters, prefs, lang, combo_prefix())
+    return (combo_tool(spec.filters, html),)
 
 
 async def list_view(request: web.Request) -> web.StreamResponse:
     """GET a list view, or answer its grid callback."""
     sim = sim_of(request)
     spec = SPECS[request.path]
-    if spec.key in views_documents.KINDS:
-        return await views_documents.list_view(request, spec)
+    # The delivery notes' and invoices' grids are erpsim.views_documents' own.
+    documents = spec.key in views_documents.KINDS
     session = session_of(request)
     callback: Callback | None = request.get("callback")
+    if callback is not None and documents:
+        return views_documents.callback_reply(
+            sim, spec, session.agent, callback, lang_of(request)
+        )
     if callback is not None:
         return _list_callback(sim, spec, session.agent, callback, request)
     prefs = sim.list_state.get(session.agent, spec.key)
     name = spec.grid_name()
+    if documents:
+        return views_documents.first_page(sim, spec, session.agent, prefs, name, lang_of(request))
     grid = grid_page(sim, spec, session.agent, prefs.page_index, prefs.page_size, "", prefs)
     prefs.page_index = grid.page_index
     lang = lang_of(request)
-    search = (
-        f'<div id="Vertical_SearchAC" class="SearchActionContainer">'
-        f'<input id="{SEARCH_INPUT}" class="dxeEditArea_XafTheme" type="text" '
-        f'placeholder="{escape(label("search_placeholder", lang))}" autocomplete="off" '
-        'data-dx-search="1"></div>'
-    )
     columns = spec.columns_for(prefs)
     inner = _grid_inner(name, columns, grid, lang)
-    body = search + grid_control(name, inner, grid.state(columns))
-    tools = tuple(_localized(tool, lang) for tool in spec.tools)
-    combo = _filter_combo(spec, prefs, lang)
-    if combo is not None:
-        tools = tools + (combo[1],)
-    agent = sim.state.agents[session.agent]
-    html = page(
-        lang=lang,
-        title=label(spec.title, lang),
-        agent_name=agent.full_name,
-        view_state=ViewState(page=spec.url),
-        body=body,
-        tools=tools,
-        active=spec.url,
+    return list_page(
+        sim,
+        session.agent,
+        lang,
+        title=spec.title,
+        url=spec.url,
+        grid=grid_control(name, inner, grid.state(columns)),
+        tools=spec.tools + _filter_tools(spec, prefs, lang),
     )
-    return web.Response(text=html, content_type="text/html")
 
 
 VALUES_OF: dict[str, Callable[[Any], dict[str, Cell]]] = {
@@ -553,14 +494,7 @@ def _page_row_values(
     """GetPageRowValues: [kind, raw] of each asked field for every row on the current page."""
     items = _filtered_items(sim, spec, agent, str(param.get("search") or ""), prefs)
     on_page, _ = paginate(items, prefs.page_index, prefs.page_size)
-    fields = [str(f) for f in param.get("fields") or []]
-    out: list[list[list[str] | None]] = []
-    for item in on_page:
-        cells = [_cell_of(spec, item, field) for field in fields]
-        out.append(
-            [None if c is None else (["text", c] if isinstance(c, str) else list(c)) for c in cells]
-        )
-    return out
+    return page_row_values(on_page, param, lambda item, field: _cell_of(spec, item, field))
 
 
 def _row_values(
@@ -569,16 +503,12 @@ def _row_values(
     """GetRowValues: [kind, raw] of each asked field of a row on the current page."""
     items = _filtered_items(sim, spec, agent, str(param.get("search") or ""), prefs)
     on_page, _ = paginate(items, prefs.page_index, prefs.page_size)
-    index = _int(param.get("row"), -1)
+    index = int_param(param.get("row"), -1)
     values_of = VALUES_OF.get(spec.key)
     if values_of is None or not 0 <= index < len(on_page):
         return []
     values = values_of(on_page[index])
-    out: list[list[str] | None] = []
-    for field in param.get("fields") or []:
-        cell = values.get(str(field))
-        out.append(None if cell is None else (["text", cell] if isinstance(cell, str) else list(cell)))
-    return out
+    return [cell_json(values.get(str(field))) for field in param.get("fields") or []]
 
 
 def _grid_inner(name: str, columns: tuple[ColumnSpec, ...], grid: GridPage, lang: Lang) -> str:
@@ -607,26 +537,17 @@ def _list_callback(
         # As the real one, choosing a filter reloads the whole view.
         return redirect_reply(request.path_qs)
     if not spec.owns_grid(callback.control):
-        sim.counters.server_errors += 1
-        return web.Response(text=server_error_page(), content_type="text/html", status=500)
-    page_index = _int(param.get("page"), prefs.page_index)
-    page_size = prefs.page_size
+        return foreign_grid(sim)
+    page_index, page_size = paging(command, param, prefs)
     search = str(param.get("search") or "")
     error = None
-    if command == "SEARCH":
-        page_index = 0
-    elif command == "PAGESIZE":
-        size = _int(param.get("page_size"), prefs.page_size)
-        if size in PAGE_SIZES:
-            page_size = size
-            page_index = 0
-    elif command == "ROWVALUES" and "row" not in param:
+    if command == "ROWVALUES" and "row" not in param:
         values = _page_row_values(sim, spec, agent, param, prefs)
         return reply(control=callback.control, rowValues=values)
     elif command == "ROWVALUES":
         return reply(control=callback.control, rowValues=_row_values(sim, spec, agent, param, prefs))
     elif command == "SORT":
-        _sort(sim, spec, agent, param, prefs)
+        sort_by(sim, spec.key, spec.columns, agent, param, prefs)
     elif command in ("Delete", "Send") and spec.url == urls.ORDERS:
         error = _order_action(sim, agent, command, param.get("keys") or [])
     grid = grid_page(sim, spec, agent, page_index, page_size, search, prefs)
@@ -641,24 +562,12 @@ def _list_callback(
     )
 
 
-def _sort(sim: Sim, spec: ListSpec, agent: str, param: dict[str, Any], prefs: ListPrefs) -> None:
-    """SortBy(column, sortOrder, reset, sortIndex): the user's sort changes and is kept; the
-    page index stays (clamped by the render). A column the grid lacks changes nothing."""
-    field = str(param.get("field") or "")
-    order = str(param.get("order") or "").upper()
-    if field not in {f for f, _, _ in spec.columns if f} or order not in ("", "ASC", "DSC", "NONE"):
-        return
-    reset = param.get("reset") is not False
-    new = apply_sort(prefs.sort, field, order, reset, _int(param.get("index"), -1))
-    sim.list_state.set(agent, spec.key, sort=new)
-
-
 def _order_action(sim: Sim, agent: str, command: str, keys: list[str]) -> str | None:
     """Cancellare / invia ordine/i on the selected rows (any number, one confirm): one write,
     all or none (SimState.act_on_orders); an Italian error or None."""
 
     def commit() -> None:
-        sim.state.act_on_orders(agent, command, [_int(key, -1) for key in keys])
+        sim.state.act_on_orders(agent, command, [int_param(key, -1) for key in keys])
 
     if not keys:
         return "Selezionare almeno una riga."
@@ -667,13 +576,6 @@ def _order_action(sim: Sim, agent: str, command: str, keys: list[str]) -> str | 
     except SimValidation as exc:
         return exc.message
     return None
-
-
-def _int(value: object, default: int) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return default
 
 
 async def announcements(request: web.Request) -> web.Response:

@@ -109,3 +109,26 @@ def page(aio: LoopRunner, browser: Any) -> Iterator[Any]:
         yield new_page
     finally:
         aio.run(context.close())
+
+
+#: A catalogue of 600 articles: ~750 prices and ~110 line discounts, so whole walks take
+#: seconds (the default 3,000 makes 17 pages of 200, as many as the live ~4,960 prices).
+SMALL_CATALOGUE_ARGS = ("--products", "600", "--agents", "2")
+
+
+@pytest.fixture(scope="module")
+def small_erpsim() -> Iterator[SimProcess]:
+    """A simulator with a small catalogue (SMALL_CATALOGUE_ARGS), started once per module.
+
+    A module whose tests walk whole price lists uses it as its `erpsim` (so `erp` resets it
+    around each test)::
+
+        @pytest.fixture(scope="module")
+        def erpsim(small_erpsim: SimProcess) -> SimProcess:
+            return small_erpsim
+    """
+    sim = start_erpsim(SMALL_CATALOGUE_ARGS)
+    try:
+        yield sim
+    finally:
+        sim.stop()

@@ -13,10 +13,10 @@ from typing import Any
 
 import redis
 
-from actors.schedule import CATALOGUE_SYNCS, freshness_policy, keep_fresh
+from actors.schedule import freshness_policy, keep_fresh
 from archibot.client import Client
 from archibot.keys import periodic_key
-from archibot.operations import SYNC_TYPES
+from archibot.operations import CATALOGUE_SYNCS, SYNC_TYPES
 from archibot.settings import Settings
 from store.cache import EVERYONE
 from store.db import Database

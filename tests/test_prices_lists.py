@@ -15,31 +15,18 @@ from erp import grid
 from erp import selectors as sel
 from erp.lists import iter_list
 from erp.session import login
-from tests.fix_erpsim import SimProcess, start_erpsim
+from tests.fix_erpsim import SimProcess
 
 AGENT = "agent01"
 PASSWORD = "pw-agent01"
 DUMP = "../shared/erp-real/archibald-structure.json"
-#: A catalogue of this many articles gives ~750 prices and ~110 line discounts: whole walks
-#: in seconds (the default 3,000 makes 17 pages of 200, as many as the live ~4,960 prices).
-SMALL_CATALOGUE = "600"
 
 
 @pytest.fixture(scope="module")
-def small_erpsim() -> Any:
-    sim = start_erpsim(("--products", SMALL_CATALOGUE, "--agents", "2"))
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def erp(small_erpsim: SimProcess) -> Any:
-    """This module's simulator (a small catalogue), reset around each test."""
-    small_erpsim.reset()
-    yield small_erpsim
-    small_erpsim.reset()
+def erpsim(small_erpsim: SimProcess) -> SimProcess:
+    """This module's simulator: a small catalogue (whole walks in seconds); `erp` resets it
+    around each test."""
+    return small_erpsim
 
 
 def _walk(aio: Any, page: Any, erp: Any, view: Any) -> list[dict[str, str]]:

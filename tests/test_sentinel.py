@@ -13,27 +13,17 @@ from erp import selectors as sel
 from erp.lists import newest_modified
 from erp.session import login
 from erp.waits import wait_idle
-from tests.fix_erpsim import SimProcess, start_erpsim
+from tests.fix_erpsim import SimProcess
 
 AGENT = "agent01"
 PASSWORD = "pw-agent01"
 
 
 @pytest.fixture(scope="module")
-def small_erpsim() -> Any:
-    """A simulator with a small catalogue (~750 prices: 38 pages of 20), started once."""
-    sim = start_erpsim(("--products", "600", "--agents", "2"))
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture
-def erp(small_erpsim: SimProcess) -> Any:
-    small_erpsim.reset()
-    yield small_erpsim
-    small_erpsim.reset()
+def erpsim(small_erpsim: SimProcess) -> SimProcess:
+    """This module's simulator: a small catalogue (~750 prices: 38 pages of 20), started once;
+    `erp` resets it around each test."""
+    return small_erpsim
 
 
 def _touch(erp: Any, entity: str, key: str, agent: str | None = None) -> str:

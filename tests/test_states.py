@@ -13,9 +13,9 @@ import re
 
 import pytest
 
-from store.states import PHASES, STATUSES
 from store.db import Database
 from store.rows import OperationRow
+from store.states import PHASES, STATUSES
 
 
 def _check_values(db: Database, table: str, column: str) -> set[str]:
