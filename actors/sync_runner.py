@@ -89,7 +89,7 @@ async def run_sync(job: Job, *, walker: Callable[..., Any], sentinel: Sentinel |
 
 
 async def _sentinels(job: Job, views: tuple[str, ...], sentinel: Sentinel | None) -> dict[str, str | None]:
-    if sentinel is None:
+    if sentinel is None or not job.svc.settings.sync_skip_unchanged:
         return {view: None for view in views}
     erp_url = job.svc.settings.erp_base()
     return {view: await sentinel(job.page, erp_url, view) for view in views}
@@ -97,7 +97,7 @@ async def _sentinels(job: Job, views: tuple[str, ...], sentinel: Sentinel | None
 
 async def _unchanged(job: Job, owner: str, marks: dict[str, str | None]) -> bool:
     """Whether every list's newest change is no newer than at the last complete walk, which
-    is younger than the forced-walk age."""
+    is younger than the forced-walk age, and no cached row awaits its second miss."""
     if any(mark is None for mark in marks.values()):
         return False  # a list without MODIFIEDDATETIME (customers): always walked
     svc = job.svc
@@ -108,7 +108,13 @@ async def _unchanged(job: Job, owner: str, marks: dict[str, str | None]) -> bool
     if age_h >= svc.settings.sync_force_walk_h:
         return False
     last = state.sentinel
-    return all(view in last and _not_newer(str(mark), last[view]) for view, mark in marks.items())
+    if not all(view in last and _not_newer(str(mark), last[view]) for view, mark in marks.items()):
+        return False
+    # A row missed once waits for the next complete walk to be confirmed gone: walk.
+    for view in marks:
+        if await svc.db_call(svc.cache.missed_once, view, job.op.agent):
+            return False
+    return True
 
 
 def _not_newer(mark: str, last: str | None) -> bool:

@@ -211,6 +211,8 @@ class Settings:
     sync_guard_slack_rows: int = DEFAULT_SYNC_GUARD_SLACK_ROWS
     sync_misses_to_remove: int = DEFAULT_SYNC_MISSES_TO_REMOVE
     sync_force_walk_h: int = DEFAULT_SYNC_FORCE_WALK_H
+    #: Off: no sentinel is read and every sync walks its lists (what skipping saves, measured).
+    sync_skip_unchanged: bool = True
     #: Where documents' bytes are kept: a directory (one file per sha256), or PostgreSQL when
     #: empty. Either way the documents table lists them.
     documents_dir: str = ""

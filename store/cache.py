@@ -121,6 +121,16 @@ class Cache:
                                (*params, misses_to_remove))
         return cur.rowcount
 
+    def missed_once(self, entity: str, agent: str) -> bool:
+        """Whether a row awaits its next complete run (missed, not yet removed): the next sync
+        must walk, even if the list looks unchanged, or that row would stay for good."""
+        spec = ENTITIES[entity]
+        where, params = ("agent = %s AND missed > 0", (agent,)) if spec.per_agent else ("missed > 0", ())
+        with self._db.connection() as conn:
+            row = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {spec.table} WHERE {where}) AS x",
+                               params).fetchone()
+        return bool(row and row["x"])
+
     def held(self, entity: str, agent: str) -> int:
         """How many rows a sync of ``entity`` for ``agent`` would compare itself with."""
         return self.count(entity, agent if ENTITIES[entity].per_agent else None)
