@@ -85,8 +85,10 @@ def test_an_operation_past_the_login_budget_waits_visibly_then_completes(
 def test_a_login_refused_with_403_waits_for_the_block_to_pass_instead_of_retrying(
     client: Client, agents: list[str], sim: SimProcess, start_worker_processes
 ) -> None:
-    # Given an ERP that blocks this address after one login per 8 s, spent by a first agent
-    sim.set_faults(login_limit=1, login_window_s=8)
+    # Given an ERP that blocks this address after one login per 20 s, spent by a first agent
+    # (the window outlasts the first agent's order even on a loaded machine: with 8 s, a slow
+    # first order let the second login through unblocked)
+    sim.set_faults(login_limit=1, login_window_s=20)
     start_worker_processes(processes=2, threads=2, keepalive_s=0)
     first, second = agents[:2]
     (done,) = wait_all(client, [client.send("submit-order", first, order_for(sim, first, 0, lines=1))])
