@@ -5,6 +5,7 @@ batches of orders; and syncs that never wipe a cache."""
 from __future__ import annotations
 
 import io
+import itertools
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -252,12 +253,49 @@ def test_delivery_notes_are_skipped_while_unchanged_and_walked_when_one_is_new(
 ) -> None:
     start_worker_processes(processes=1, threads=2)
     agent = agents[2]
+    counts = [sim.counters()]
     first = client.wait(client.send("sync-ddt", agent, {}), 120)
+    counts.append(sim.counters())
     again = client.wait(client.send("sync-ddt", agent, {}), 120)
+    counts.append(sim.counters())
     assert first["status"] == again["status"] == "done", (first["error"], again["error"])
     assert first["result"].get("skipped") is None and again["result"]["skipped"] == "unchanged"
     # When the ERP issues a new delivery note for the agent
     new = sim.call("POST", "/__sim/documents", {"kind": "ddt", "agent": agent})
+    counts.append(sim.counters())
     walked = client.wait(client.send("sync-ddt", agent, {}), 120)
+    counts.append(sim.counters())
     assert walked["status"] == "done" and walked["result"].get("skipped") is None, walked
+    # What a skip saves: the warm walk against the skip, in ERP requests and callbacks
+    cost = [(b["requests"] + b["callbacks"]) - (a["requests"] + a["callbacks"])
+            for a, b in itertools.pairwise(counts)]
+    # (A one-page list's skip costs about what its walk does; the saving is on long lists.)
+    print(f"sync-ddt ERP requests+callbacks: warm walk {cost[3]}, skip {cost[1]}")
     assert new["id"] in {r["id"] for r in Cache(client.db).rows("ddt", agent)}
+
+
+def test_the_price_list_and_line_discounts_sync_through_the_workers_and_a_skip_costs_less(
+    client: Client, agents: list[str], sim: SimProcess, start_worker_processes: Any,
+) -> None:
+    start_worker_processes(processes=1, threads=2)
+    agent = agents[1]
+    state = sim.state(include="prices,line_discounts")
+    before = sim.counters()
+    walked = client.wait(client.send("sync-prices", agent, {}), 240)
+    middle = sim.counters()
+    skipped = client.wait(client.send("sync-prices", agent, {}), 240)
+    after = sim.counters()
+    assert walked["status"] == skipped["status"] == "done", (walked["error"], skipped["error"])
+    # Both lists, shared by everyone, land in their caches; the first walk's counts per list
+    cache = Cache(client.db)
+    views = walked["result"]["views"]
+    assert views["prices"]["rows"] == cache.count("prices") > 0
+    assert views["line_discounts"]["rows"] == cache.count("line_discounts") > 0
+    active = [p for p in state["prices"] if not p["closed"]]
+    assert cache.count("prices") == len(active)
+    # Nothing changed: the second is not walked, and costs the ERP fewer requests
+    assert skipped["result"]["skipped"] == "unchanged"
+    walk_cost = (middle["requests"] - before["requests"]) + (middle["callbacks"] - before["callbacks"])
+    skip_cost = (after["requests"] - middle["requests"]) + (after["callbacks"] - middle["callbacks"])
+    print(f"sync-prices ERP requests+callbacks: walk {walk_cost}, skip {skip_cost}")
+    assert skip_cost < walk_cost
