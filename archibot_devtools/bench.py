@@ -501,14 +501,19 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             result["stop"] = stop_figures
         return result
     finally:
-        if workers is not None:
-            workers.stop()
-        if sim is not None:
-            sim.stop()
-        if client is not None:
-            client.close()
-        if private_redis is not None:
-            private_redis.stop()
+        stop_all(workers, sim, client, private_redis)
+
+
+def stop_all(workers: Any, sim: Any, client: Any, private_redis: Any) -> None:
+    """Stop what a run started, the workers first (any of them may be None)."""
+    if workers is not None:
+        workers.stop()
+    if sim is not None:
+        sim.stop()
+    if client is not None:
+        client.close()
+    if private_redis is not None:
+        private_redis.stop()
 
 
 def _stop_and_restart(

@@ -41,7 +41,7 @@ from archibot.client import Client
 from archibot.errors import ArchibotError
 from archibot.operations import SYNC_TYPES
 from archibot.settings import DEFAULT_KEEPALIVE_MAX_IDLE_S, DEFAULT_KEEPALIVE_S, Settings
-from archibot_devtools.bench import PrivateRedis, _fresh_database, _order_payload, _pct
+from archibot_devtools.bench import PrivateRedis, _fresh_database, _order_payload, _pct, stop_all
 from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
 from store.db import Database
 from store.errors import StoreError
@@ -257,14 +257,7 @@ def run_day(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "threads": threads, "seed": seed, "cap": policy.cap,
         })
     finally:
-        if workers is not None:
-            workers.stop()
-        if sim is not None:
-            sim.stop()
-        if client is not None:
-            client.close()
-        if private_redis is not None:
-            private_redis.stop()
+        stop_all(workers, sim, client, private_redis)
 
 
 def _tick(client: Client, settings: Settings, policy: Policy, run: DayRun, erp_h: float,
