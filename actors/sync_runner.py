@@ -54,7 +54,7 @@ async def run_sync(job: Job, *, walker: Callable[..., Any], sentinel: Sentinel |
     resume = dict(op.progress or {})
     if "run_id" not in resume:
         # A fresh start (not a resumed preempted run): has anything changed?
-        marks = await _sentinels(job, views, sentinel)
+        marks = await _sentinels(job, owner, views, sentinel)
         if await _unchanged(job, owner, marks):
             await svc.db_call(svc.cache.record_skip, owner, op.op_type)
             log.info("sync_skipped op_id=%s type=%s reason=unchanged", op.id, op.op_type)
@@ -75,8 +75,9 @@ async def run_sync(job: Job, *, walker: Callable[..., Any], sentinel: Sentinel |
         resume["view_index"] = index
         await _walk(job, views[index], walker, resume)
         resume["next_page"] = 0
-    await svc.db_call(svc.cache.record_walk, owner, op.op_type, resume.get("sentinel") or {})
     per_view: dict[str, dict[str, int]] = resume["views"]
+    longest = max((v["pages"] for v in per_view.values()), default=0)
+    await svc.db_call(svc.cache.record_walk, owner, op.op_type, resume.get("sentinel") or {}, longest)
     result: dict[str, Any] = {
         "rows": sum(v["rows"] for v in per_view.values()),
         "pages": sum(v["pages"] for v in per_view.values()),
@@ -88,10 +89,20 @@ async def run_sync(job: Job, *, walker: Callable[..., Any], sentinel: Sentinel |
     return result
 
 
-async def _sentinels(job: Job, views: tuple[str, ...], sentinel: Sentinel | None) -> dict[str, str | None]:
-    if sentinel is None or not job.svc.settings.sync_skip_unchanged:
+async def _sentinels(
+    job: Job, owner: str, views: tuple[str, ...], sentinel: Sentinel | None
+) -> dict[str, str | None]:
+    """Each list's sentinel, or None for all when there is none to read, skipping is off, or
+    the last walk's longest list fit on fewer than ARCHIBOT_SYNC_SKIP_MIN_PAGES pages (reading
+    the sentinel would cost about what walking it does)."""
+    settings = job.svc.settings
+    if sentinel is None or not settings.sync_skip_unchanged:
         return {view: None for view in views}
-    erp_url = job.svc.settings.erp_base()
+    state = await job.svc.db_call(job.svc.cache.sync_state, owner, job.op.op_type)
+    if state is not None and state.last_walk_pages is not None \
+            and state.last_walk_pages < settings.sync_skip_min_pages:
+        return {view: None for view in views}
+    erp_url = settings.erp_base()
     return {view: await sentinel(job.page, erp_url, view) for view in views}
 
 

@@ -151,6 +151,7 @@ def sort_by(
     """SortBy(column, sortOrder, reset, sortIndex): the user's sort of list `key` changes and
     is kept (server state, like filter and page size); the page index stays (clamped by the
     render). A column the grid lacks, or an unknown order, changes nothing."""
+    sim.counters.sort_by += 1
     field = str(param.get("field") or "")
     order = str(param.get("order") or "").upper()
     if field not in {f for f, _, _ in columns if f} or order not in ("", "ASC", "DSC", "NONE"):

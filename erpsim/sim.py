@@ -43,6 +43,8 @@ class Counters:
     session_max_active: int = 0
     #: Committed writes by kind: order_save, order_delete, order_send, customer_save.
     writes: Counter[str] = field(default_factory=Counter)
+    #: SortBy callbacks on the list grids (a sync's sentinel sorts twice).
+    sort_by: int = 0
     in_flight: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
@@ -63,6 +65,7 @@ class Counters:
             "session_waits": self.session_waits,
             "session_max_active": self.session_max_active,
             "writes": dict(self.writes),
+            "sort_by": self.sort_by,
         }
 
 

@@ -61,6 +61,8 @@ class SyncState:
     sentinel: dict[str, str | None]
     skipped_total: int
     walks_total: int
+    #: Pages the last complete walk read from its longest list (None: not known yet).
+    last_walk_pages: int | None = None
 
 class Cache:
     """Upserts synced rows and removes the ones a complete run did not see."""
@@ -160,25 +162,30 @@ class Cache:
         """What the last syncs of ``op_type`` for ``agent`` (or EVERYONE) learned."""
         with self._db.connection() as conn:
             row = conn.execute(
-                "SELECT last_complete, last_full_walk, last_sentinel, skipped_total, walks_total"
+                "SELECT last_complete, last_full_walk, last_sentinel, skipped_total, walks_total,"
+                " last_walk_pages"
                 " FROM sync_state WHERE agent = %s AND op_type = %s", (agent, op_type),
             ).fetchone()
         if row is None:
             return None
         sentinel = json.loads(row["last_sentinel"]) if row["last_sentinel"] else {}
         return SyncState(row["last_complete"], row["last_full_walk"], sentinel,
-                         row["skipped_total"], row["walks_total"])
+                         row["skipped_total"], row["walks_total"], row["last_walk_pages"])
 
-    def record_walk(self, agent: str, op_type: str, sentinel: dict[str, str | None]) -> None:
-        """A complete walk ended; ``sentinel``: each list's newest MODIFIEDDATETIME at its start."""
+    def record_walk(
+        self, agent: str, op_type: str, sentinel: dict[str, str | None], pages: int | None = None
+    ) -> None:
+        """A complete walk ended; ``sentinel``: each list's newest MODIFIEDDATETIME at its start;
+        ``pages``: how many pages its longest list took."""
         with self._db.connection() as conn:
             conn.execute(
                 "INSERT INTO sync_state (agent, op_type, last_complete, last_full_walk, last_sentinel,"
-                " walks_total) VALUES (%s, %s, now(), now(), %s, 1)"
+                " walks_total, last_walk_pages) VALUES (%s, %s, now(), now(), %s, 1, %s)"
                 " ON CONFLICT (agent, op_type) DO UPDATE SET last_complete = now(),"
                 " last_full_walk = now(), last_sentinel = EXCLUDED.last_sentinel,"
-                " walks_total = sync_state.walks_total + 1",
-                (agent, op_type, json.dumps(sentinel, sort_keys=True)),
+                " walks_total = sync_state.walks_total + 1,"
+                " last_walk_pages = EXCLUDED.last_walk_pages",
+                (agent, op_type, json.dumps(sentinel, sort_keys=True), pages),
             )
 
     def record_skip(self, agent: str, op_type: str) -> None:
