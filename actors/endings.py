@@ -32,7 +32,7 @@ from actors.outcomes import Outcome
 from archibot.backoff import compute_backoff_ms
 from archibot.client import make_message
 from archibot.operations import operation_type
-from erp.errors import ErpRejected
+from erp.errors import ErpRejected, NotOwnRecord
 from store.errors import StaleFence, StoreError
 from store.rows import Operation
 from store.states import MAY_HOLD_PHASES
@@ -96,6 +96,12 @@ async def _fail(a: Attempt, exc: BaseException) -> None:
 
 async def _fail_rejected(a: Attempt, exc: BaseException) -> None:
     assert isinstance(exc, ErpRejected)
+    if isinstance(exc, NotOwnRecord):
+        # The bot's own refusal, not the ERP's: the ERP would have opened the record.
+        await fail(a, f"{exc.kind} {exc.record} is not agent {a.op.agent!r}'s: their own list of "
+                      f"{exc.kind}s does not hold it, and Archibot acts only on the agent's own "
+                      f"records (the ERP opens any agent's by its id). Nothing was done")
+        return
     where = f" (field {exc.field})" if exc.field else ""
     await fail(a, f"the ERP rejected the operation{where}: {exc.erp_message}")
 

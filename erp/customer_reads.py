@@ -12,7 +12,7 @@ from erp import grid
 from erp import selectors as sel
 from erp.customers import enter_vat_number, read_customer
 from erp.detail import open_tab, read_embedded_grid, read_fields, read_view_fields
-from erp.errors import ErpError, ErpRejected, ErpUnavailable
+from erp.errors import ErpError, ErpRejected, ErpUnavailable, NotOwnRecord
 from erp.waits import DEFAULT_POLL_MS, boundary, goto, wait_idle
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ async def refresh_customer(
     step = f"refresh customer {account}"
     found = await read_customer(page, erp_url, account)
     if found is None:
-        raise ErpRejected(f"the agent has no customer {account}", field="customer")
+        raise NotOwnRecord("customer", account)
     await goto(page, urljoin(erp_url, sel.customer_view_url(found.id)), step)
     await wait_idle(page, step)
     if _ERROR_PAGE.search(page.url):

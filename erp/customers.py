@@ -19,7 +19,7 @@ from erp.detail import (
     read_fields,
     write_fields,
 )
-from erp.errors import ErpRejected, ErpUnavailable
+from erp.errors import ErpRejected, ErpUnavailable, NotOwnRecord
 from erp.waits import DEFAULT_POLL_MS, boundary, goto, wait_idle
 
 Hook = Callable[[], Awaitable[None]]
@@ -361,7 +361,7 @@ async def update_customer_changes(
     async with grid.prepared_list(page, erp_url, sel.CUSTOMERS_LIST) as name:
         found = await grid.find_in_list(page, name, customer.strip(), _is_customer(customer))
         if found is None:
-            raise ErpRejected(f"cliente {customer} non trovato", field="customer")
+            raise NotOwnRecord("customer", customer)
         _, row = found
         wanted = {sel.CUSTOMER_FIELDS[attr]: value.strip() for attr, value in fields.items()}
         current = {

@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 from erp import culture as culture_parse
-from erp import grid
+from erp import grid, orders
 from erp import selectors as sel
-from erp.errors import ErpRejected, ErpUnavailable
+from erp.errors import ErpUnavailable, NotOwnRecord
 from erp.waits import DEFAULT_CALLBACK_TIMEOUT_MS, DEFAULT_POLL_MS, boundary, goto, wait_idle
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ async def _document_pdf(
             if index is not None:
                 break
             if data["page_index"] + 1 >= data["page_count"]:
-                raise ErpRejected(f"{number} is not among the agent's documents", field=field)
+                raise NotOwnRecord(field, number)
             await grid.goto_page(page, name, data["page_index"] + 1, f"{step}: next page")
         async with boundary(page, step):
             cell = await grid.row_element(page, index, sel.ROW_SELECT_CELL)
@@ -324,12 +324,15 @@ async def order_lines_pdf(page: Any, erp_url: str, payload: dict[str, Any], *, h
     """Export an order's lines as PDF, store it and read its lines and VAT totals (FACTS §13)."""
     order_id = str(payload["order"]).strip()
     step = f"lines PDF of order {order_id}"
+    # Its view page opens for any agent's order (FACTS §13): the agent's own list decides.
+    if await orders.find_own_order(page, erp_url, order_id) is None:
+        raise NotOwnRecord("order", order_id)
     await goto(page, urljoin(erp_url, sel.order_view_url(order_id)), step)
     await wait_idle(page, step)
     if not re.search(sel.ORDER_URL_PATTERN, page.url) or await page.querySelector(
         sel.LINES_EXPORT_PDF
     ) is None:
-        raise ErpRejected(f"order {order_id} is not among the agent's orders", field="order")
+        raise ErpUnavailable(f"{step}: the order's view page showed no lines export ({page.url})")
     async with boundary(page, step):
         href = await page.evaluate(
             "(s) => { const a = document.querySelector(s); return a.getAttribute('data-href') || "

@@ -10,6 +10,8 @@ ErpError
 ├── LoginRejected      the ERP refused the credentials (permanent)
 ├── LoginThrottled     the ERP refused the login post with 403: this address logs in too often
 └── ErpRejected        the ERP refused the data: unknown article, validation error (permanent)
+    └── NotOwnRecord   the payload names a record that is not in the agent's own list (another
+                       agent's, which the ERP would open by its id, or none): nothing done
 """
 
 from __future__ import annotations
@@ -77,3 +79,23 @@ class ErpRejected(ErpError):
         super().__init__(f"ERP rejected the operation{where}: {erp_message}")
         self.field = field
         self.erp_message = erp_message
+
+
+class NotOwnRecord(ErpRejected):
+    """The payload names a record the agent's own list view does not hold.
+
+    The live ERP opens any agent's order or customer by its id (FACTS §13), so reaching a
+    record by URL proves nothing: a record is the agent's own only when their own list shows
+    it. Permanent; raised before anything is touched. `kind` is "order", "customer", "ddt" or
+    "invoice"; the runtime names the agent in the operation's error.
+    """
+
+    def __init__(self, kind: str, record: str, field: str | None = None) -> None:
+        super().__init__(
+            f"{kind} {record} is not among the agent's own {kind}s (their list shows none such;"
+            " the ERP opens any agent's record by its id, so Archibot acts only on records the"
+            " agent's own list holds): nothing was done",
+            field=field or kind,
+        )
+        self.kind = kind
+        self.record = record

@@ -18,7 +18,7 @@ from erp.detail import (
     show_grid_row,
     write_fields,
 )
-from erp.errors import ErpMismatch, ErpRejected, ErpUnavailable, GridStuck
+from erp.errors import ErpMismatch, ErpRejected, ErpUnavailable, GridStuck, NotOwnRecord
 from erp.order_form import DEFAULT_DOM_NODE_BUDGET
 from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, accepting_dialogs, boundary, goto, wait_idle
 
@@ -310,10 +310,11 @@ def _same_id(order_id: str) -> Callable[[dict[str, str]], bool]:
     return lambda row: grid.normalize("id", row.get("id", "")) == wanted
 
 
-async def _find_order_row(
+async def find_own_order(
     page: Any, erp_url: str, order_id: str
 ) -> tuple[int, dict[str, str]] | None:
-    """Search the orders list for the id; leaves the list showing the result."""
+    """Search the agent's own orders list for the id; leaves the list showing the result.
+    None: not the agent's (the ERP would still open another agent's order by its URL)."""
     return await grid.find_row(page, erp_url, sel.ORDERS_LIST, order_id, _same_id(order_id))
 
 
@@ -343,7 +344,7 @@ async def _read_lines(page: Any) -> list[OrderLine]:
 
 async def read_order(page: Any, erp_url: str, order_id: str) -> OrderSnapshot | None:
     """The order as saved in the ERP (list search, then its detail view); None if it doesn't exist."""
-    if await _find_order_row(page, erp_url, order_id) is None:
+    if await find_own_order(page, erp_url, order_id) is None:
         return None
     return await _read_detail(page, erp_url, order_id)
 
@@ -417,7 +418,7 @@ async def _open_order_for_edit(page: Any, erp_url: str, order_id: str) -> None:
     async with grid.prepared_list(page, erp_url, sel.ORDERS_LIST) as name:
         found = await grid.find_in_list(page, name, order_id, _same_id(order_id))
         if found is None:
-            raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+            raise NotOwnRecord("order", order_id)
         await grid.open_row(page, found[0], f"open order {order_id} for editing")
     async with boundary(page, f"open order {order_id} for editing"):
         editable = await page.querySelector(sel.field_input("TEXTEXTERNAL"))
@@ -595,7 +596,7 @@ async def _run_order_tool(
     async with grid.prepared_list(page, erp_url, sel.ORDERS_LIST) as name:
         found = await grid.find_in_list(page, name, order_id, _same_id(order_id))
         if found is None:
-            raise ErpRejected(f"ordine {order_id} non trovato", field="order")
+            raise NotOwnRecord("order", order_id)
         await grid.run_on_row(
             page,
             found[0],

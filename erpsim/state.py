@@ -240,10 +240,6 @@ class SimState:
 
     # -- customers -------------------------------------------------------------------------
 
-    def agent_customer_by_id(self, agent: str, customer_id: int) -> Customer | None:
-        customer = self.customers_by_id.get(customer_id)
-        return customer if customer is not None and customer.agent == agent else None
-
     def save_customer(
         self,
         agent: str,
@@ -264,7 +260,8 @@ class SimState:
         values = {name: fields.get(name, "").strip() for name in CUSTOMER_FIELDS}
         existing = None
         if customer_id is not None:
-            existing = self.agent_customer_by_id(agent, customer_id)
+            # Any agent's customer saves by its id, as on the live ERP (FACTS §13).
+            existing = self.customers_by_id.get(customer_id)
             if existing is None:
                 raise SimValidation(MISSING_OBJECT)
             values["VATNUM"] = existing.vat_number  # read-only once created

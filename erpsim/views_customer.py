@@ -70,7 +70,7 @@ async def customer_detail(request: web.Request) -> web.StreamResponse:
     raw_id = request.match_info.get("customer_id", "")
     if callback is not None:
         if hc.is_alt_addresses_panel(callback.control) or hc.is_address_grid(callback.control):
-            shown = sim.state.agent_customer_by_id(session.agent, int(raw_id)) if raw_id else None
+            shown = sim.state.customers_by_id.get(int(raw_id)) if raw_id else None
             return await _addresses_callback(sim, callback, shown, lang)
         return _callback(sim, session, callback)
     if request.method == "POST":
@@ -79,7 +79,7 @@ async def customer_detail(request: web.Request) -> web.StreamResponse:
         if request.query.get("NewObject", "").lower() != "true":
             raise web.HTTPFound(urls.CUSTOMERS)
         return _edit_page(sim, session, None, "", {}, lang)
-    customer = sim.state.agent_customer_by_id(session.agent, int(raw_id))
+    customer = sim.state.customers_by_id.get(int(raw_id))
     if customer is None:
         return _page(
             sim,
@@ -272,7 +272,7 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
         raw_id, _, version = posted.draft_key.partition(":")
         customer_id = int(raw_id)
     existing = (
-        None if customer_id is None else sim.state.agent_customer_by_id(session.agent, customer_id)
+        None if customer_id is None else sim.state.customers_by_id.get(customer_id)
     )
     argument = str(form.get("__EVENTARGUMENT") or "")
     if argument not in ("Save", "SaveAndNew", "SaveAndClose", "Merge"):

@@ -92,14 +92,14 @@ async def order_detail(request: web.Request) -> web.StreamResponse:
         if request.query.get("NewObject", "").lower() != "true":
             raise web.HTTPFound(urls.ORDERS)
         return _edit_page(sim, session, _new_draft(session), "", {}, lang)
+    # Any agent's order opens by its id, in view and in edit mode, as on the live ERP (FACTS
+    # §13: detail views are reachable across agents); only the lists are the agent's own.
     order = sim.state.orders.get(int(order_id))
-    if order is not None and order.agent != session.agent:
-        order = None
     if request.query.get("mode", "").lower() == "edit":
         if order is None:
             return _not_found(sim, session, lang)
         try:
-            sim.state.editable_order(session.agent, order.id)
+            sim.state.editable_order(order.agent, order.id)
         except SimValidation as exc:
             return _view_page(sim, session, order, exc.message, lang)
         return _edit_page(sim, session, _edit_draft(session, order), "", {}, lang)

@@ -480,3 +480,30 @@ def test_pages_carry_the_weight_of_the_devexpress_scripts(erp: SimProcess) -> No
     assert status == 200 and "max-age" in headers["Cache-Control"]
     assert 900_000 <= len(body) <= 1_200_000
     assert erp.counters()["overlaps"] == 0
+
+
+def test_any_agents_order_and_customer_open_by_id_as_on_the_live_erp(erp: SimProcess) -> None:
+    """FACTS §13: detail views are reachable by id across agents (an IDOR of the live ERP);
+    only the list views are the agent's own."""
+    browser = Browser(erp)
+    browser.login("agent01", "pw-agent01")
+    theirs = next(o for o in erp.orders("agent02") if o["transfer_status"] == "Modifica")
+    their_customer = next(c for c in erp.state(include="customers")["customers"]
+                          if c["agent"] == "agent02")
+    # When agent01 opens agent02's order by its id, in view and in edit mode
+    status, _, html = browser.request(f"/Archibald/SALESTABLE_DetailViewAgent/{theirs['id']}/?mode=View")
+    assert status == 200 and "xaf_dviTRANSFERSTATUS_View" in html
+    status, _, html = browser.request(f"/Archibald/SALESTABLE_DetailViewAgent/{theirs['id']}/?mode=Edit")
+    assert status == 200 and "xaf_dviTEXTEXTERNAL_Edit_I" in html
+    # ...and agent02's customer
+    status, _, html = browser.request(f"/Archibald/CUSTTABLE_DetailView/{their_customer['id']}/")
+    assert status == 200 and their_customer["name"] in unescape(html)
+    # Then the ERP shows them all, but agent01's own orders list does not hold agent02's order
+    _, _, html = browser.request("/Archibald/SALESTABLE_ListView_Agent/")
+    name = re.findall(r'id="(Vertical_v\d+_\d+_LE_v\d+)"', html)[0]
+    _, _, body = browser.request("/Archibald/SALESTABLE_ListView_Agent/", {
+        "__CALLBACKID": name,
+        "__CALLBACKPARAM": json.dumps({"cmd": "SEARCH", "page": 0, "page_size": 20,
+                                       "search": str(theirs["id"])}),
+    })
+    assert json.loads(body)["state"]["total"] == 0
