@@ -227,17 +227,59 @@ def _zip(value: str, name: str) -> str:
     return value
 
 
+_ADDRESS_ID_RE = re.compile(r"^\d[\d.]*$")
+
+
+def _delivery_address(raw: Raw, name: str) -> dict[str, str] | None:
+    """One of the customer's alternative addresses: its ERP id (``"4012"``, ``4012``,
+    ``{"id": "4.012"}``) or its street and city (``{"street": …, "city": …}``)."""
+    value = raw.get(name)
+    if value is None or value == "" or value == {}:
+        return None
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = {"id": value}
+    if not isinstance(value, dict):
+        raise InvalidOperation(f"payload field {name!r} must be an address id or "
+                               "{'street': …, 'city': …}", field=name)
+    extra = sorted(str(k) for k in value if k not in ("id", "street", "city"))
+    if extra:
+        raise InvalidOperation(f"payload field {name + '.' + extra[0]!r} is not expected: "
+                               "an address is named by 'id', or by 'street' and 'city'", field=name)
+    if value.get("id") not in (None, ""):
+        address_id = str(value["id"]).strip()
+        if (not isinstance(value["id"], (str, int)) or isinstance(value["id"], bool)
+                or not _ADDRESS_ID_RE.match(address_id) or len(address_id) > 20):
+            raise InvalidOperation(f"payload field {name + '.id'!r} must be an ERP address id (digits), "
+                                   f"not {value['id']!r}", field=f"{name}.id")
+        return {"id": address_id.replace(".", "")}
+    out: dict[str, str] = {}
+    for key in ("street", "city"):
+        text = value.get(key)
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidOperation(f"payload field {name + '.' + key!r} is required when no 'id' names "
+                                   "the address", field=f"{name}.{key}")
+        if len(text.strip()) > 120 or _CONTROL_RE.search(text):
+            raise InvalidOperation(f"payload field {name + '.' + key!r} is not an address text",
+                                   field=f"{name}.{key}")
+        out[key] = " ".join(text.split())
+    return out
+
+
 class SubmitOrder(Spec):
     """``submit-order``: a new order for a customer."""
 
     nested_lists: ClassVar[dict[str, type[Spec]]] = {"lines": Line}
     checks: ClassVar[dict[str, Callable[[Any, str], Any]]] = {"delivery_date": _date}
+    special: ClassVar[dict[str, Callable[[Raw, str], Any]]] = {"delivery_address": _delivery_address}
 
     customer: str = Field(max_length=40, description="the customer's ERP account")
     lines: list[Line] = Field(min_length=1)
     notes: str | None = Field(default=None, max_length=500)
     delivery_date: str | None = Field(default=None, max_length=10, description="yyyy-mm-dd")
     discount: float | None = Field(default=None, ge=0, le=100, description="percent, on the whole order")
+    delivery_address: dict[str, str] | None = Field(
+        default=None, description="one of the customer's alternative addresses: {'id': …} or "
+        "{'street': …, 'city': …} (an id alone may be given as text)")
 
 
 class EditOrder(Spec):

@@ -94,13 +94,18 @@ def agent_plan(j: int, agent: str, count: int, rng: random.Random, products: lis
     return plan[:count]
 
 
+def orderable_customers(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The simulator's customers that take orders (BLOCKED not "Completo", FACTS §13)."""
+    return [c for c in state["customers"] if c.get("blocked") != "Completo"]
+
+
 def burst(state: dict[str, Any], agents: list[str], ops_per_agent: int, seed: int,
           mix: str = "all") -> list[list[tuple[str, dict[str, Any] | str]]]:
     """Every agent's plan (see :func:`agent_plan`), in agent order."""
     rng = random.Random(seed)
     products = state["products"]
     customers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for c in state["customers"]:
+    for c in orderable_customers(state):
         customers[c["agent"]].append(c)
     return [agent_plan(j, agent, ops_per_agent, rng, products, customers[agent], mix)
             for j, agent in enumerate(agents)]

@@ -41,7 +41,14 @@ from archibot.client import Client
 from archibot.errors import ArchibotError
 from archibot.operations import SYNC_TYPES
 from archibot.settings import DEFAULT_KEEPALIVE_MAX_IDLE_S, DEFAULT_KEEPALIVE_S, Settings
-from archibot_devtools.bench import PrivateRedis, _fresh_database, _order_payload, _pct, stop_all
+from archibot_devtools.bench import (
+    PrivateRedis,
+    _fresh_database,
+    _order_payload,
+    _pct,
+    orderable_customers,
+    stop_all,
+)
 from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
 from store.db import Database
 from store.errors import StoreError
@@ -86,7 +93,7 @@ def day_plan(state: dict[str, Any], agents: list[str], day_s: float, seed: int) 
     rng = random.Random(seed)
     products = state["products"]
     customers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for c in state["customers"]:
+    for c in orderable_customers(state):
         customers[c["agent"]].append(c)
     events: list[Event] = []
     for j, agent in enumerate(agents):

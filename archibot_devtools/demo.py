@@ -17,6 +17,7 @@ from typing import Any
 
 from archibot.client import Client
 from archibot.settings import Settings
+from archibot_devtools.bench import orderable_customers
 from archibot_devtools.local import start_sim, start_workers
 from erp.operations import marker_for
 from store.states import STATUSES, TERMINAL, Status
@@ -33,7 +34,7 @@ def demo_orders(
 ) -> list[dict[str, Any]]:
     """``count`` plausible submit-order payloads for ``agent`` from the simulator's data, each of
     ``lines_per_order`` distinct articles (1 to 3 at random when None)."""
-    customers = [c for c in state["customers"] if c["agent"] == agent]
+    customers = [c for c in orderable_customers(state) if c["agent"] == agent]
     products = state["products"]
     orders = []
     for n in range(count):

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 from erp import grid
 from erp import selectors as sel
-from erp.customers import enter_vat_number, read_customer
+from erp.customers import CustomerSnapshot, enter_vat_number, read_customer
 from erp.detail import open_tab, read_embedded_grid, read_fields, read_view_fields
 from erp.errors import ErpError, ErpRejected, ErpUnavailable, NotOwnRecord
 from erp.waits import DEFAULT_POLL_MS, boundary, goto, wait_idle
@@ -85,6 +85,25 @@ async def refresh_customer(
     """
     account = str(payload["customer"]).strip()
     step = f"refresh customer {account}"
+    found, fields = await open_own_customer_view(page, erp_url, account, step)
+    addresses = await read_addresses(page, step)
+    record: dict[str, Any] = {
+        "customer_id": found.id,
+        "account": found.account,
+        "fields": fields,
+        "addresses": addresses,
+        "blocked": blocked_of(fields),
+    }
+    await hooks.cache_record("customer_records", found.account, record)
+    return record
+
+
+async def open_own_customer_view(
+    page: Any, erp_url: str, account: str, step: str
+) -> tuple[CustomerSnapshot, dict[str, str]]:
+    """The agent's own customer `account` (looked up in their own list first: detail views
+    open for any id, FACTS §13), its View page opened; the customer and the page's fields.
+    NotOwnRecord when the agent's list does not hold it."""
     found = await read_customer(page, erp_url, account)
     if found is None:
         raise NotOwnRecord("customer", account)
@@ -99,17 +118,71 @@ async def refresh_customer(
         raise ErpUnavailable(
             f"{step}: the detail view shows account {fields.get('ACCOUNTNUM')!r}, not {found.account!r}"
         )
-    addresses = await read_addresses(page, step)
+    return found, fields
+
+
+def blocked_of(fields: dict[str, str]) -> str:
+    """BLOCKED of a customer's View page, in the Italian the results use (No/Fattura:/Completo)."""
     blocked = fields.get("BLOCKED", "").strip()
-    record: dict[str, Any] = {
-        "customer_id": found.id,
-        "account": found.account,
-        "fields": fields,
-        "addresses": addresses,
-        "blocked": sel.BLOCKED_TEXTS.get(blocked, blocked),
-    }
-    await hooks.cache_record("customer_records", found.account, record)
-    return record
+    return sel.BLOCKED_TEXTS.get(blocked, blocked)
+
+
+async def check_orderable(
+    page: Any,
+    erp_url: str,
+    account: str,
+    delivery_address: dict[str, str] | None = None,
+    *,
+    refuse_blocked: bool = True,
+) -> dict[str, str] | None:
+    """Refuse an order for a customer blocked completely (BLOCKED "Completo", FACTS §13)
+    before anything is entered: ErpRejected naming the customer. One blocked for invoices
+    only ("Fattura:") still takes orders. NotOwnRecord when the agent has no such customer.
+
+    With `delivery_address` (``{"id"}`` or ``{"street", "city"}``), the customer's alternative
+    address it names, as its "Indirizzo alt." grid holds it (id, street, zip, city, …);
+    ErpRejected(field="delivery_address") listing the customer's addresses when none is it.
+    `refuse_blocked` False: only the address (an order an earlier attempt created).
+    """
+    step = f"check customer {account} takes orders"
+    _, fields = await open_own_customer_view(page, erp_url, account, step)
+    if refuse_blocked and blocked_of(fields) == sel.BLOCKED_FOR_ORDERS:
+        raise ErpRejected(
+            f"customer {account} is blocked (BLOCKED {sel.BLOCKED_FOR_ORDERS!r}): the ERP takes "
+            "no order for it; nothing was created",
+            field="customer",
+        )
+    if delivery_address is None:
+        return None
+    addresses = await read_addresses(page, f"{step}: its alternative addresses")
+    found = next((a for a in addresses if same_address(a, delivery_address)), None)
+    if found is None:
+        held = "; ".join(f"{a.get('id')}: {a.get('street')}, {a.get('city')}" for a in addresses)
+        raise ErpRejected(
+            f"customer {account} has no alternative address {_named(delivery_address)} "
+            f"(it has: {held or 'none'}); nothing was created",
+            field="delivery_address",
+        )
+    return found
+
+
+def _folded(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def same_address(held: dict[str, str], wanted: dict[str, str]) -> bool:
+    """Whether an address of the grid is the one a payload names (by id, or street + city)."""
+    if wanted.get("id"):
+        return held.get("id") == wanted["id"]
+    return _folded(held.get("street")) == _folded(wanted.get("street")) and _folded(
+        held.get("city")
+    ) == _folded(wanted.get("city"))
+
+
+def _named(wanted: dict[str, str]) -> str:
+    if wanted.get("id"):
+        return f"with id {wanted['id']}"
+    return f"{wanted.get('street')!r} in {wanted.get('city')!r}"
 
 
 async def read_addresses(page: Any, step: str) -> list[dict[str, str]]:

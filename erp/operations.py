@@ -16,10 +16,11 @@ so any attempt ticks only what is still to do.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from erp import customers, orders
+from erp import customer_reads, customers, orders
 from erp import selectors as sel
 from erp.errors import ErpRejected
 from erp.order_form import DEFAULT_DOM_NODE_BUDGET
@@ -54,6 +55,7 @@ def order_from_payload(payload: dict[str, Any]) -> NewOrder:
             notes=payload.get("notes"),
             delivery_date=payload.get("delivery_date"),
             discount=None if payload.get("discount") is None else float(payload["discount"]),
+            delivery_address=payload.get("delivery_address") or None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ErpRejected(f"malformed submit-order payload: {exc!r}", field="payload") from exc
@@ -74,6 +76,11 @@ async def submit_order(
         if found is not None:
             # An earlier attempt's order, maybe partial (it exists from its first line):
             # completed to the request through the edit path, then read back.
+            if order.delivery_address is not None:
+                address = await customer_reads.check_orderable(
+                    page, erp_url, order.customer, order.delivery_address, refuse_blocked=False
+                )
+                order = dataclasses.replace(order, delivery_address=address)
             await orders.complete_order(
                 page,
                 erp_url,
@@ -88,6 +95,14 @@ async def submit_order(
             await hooks.committed()
             return {"order_id": found, "reconciled": True}
 
+    # A customer blocked completely takes no order, an address it lacks none either: both
+    # refused before anything is entered.
+    address = await customer_reads.check_orderable(
+        page, erp_url, order.customer, order.delivery_address
+    )
+    if address is not None:
+        order = dataclasses.replace(order, delivery_address=address)
+    await on_progress(f"customer {order.customer} takes orders")
     order_id = await submit_new_order(
         page,
         erp_url,

@@ -313,6 +313,69 @@ async def choose_customer(page: Any, account: str) -> None:
         raise ErpUnavailable(f"{step}: the lookup did not take customer {account}")
 
 
+async def choose_delivery_address(page: Any, address: dict[str, str]) -> None:
+    """Pick the order's delivery address in the DELIVERYPOSTALADDRESS lookup: real click on
+    `_B-1`, search the street, real click on the row of that street and city, then confirm
+    DLVADDRESS shows the street (FACTS §2.17). Every line callback puts the customer's
+    default back (BOT:4111-4113), so this runs after the last one, right before the save."""
+    street, city = address["street"].strip(), address["city"].strip()
+    step = f"choose the delivery address {street}, {city}"
+    await open_tab(page, sel.OVERVIEW_TAB_TEXTS, step)
+    editor = await find_control(page, step, suffix=sel.DELIVERY_ADDRESS_LOOKUP_SUFFIX)
+    rows = f'[id="{editor}_DDD_gv"] tr.dxgvDataRow_XafTheme'
+    async with boundary(page, step):
+        await page.click(f'[id="{editor}_B-1"]')
+        await page.waitForSelector(
+            f'[id="{editor}_DDD_PW-1"]', {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
+        )
+    await set_value(page, f'[id="{editor}_DDD_gv_DXSE_I"]', street, step)
+    async with boundary(page, step):
+        await page.keyboard.press("Enter")
+    await wait_idle(page, step)
+    async with boundary(page, step):
+        index = await page.evaluate(
+            r"""(rowSel, street, city) => {
+                const norm = (s) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+                return [...document.querySelectorAll(rowSel)].findIndex(tr => {
+                    const cells = [...tr.cells].map(td => norm(td.textContent));
+                    return cells.includes(norm(street)) && cells.includes(norm(city));
+                });
+            }""",
+            rows,
+            street,
+            city,
+        )
+        if index < 0:
+            raise ErpRejected(
+                f"{step}: the ERP's address lookup has no {street!r} in {city!r}",
+                field="delivery_address",
+            )
+        # The lookup takes only a real click on its row (FACTS §2.17).
+        await (await page.querySelectorAll(rows))[index].click()
+    await wait_idle(page, step)
+    await raise_problems(page, step, "delivery_address")
+    shown = await delivery_address_text(page, step)
+    if not shows_address(shown, address):
+        raise ErpUnavailable(f"{step}: DLVADDRESS shows {shown!r} after the pick")
+
+
+def shows_address(shown: str, wanted: dict[str, str]) -> bool:
+    """Whether DLVADDRESS's text is the wanted address: it shows the street's first
+    characters (as the production bot confirms it, FACTS §2.17)."""
+    street = wanted["street"].strip()[: sel.DELIVERY_STREET_CHARS]
+    return street.casefold() in shown.casefold()
+
+
+async def delivery_address_text(page: Any, step: str) -> str:
+    """DLVADDRESS as the detail view shows it (view or edit mode)."""
+    async with boundary(page, step):
+        text: str = await page.evaluate(
+            "(s) => { const e = document.querySelector(s); return e ? e.textContent.trim() : ''; }",
+            sel.DELIVERY_ADDRESS_TEXT,
+        )
+    return text
+
+
 async def _pick_article(page: Any, grid: str, line: Any, step: str) -> None:
     """Type the article into the new row's editor and click the wanted variant's row."""
     editor = await find_control(

@@ -13,6 +13,7 @@ from erp import selectors as sel
 from erp.detail import (
     banner_text,
     click_save,
+    open_tab,
     read_embedded_grid,
     read_fields,
     show_grid_row,
@@ -25,6 +26,9 @@ from erp.waits import DEFAULT_UPDATE_EDIT_TIMEOUT_MS, accepting_dialogs, boundar
 MAX_MARKER_CHARS = 40
 #: Reloads of the order form one write may need (a stuck grid, a DOM past its budget).
 MAX_FORM_RELOADS = 3
+#: LINEDISC clear + "Salvare" rounds one write may need beyond the lines' count: the live ERP
+#: resets one line on the first round, the rest on the next (FACTS §2.15).
+EXTRA_LINEDISC_ROUNDS = 2
 
 ProgressHook = Callable[[str], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
@@ -38,6 +42,7 @@ _VIEW_FIELDS = [
     "TRANSFERSTATUS",
     "SALESID",
     "MANUALDISCOUNT",
+    "DLVADDRESS",
 ]
 
 
@@ -49,6 +54,8 @@ class OrderLine:
     quantity: float
     discount: float | None = None
     variant: str | None = None
+    #: LINEPERCENT as read back (the order's LINEDISC default); a wanted line always has 0.
+    default_discount: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,9 @@ class NewOrder:
     notes: str | None = None
     delivery_date: str | None = None
     discount: float | None = None
+    #: One of the customer's alternative addresses: as the payload names it ({"id"} or
+    #: {"street", "city"}), then as its grid holds it (id, street, zip, city, …).
+    delivery_address: dict[str, str] | None = None
 
 
 @dataclass
@@ -134,9 +144,14 @@ async def submit_order(
         raise
     if not order_id:
         raise ErpUnavailable("the ERP did not assign an order id after the first line")
-    await _verify_form_lines(page, order.lines, f"check order {order_id} before saving")
+    # Before "Salva e chiudi" the lines grid must hold exactly the request (FACTS §2.13).
+    have = await clear_default_discounts(page, order_id, hooks)
+    _check_lines(f"check order {order_id} before saving", have, order.lines)
     if order.discount is not None:
         await order_form.write_global_discount(page, order.discount)
+    if order.delivery_address is not None:
+        await order_form.choose_delivery_address(page, order.delivery_address)
+        await hooks.say(f"delivery address {order.delivery_address['street']} chosen")
     await hooks.point("before_save_close")
     await hooks.commit()
     await _save_and_close(page, order_id, hooks.after_click)
@@ -192,17 +207,57 @@ async def _discard_partial(page: Any, erp_url: str, order_id: str, hooks: WriteH
     await hooks.say(f"partial order {order_id} deleted")
 
 
-async def _verify_form_lines(page: Any, wanted: tuple[OrderLine, ...], step: str) -> None:
-    """Before "Salva e chiudi": the lines grid must hold exactly the request (FACTS §2.13)."""
-    _check_lines(step, await _read_lines(page), wanted)
-
-
 def _check_lines(step: str, have: list[OrderLine], wanted: tuple[OrderLine, ...]) -> None:
     deletes, changes, additions = plan_line_edit(have, wanted)
     if deletes or changes or additions:
         shown = [(x.article, x.variant, x.quantity, x.discount) for x in have]
         asked = [(x.article, x.variant, x.quantity, x.discount) for x in wanted]
         raise ErpMismatch(step, "lines", asked, shown)
+    defaults = [x.default_discount for x in have]
+    if any(defaults):
+        # The discount a line ends with is LINEPERCENT + MANUALDISCOUNT: the request's alone.
+        raise ErpMismatch(step, "line default discounts (LINEPERCENT)", [0.0] * len(have), defaults)
+
+
+async def clear_default_discounts(
+    page: Any, order_id: str, hooks: WriteHooks
+) -> list[OrderLine]:
+    """Bring every line's LINEPERCENT to 0 on the open form; the lines as it ends.
+
+    A customer's LINEDISC ("Discount to get street price") gives each new line 20 %
+    (FACTS §2.15, §11). It is cleared only through the order's LINEDISC: its Clear button,
+    then "Salvare" — shown only once the order has been saved, and a save resets one line
+    the first time, the others the next. Nothing is done when no line has one (read from
+    the grid this write reads anyway), and the lines are re-read after every round.
+    """
+    have = await _read_lines(page)
+    rounds = 0
+    while any(line.default_discount for line in have):
+        if rounds >= len(have) + EXTRA_LINEDISC_ROUNDS:
+            raise ErpMismatch(
+                f"clear the line discounts of order {order_id}",
+                "line default discounts (LINEPERCENT)",
+                [0.0] * len(have),
+                [line.default_discount for line in have],
+            )
+        step = f"clear the line discounts of order {order_id} (round {rounds + 1})"
+        await open_tab(page, sel.PRICE_DISCOUNT_TAB_TEXTS, step)
+        async with boundary(page, step):
+            clear = await page.querySelector(sel.LINEDISC_CLEAR)
+            if clear is not None:
+                await clear.click()
+        await hooks.commit()
+        # Plain "Salvare" with no row open (never during insertion: it rolls back, FACTS §2).
+        await click_save(page, step, close=False)
+        await wait_idle(page, step)
+        banner = await banner_text(page)
+        if banner:
+            raise ErpRejected(banner, field=None)
+        rounds += 1
+        have = await _read_lines(page)
+        left = sum(1 for line in have if line.default_discount)
+        await hooks.say(f"line discounts: round {rounds}, {left} line(s) left")
+    return have
 
 
 async def verify_order(
@@ -226,7 +281,14 @@ async def verify_order(
         raise ErpMismatch(step, "reference", marker, saved.reference)
     if order.discount is not None and abs((saved.discount or 0.0) - order.discount) > 1e-9:
         raise ErpMismatch(step, "discount", order.discount, saved.discount)
+    _check_address(step, order.delivery_address, saved.delivery_address)
     return saved
+
+
+def _check_address(step: str, wanted: dict[str, str] | None, shown: str) -> None:
+    """DLVADDRESS of the saved order must show the wanted street (FACTS §2.17)."""
+    if wanted is not None and not order_form.shows_address(shown, wanted):
+        raise ErpMismatch(step, "delivery_address", wanted["street"], shown)
 
 
 async def complete_order(
@@ -250,6 +312,7 @@ async def complete_order(
         order.lines,
         notes=order.notes,
         discount=order.discount,
+        delivery_address=order.delivery_address,
         before_commit=before_commit,
         after_click=after_click,
         checkpoint=checkpoint,
@@ -303,6 +366,8 @@ class OrderSnapshot:
     sent: bool
     #: MANUALDISCOUNT, the global discount % ("Prezzi e sconti").
     discount: float | None = None
+    #: DLVADDRESS, the delivery address's text.
+    delivery_address: str = ""
 
 
 def _same_id(order_id: str) -> Callable[[dict[str, str]], bool]:
@@ -328,7 +393,7 @@ async def _read_lines(page: Any) -> list[OrderLine]:
     lines = await order_form.lines_grid(page, step)
     lang = await order_form.browser_lang(page)
     rows = await read_embedded_grid(page, lines, (sel.LINE_VARIANT,))
-    needed = (sel.LINE_ARTICLE, sel.LINE_QUANTITY, sel.LINE_DISCOUNT)
+    needed = (sel.LINE_ARTICLE, sel.LINE_QUANTITY, sel.LINE_DISCOUNT, sel.LINE_DEFAULT_DISCOUNT)
     if rows and any(field not in rows[0] for field in needed):
         raise ErpUnavailable(f"{step}: the lines grid does not show {list(needed)}")
     return [
@@ -337,6 +402,7 @@ async def _read_lines(page: Any) -> list[OrderLine]:
             quantity=grid.parse_number(row[sel.LINE_QUANTITY], lang) or 0.0,
             discount=grid.parse_number(row[sel.LINE_DISCOUNT], lang) or None,
             variant=row.get(sel.LINE_VARIANT) or None,
+            default_discount=grid.parse_number(row[sel.LINE_DEFAULT_DISCOUNT], lang) or 0.0,
         )
         for row in rows
     ]
@@ -373,6 +439,7 @@ async def _read_detail(page: Any, erp_url: str, order_id: str) -> OrderSnapshot:
         sent=status not in sel.ORDER_EDITABLE_STATUSES,
         discount=grid.parse_number(fields["MANUALDISCOUNT"], await order_form.browser_lang(page))
         or None,
+        delivery_address=fields["DLVADDRESS"],
     )
 
 
@@ -489,6 +556,7 @@ async def apply_order_edit(
     *,
     notes: str | None = None,
     discount: float | None = None,
+    delivery_address: dict[str, str] | None = None,
     before_commit: Hook | None = None,
     after_click: Hook | None = None,
     checkpoint: CheckpointHook | None = None,
@@ -516,7 +584,13 @@ async def apply_order_edit(
         current_notes, current_discount = await _read_header(page)
         notes_change = notes is not None and notes.strip() != current_notes
         discount_change = discount is not None and abs((current_discount or 0.0) - discount) > 1e-9
-        if not (deletes or changes or additions or notes_change or discount_change):
+        defaults = any(line.default_discount for line in current)
+        address_change = delivery_address is not None and not order_form.shows_address(
+            await order_form.delivery_address_text(page, f"read order {order_id}'s address"),
+            delivery_address,
+        )
+        pending = deletes or changes or additions or notes_change or discount_change
+        if not (pending or defaults or address_change):
             if not hooks.lines_saved:
                 return False
             break
@@ -542,8 +616,11 @@ async def apply_order_edit(
             await order_form.reload_form(page, f"reload order {order_id}")
             continue
         break
+    await clear_default_discounts(page, order_id, hooks)
     if discount is not None:
         await order_form.write_global_discount(page, discount)
+    if delivery_address is not None:
+        await order_form.choose_delivery_address(page, delivery_address)
     await hooks.point("before_save_close")
     await hooks.commit()
     await _save_and_close(page, order_id, hooks.after_click)
@@ -555,7 +632,9 @@ async def apply_order_edit(
             raise ErpMismatch(step, "notes", notes, saved.notes)
         if discount is not None and abs((saved.discount or 0.0) - discount) > 1e-9:
             raise ErpMismatch(step, "discount", discount, saved.discount)
+        _check_address(step, delivery_address, saved.delivery_address)
     return True
+
 
 
 async def edit_order(
@@ -567,6 +646,7 @@ async def edit_order(
     notes: str | None = None,
     before_commit: Hook | None = None,
     after_click: Hook | None = None,
+    on_progress: ProgressHook | None = None,
 ) -> None:
     """Make the order's lines exactly `lines`, applying only the difference, then save.
 
@@ -580,6 +660,7 @@ async def edit_order(
         notes=notes,
         before_commit=before_commit,
         after_click=after_click,
+        on_progress=on_progress,
     )
 
 

@@ -89,6 +89,13 @@ SERVER_FAILURE_TEXTS = ("Server Error in", "TypeError", "Failed to fetch", "Netw
 LINES_GRID_NAME = "dviSALESLINEs"
 #: The customer lookup editor's name ends with this (FACTS §2.4).
 CUSTOMER_LOOKUP_SUFFIX = "dviCUSTTABLE_Edit"
+#: The order's delivery-address lookup (FACTS §2.17: `[id$="DELIVERYPOSTALADDRESS_Edit_I"]`,
+#: opened by a real click on `_B-1`, searched by street) and the address it shows after.
+DELIVERY_ADDRESS_LOOKUP_SUFFIX = "dviDELIVERYPOSTALADDRESS_Edit"
+DELIVERY_ADDRESS_TEXT = '[id$="_xaf_dviDLVADDRESS_View"]'
+#: How much of the street DLVADDRESS must show to confirm the pick (the production bot's 15).
+DELIVERY_STREET_CHARS = 15
+OVERVIEW_TAB_TEXTS = ("Panoramica", "Overview")
 #: The article editor of an editing row: its name ends with this (FACTS §2.7).
 ARTICLE_EDITOR_SUFFIX = "xaf_dviINVENTTABLE_Edit"
 NEW_LINE_TAG = "editnew"
@@ -106,7 +113,12 @@ LINE_ERROR = 'tr[id$="_DXEditingErrorRow"]'
 LINE_ARTICLE = "inventtable.name"
 LINE_QUANTITY = "qtyordered"
 LINE_DISCOUNT = "manualdiscount"
+#: LINEPERCENT ("SCONTO %"): the discount the order's LINEDISC gives each new line (the
+#: customer's default, 20 % for "Discount to get street price"; FACTS §2.15, §11).
+LINE_DEFAULT_DISCOUNT = "linepercent"
 LINE_VARIANT = "ITEMID"
+#: The order's LINEDISC ("Sconto linea", tab "Prezzi e sconti"): its Clear button (BOT:6767-6920).
+LINEDISC_CLEAR = 'td[id*="xaf_dviLINEDISC_Edit"][id$="_B1"]'
 #: Columns of the article drop-down (one row per package variant).
 ARTICLE_NAME = "name"
 ARTICLE_VARIANT = "itemid"
@@ -291,8 +303,11 @@ ADDRESS_COLUMNS = {
     "districtname": "district",
 }
 #: BLOCKED as the English page shows it, in the Italian the results use (FACTS §13:
-#: "No" / "Fattura:" / "Completo").
-BLOCKED_TEXTS = {"No": "No", "Invoice": "Fattura:", "All": "Completo"}
+#: "No" / "Fattura:" / "Completo"; English "No" / "Invoice" / "Complete", the create form's
+#: combo in the production bot's probes, d4-dropdowns.json; "All" as erpsim said before).
+BLOCKED_TEXTS = {"No": "No", "Invoice": "Fattura:", "Complete": "Completo", "All": "Completo"}
+#: The BLOCKED that refuses orders (the customer is blocked for everything).
+BLOCKED_FOR_ORDERS = "Completo"
 #: FIELD -> text of every view-mode field of a detail view (`…_xaf_dvi{FIELD}_View`),
 #: whichever tab holds it.
 VIEW_FIELDS_JS = f"""() => {{ const text = {ELEMENT_TEXT_JS};

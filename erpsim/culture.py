@@ -210,7 +210,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     # alternative addresses' TYPE.
     "blocked_no": ("No", "No"),
     "blocked_invoice": ("Fattura:", "Invoice"),
-    "blocked_all": ("Completo", "All"),
+    "blocked_all": ("Completo", "Complete"),
     "address_delivery": ("Consegna", "Delivery"),
     "address_invoice": ("Fattura", "Invoice"),  # it: invented
     # Delivery notes and invoices (dump listViews.DDT/Invoices; IT from BOT:16060-16245 and

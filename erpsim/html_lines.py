@@ -117,7 +117,7 @@ def line_values(state: SimState, line: OrderLine, n: int) -> dict[str, tuple[str
         "INVENTTABLE.NAME": (line.article, line.article),
         "QTYORDERED": (f"{line.quantity:g}", fmt_quantity(line.quantity)),
         "SALESPRICE": (f"{line.price_eur:.2f}", fmt_money(line.price_eur)),
-        "LINEPERCENT": ("0.00", f"{fmt_decimal(0.0)} %"),
+        "LINEPERCENT": (f"{line.line_percent:.2f}", f"{fmt_decimal(line.line_percent)} %"),
         "MANUALDISCOUNT": (f"{disc:.2f}", f"{fmt_decimal(disc)} %"),
         "LINEAMOUNT": (f"{line.amount_eur:.2f}", fmt_money(line.amount_eur)),
         "BRASNETPRICE": ("No", "No"),

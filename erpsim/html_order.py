@@ -22,7 +22,7 @@ from erpsim.fmt import fmt_datetime, fmt_decimal, fmt_int, fmt_iso_date, fmt_mon
 from erpsim.html_fields import Field, Kind, Widget, edit_value, layout_item, tabs, view_value
 from erpsim.html_grid import GridPage, GridRow, grid_control, grid_inner, paginate
 from erpsim.html_lines import lines_control
-from erpsim.model import Customer, Order
+from erpsim.model import LINE_DISCOUNT_NONE, Customer, Order
 from erpsim.state import SimState
 
 VIEW_NUMBERS = {"View": (11, 12), "Edit": (6, 7)}
@@ -31,6 +31,9 @@ LINES_TABS_PATH = "xaf_l715_pg"
 LINES_PATH = "xaf_l715_pg_xaf_l724"
 CUSTOMER_PATH = "xaf_l127_pg_xaf_l134_xaf_l152_xaf_l168"
 LOOKUP_COLUMNS = ("ACCOUNTNUM", "NAME", "VATNUM", "CITY")
+#: The delivery-address lookup's columns (captions NOME, VIA, CAP, CITTÀ; FACTS §2.17): the
+#: customer's own address first, then its alternative ones; field names as the ADDRESSes grid.
+ADDRESS_LOOKUP_COLUMNS = ("NAME", "STREET", "LOGISTICSADDRESSZIPCODE.ZIPCODE", "CITY")
 
 
 def _item(
@@ -125,7 +128,56 @@ def lines_grid_name(visit: Visit) -> str:
 def address_of(customer: Customer | None) -> str:
     if customer is None:
         return ""
-    return f"{customer.street}, {customer.zip_code} {customer.city}"
+    return customer.address_text
+
+
+def address_editor_name(visit: Visit) -> str:
+    return visit.field(FIELDS["DELIVERYPOSTALADDRESS"].path, "DELIVERYPOSTALADDRESS")
+
+
+def address_lookup_name(visit: Visit) -> str:
+    return f"{address_editor_name(visit)}_DDD_gv"
+
+
+def address_lookup_page(customer: Customer | None, search: str) -> GridPage:
+    """The delivery addresses of the order's customer whose street holds `search`: its own
+    (key 0) and its alternative ones (their record ids), one page."""
+    if customer is None:
+        return GridPage((), 0, 0, DEFAULT_LOOKUP_PAGE_SIZE, search)
+    found = [("0", customer.name, customer.street, customer.zip_code, customer.city)]
+    found += [(str(a.id), a.name, a.street, a.zip_code, a.city) for a in customer.addresses]
+    wanted = search.strip().lower()
+    rows = tuple(
+        GridRow(key, (name, street, zip_code, city))
+        for key, name, street, zip_code, city in found
+        if wanted in street.lower()
+    )
+    return GridPage(rows, len(rows), 0, max(len(rows), 1), search)
+
+
+def address_lookup_inner(name: str, page: GridPage) -> str:
+    return grid_inner(name, ADDRESS_LOOKUP_COLUMNS, page, system_cells=False, pager=False)
+
+
+def address_lookup_state(page: GridPage) -> dict[str, object]:
+    state = dict(page.state())
+    state["columns"] = [
+        {"fieldName": name, "visible": True, "visibleIndex": n}
+        for n, name in enumerate(ADDRESS_LOOKUP_COLUMNS)
+    ]
+    return state
+
+
+def address_editor(visit: Visit, state: SimState, order: Order, lang: Lang) -> str:
+    """DELIVERYPOSTALADDRESS in edit mode: a lookup (`_B-1` opens `_DDD_PW-1`, search
+    `_DDD_gv_DXSE_I`) whose rows take real clicks only, as the customer's (FACTS §2.17)."""
+    customer = state.agent_customer(order.agent, order.customer or "")
+    ed, gv = address_editor_name(visit), address_lookup_name(visit)
+    page = address_lookup_page(customer, "")
+    return lookup_editor(
+        ed, gv, order.delivery_address or "N/A", str(order.delivery_address_id or ""),
+        address_lookup_inner(gv, page), address_lookup_state(page), lang,
+    )
 
 
 def _iso_datetime(epoch_s: float) -> str:
@@ -169,7 +221,7 @@ def order_values(state: SimState, order: Order, lang: Lang) -> dict[str, tuple[s
         "DOCUMENTSTATUS": ("Nessuno", value_text("Nessuno", lang)),
         "TRANSFERSTATUS": (order.transfer_status, value_text(order.transfer_status, lang)),
         "TRANSFERREDDATE": (_iso_datetime(order.transfer_date), fmt_datetime(order.transfer_date)),
-        "LINEDISC": ("", "N/A"),
+        "LINEDISC": (order.line_discount, order.line_discount),
         "MANUALDISCOUNT": _pct(order.discount),
         "ENDDISCPERCENT": _pct(order.discount),
         "GROSSAMOUNT": (f"{gross:.2f}", fmt_money(gross)),
@@ -202,15 +254,24 @@ def lookup_inner(name: str, page: GridPage) -> str:
 
 def customer_editor(visit: Visit, state: SimState, draft: Order, lang: Lang) -> str:
     """The CUSTTABLE lookup: button `_B-1` opens `_DDD_PW-1` with a searchable grid."""
-    ed = customer_editor_name(visit)
-    gv = lookup_grid_name(visit)
     page = lookup_page(state, draft.agent, "", 0)
+    gv = lookup_grid_name(visit)
+    return lookup_editor(
+        customer_editor_name(visit), gv, draft.customer_name or "N/A", draft.customer or "",
+        lookup_inner(gv, page), lookup_state(page), lang,
+    )
+
+
+def lookup_editor(
+    ed: str, gv: str, shown: str, value: str, inner: str, state: dict[str, object], lang: Lang
+) -> str:
+    """A lookup editor `ed`: button `_B-1` opens `_DDD_PW-1` with the searchable grid `gv`."""
     return (
         f'<table id="{ed}" class="dxeButtonEditSys dxeButtonEdit_XafTheme" data-dx-control="{ed}" '
         'data-dx-role="lookup" data-dx-state="{}"><tbody><tr>'
         f'<td class="dxic"><input id="{ed}_I" name="{ed}_I" class="dxeEditArea_XafTheme" type="text" '
-        f'readonly value="{escape(draft.customer_name or "N/A")}" autocomplete="off">'
-        f'<input type="hidden" id="{ed}_VI" name="{ed}_VI" value="{escape(draft.customer or "")}"></td>'
+        f'readonly value="{escape(shown)}" autocomplete="off">'
+        f'<input type="hidden" id="{ed}_VI" name="{ed}_VI" value="{escape(value)}"></td>'
         f'<td id="{ed}_B-1" class="dxeButton dxeButtonEditButton_XafTheme" data-dx-dropdown="{ed}">'
         f'<img id="{ed}_B-1Img" alt="v" class="dxEditors_edtDropDown_XafTheme"></td>'
         "</tr></tbody></table>"
@@ -220,9 +281,26 @@ def customer_editor(visit: Visit, state: SimState, draft: Order, lang: Lang) -> 
         f'<input id="{gv}_DXSE_I" class="dxeEditArea_XafTheme" type="text" '
         f'placeholder="{escape(text("search_placeholder", lang))}" autocomplete="off" '
         f'data-dx-search="{gv}"></div>'
-        f"{grid_control(gv, lookup_inner(gv, page), lookup_state(page), 'dxgvLookup')}</div></div>"
+        f"{grid_control(gv, inner, state, 'dxgvLookup')}</div></div>"
         f'<div id="{ed}_LPV" class="dxlpLoadingPanel_XafTheme dxlpLoadingPanel" style="display:none">'
         f"{escape(text('loading', lang))}</div>"
+    )
+
+
+def line_discount_editor(visit: Visit, order: Order) -> str:
+    """LINEDISC in edit mode: a button editor ``…_xaf_dviLINEDISC_Edit_dropdown_DD`` whose
+    Clear button ``_B1`` empties the posted value (FACTS §2.15: `td[id*=LINEDISC][id$=_B1]`,
+    or ``ASPx.BEClick(name, 1)``); the next save recalculates the lines."""
+    ed = f"{visit.field(FIELDS['LINEDISC'].path, 'LINEDISC')}_dropdown_DD"
+    value = escape(order.line_discount)
+    return (
+        f'<table id="{ed}" class="dxeButtonEditSys dxeButtonEdit_XafTheme"><tbody><tr>'
+        f'<td class="dxic"><input id="{ed}_I" class="dxeEditArea_XafTheme" type="text" readonly '
+        f'value="{value}" autocomplete="off">'
+        f'<input type="hidden" id="{ed}_VI" name="{ed}_VI" value="{value}"></td>'
+        f'<td id="{ed}_B1" class="dxeButton dxeButtonEditButton_XafTheme" data-dx-clear="{ed}">'
+        f'<img id="{ed}_B1Img" alt="x"></td>'
+        "</tr></tbody></table>"
     )
 
 
@@ -280,14 +358,28 @@ def detail_body(
     *,
     posted: dict[str, str] | None = None,
     weight: int = html_weight.DEFAULT_ORDER_VIEW_ELEMENTS,
+    saved: bool = True,
 ) -> str:
-    """The whole detail view: header tabs, the SALESLINEs tab, and the view's furniture."""
+    """The whole detail view: header tabs, the SALESLINEs tab, and the view's furniture.
+
+    `saved`: the edit form was opened from the stored order (after a "Salvare" or by
+    Modifica) — a new order's form shows LINEDISC "N/A" without its Clear button until it
+    has been saved once (FACTS §2.15, c:916615f7)."""
     editing = visit.mode == "Edit"
     values = order_values(state, order, lang)
     for name, value in (posted or {}).items():
         if name in values:
             values[name] = (values[name][0], value)
-    custom = {"CUSTTABLE": customer_editor(visit, state, order, lang)} if editing else None
+    custom = None
+    if editing:
+        custom = {
+            "CUSTTABLE": customer_editor(visit, state, order, lang),
+            "DELIVERYPOSTALADDRESS": address_editor(visit, state, order, lang),
+        }
+        if saved:
+            custom["LINEDISC"] = line_discount_editor(visit, order)
+        else:
+            values["LINEDISC"] = ("", LINE_DISCOUNT_NONE)
     overview = _group(visit, OVERVIEW, values, lang, editing, custom)
     header = tabs(
         f"{visit.layout}_{TABS_PATH}",
@@ -299,7 +391,7 @@ def detail_body(
         [
             overview,
             _group(visit, DELIVERY_TIMES, values, lang, editing),
-            _group(visit, PRICE_DISCOUNT, values, lang, editing),
+            _group(visit, PRICE_DISCOUNT, values, lang, editing, custom),
         ],
     )
     grid = lines_grid_name(visit)

@@ -11,6 +11,12 @@ STATUS_OPEN = "Ordine aperto"
 BLOCKED_NO = "No"
 BLOCKED_VALUES = (BLOCKED_NO, "Fattura:", "Completo")
 TRANSFER_EDITABLE = "Modifica"
+#: LINEDISC values (the customer's "Sconto linea", copied into each new order): none, and the
+#: price-discount group PRICEDISCGROUP(223) that gives every new order line LINEPERCENT 20 %
+#: (FACTS §2.15, §11; d4-dropdowns.json).
+LINE_DISCOUNT_NONE = "N/A"
+STREET_PRICE_DISCOUNT = "Discount to get street price"
+STREET_PRICE_LINE_PERCENT = 20.0
 TRANSFER_SENT = "Trasferito"
 
 
@@ -47,6 +53,11 @@ class AltAddress:
     state: str = ""
     country: str = "IT"
     district: str = ""
+
+    @property
+    def text(self) -> str:
+        """As DLVADDRESS shows it: "street, zip city"."""
+        return f"{self.street}, {self.zip_code} {self.city}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,11 +115,24 @@ class Customer:
     vat_valid: bool = False
     vat_address: str = ""
     #: LINEDISC, the "Prezzi e sconti" combo; `editable` False: ?mode=Edit goes to Error.aspx.
-    line_discount: str = "N/A"
+    line_discount: str = LINE_DISCOUNT_NONE
     editable: bool = True
     #: The "Indirizzo alt." records, and BLOCKED (one of BLOCKED_VALUES).
     addresses: list[AltAddress] = field(default_factory=list)
     blocked: str = BLOCKED_NO
+
+    @property
+    def address_text(self) -> str:
+        """The customer's own address as DLVADDRESS shows it (an order's default)."""
+        return f"{self.street}, {self.zip_code} {self.city}"
+
+    def delivery_text(self, address_id: int) -> str | None:
+        """DLVADDRESS of an order delivered to `address_id` (0: the customer's own address);
+        None when the customer has no such address."""
+        if not address_id:
+            return self.address_text
+        found = next((a for a in self.addresses if a.id == address_id), None)
+        return None if found is None else found.text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,7 +183,7 @@ class Customer:
             vat_checked=data.get("vat_checked", ""),
             vat_valid=bool(data.get("vat_valid", False)),
             vat_address=data.get("vat_address", ""),
-            line_discount=data.get("line_discount", "N/A"),
+            line_discount=data.get("line_discount", LINE_DISCOUNT_NONE),
             editable=bool(data.get("editable", True)),
             addresses=[AltAddress.from_json(a) for a in data.get("addresses", [])],
             blocked=str(data.get("blocked", BLOCKED_NO)),
@@ -208,11 +232,15 @@ class OrderLine:
     quantity: float
     discount: float | None
     price_eur: float
+    #: LINEPERCENT ("SCONTO %"): the line discount the order's LINEDISC gives a new line,
+    #: applied besides MANUALDISCOUNT (`discount`, "APPLICA SCONTO %").
+    line_percent: float = 0.0
 
     @property
     def amount_eur(self) -> float:
         gross = self.quantity * self.price_eur
-        return round(gross * (1 - (self.discount or 0.0) / 100.0), 2)
+        kept = (1 - self.line_percent / 100.0) * (1 - (self.discount or 0.0) / 100.0)
+        return round(gross * kept, 2)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -220,6 +248,7 @@ class OrderLine:
             "variant": self.variant,
             "quantity": self.quantity,
             "discount": self.discount,
+            "line_percent": self.line_percent,
             "price": self.price_eur,
         }
 
@@ -232,7 +261,10 @@ class Order:
     agent: str
     customer: str | None
     customer_name: str = ""
+    #: DLVADDRESS: the text of the delivery address; DELIVERYPOSTALADDRESS its record, one of
+    #: the customer's AltAddress ids (0: the customer's own address, the default).
     delivery_address: str = ""
+    delivery_address_id: int = 0
     lines: list[OrderLine] = field(default_factory=list)
     #: TEXTEXTERNAL: the order's notes.
     notes: str = ""
@@ -244,6 +276,10 @@ class Order:
     internal_notes: str = ""
     delivery_date: str = ""
     discount: float | None = None
+    #: LINEDISC of the order (tab "Prezzi e sconti"): the customer's when it was chosen.
+    line_discount: str = LINE_DISCOUNT_NONE
+    #: Saves of this order with LINEDISC cleared (the ERP's rounds, FACTS §2.15).
+    line_discount_clears: int = 0
     status: str = STATUS_OPEN
     transfer_status: str = TRANSFER_EDITABLE
     sales_id: str = ""
@@ -262,6 +298,8 @@ class Order:
             "id": str(self.id),
             "customer": self.customer,
             "customer_name": self.customer_name,
+            "delivery_address": self.delivery_address,
+            "delivery_address_id": str(self.delivery_address_id or ""),
             "lines": [line.to_json() for line in self.lines],
             "notes": self.notes,
             "reference": self.reference,
@@ -269,6 +307,7 @@ class Order:
             "internal_notes": self.internal_notes,
             "delivery_date": self.delivery_date,
             "discount": self.discount,
+            "line_discount": self.line_discount,
             "status": self.status,
             "transfer_status": self.transfer_status,
             "sales_id": self.sales_id,
@@ -287,6 +326,7 @@ class Order:
                 quantity=float(ln["quantity"]),
                 discount=ln.get("discount"),
                 price_eur=float(ln.get("price", 0.0)),
+                line_percent=float(ln.get("line_percent") or 0.0),
             )
             for ln in data.get("lines", [])
         ]
@@ -295,6 +335,8 @@ class Order:
             agent=data["agent"],
             customer=data.get("customer"),
             customer_name=data.get("customer_name", ""),
+            delivery_address=data.get("delivery_address", ""),
+            delivery_address_id=int(data.get("delivery_address_id") or 0),
             lines=lines,
             notes=data.get("notes", ""),
             reference=data.get("reference", ""),
@@ -302,6 +344,7 @@ class Order:
             internal_notes=data.get("internal_notes", ""),
             delivery_date=data.get("delivery_date", ""),
             discount=data.get("discount"),
+            line_discount=data.get("line_discount", LINE_DISCOUNT_NONE),
             status=data.get("status", STATUS_OPEN),
             transfer_status=data.get("transfer_status", TRANSFER_EDITABLE),
             sales_id=data.get("sales_id", ""),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from erpsim import names
 from erpsim.model import (
     BLOCKED_VALUES,
+    STREET_PRICE_DISCOUNT,
     TRANSFER_SENT,
     Agent,
     AltAddress,
@@ -77,6 +78,7 @@ def seed_data(
             account += rng.randrange(1, 7)
             customer_list.append(_customer(rng, len(customer_list) + 1, agent.username, account))
     _seed_addresses(seed, customer_list)
+    _seed_line_discounts(seed, customer_list)
     orders: list[Order] = []
     order_id = FIRST_ORDER_ID
     sales_number = FIRST_SALES_NUMBER
@@ -87,7 +89,11 @@ def seed_data(
         mine = by_agent.get(agent.username, [])
         for n in range(orders_per_agent if mine else 0):
             order_id += 1
-            order = _order(rng, order_id, agent.username, rng.choice(mine), product_list)
+            customer = rng.choice(mine)
+            order = _order(rng, order_id, agent.username, customer, product_list)
+            # The order took the customer's LINEDISC; its seeded lines carry no default (a
+            # line added to it by an edit gets one).
+            order.line_discount = customer.line_discount
             if n == 0:
                 sales_number += 1
                 order.sales_id = f"ORD/{sales_number}"
@@ -190,6 +196,19 @@ def _order(
 FIRST_ADDRESS_ID = 40001
 #: TYPE of an alternative address (Italian, as the simulator keeps values).
 ADDRESS_TYPES = ("Consegna", "Consegna", "Fattura")
+
+
+#: Share of customers whose LINEDISC is the street-price group (their new order lines get 20 %;
+#: the production bot clears it on every order it enters, FACTS §2.15).
+STREET_PRICE_SHARE = 0.5
+
+
+def _seed_line_discounts(seed: int, customers: list[Customer]) -> None:
+    """LINEDISC per customer, from a stream of its own (every other seeded value stays)."""
+    rng = random.Random(f"{seed}:line-discounts")
+    for customer in customers:
+        if rng.random() < STREET_PRICE_SHARE:
+            customer.line_discount = STREET_PRICE_DISCOUNT
 
 
 def _seed_addresses(seed: int, customers: list[Customer]) -> None:

@@ -159,7 +159,10 @@ class SimState:
         assert customer is not None
         now = time.time()
         draft.customer_name = customer.name
-        draft.delivery_address = f"{customer.street}, {customer.zip_code} {customer.city}"
+        text = customer.delivery_text(draft.delivery_address_id)
+        if text is None:  # an address the customer no longer has: back to the default
+            draft.delivery_address_id, text = 0, customer.address_text
+        draft.delivery_address = text
         if not draft.created:
             draft.created = now
         draft.changed = now

@@ -22,7 +22,13 @@ from erpsim.errors import SimValidation
 from erpsim.fmt import fmt_int, parse_decimal, parse_it_date
 from erpsim.html_layout import ToolItem, page, server_error_page
 from erpsim.html_layout import edit_tools as layout_edit_tools
-from erpsim.model import Order, OrderLine
+from erpsim.model import (
+    LINE_DISCOUNT_NONE,
+    STREET_PRICE_DISCOUNT,
+    STREET_PRICE_LINE_PERCENT,
+    Order,
+    OrderLine,
+)
 from erpsim.sessions import Session
 from erpsim.sim import Sim, session_of, sim_of
 from erpsim.viewstate import ViewState, decode
@@ -186,6 +192,7 @@ def _edit_page(
         lang,
         posted=posted,
         weight=html_weight.DEFAULT_ORDER_EDIT_ELEMENTS,
+        saved=_form(session, key).origin is not None,
     )
     title = (
         text("new_order", lang) if not draft.id else f"{text('order', lang)} {fmt_int(draft.id)}"
@@ -242,6 +249,7 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
         # A plain save puts the global discount back as stored (FACTS §2.16): only the
         # last write before "Salva e chiudi" keeps one.
         _apply_header(draft, posted, discount=argument != "Save")
+        _apply_line_discount(draft, posted)
         saved = copy.deepcopy(draft)
         if argument != "Save" and len(saved.lines) > 1 and sim.engine.drop_line_on_save():
             saved.lines.pop()
@@ -258,7 +266,9 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
         raise web.HTTPFound(urls.ORDERS)
     if argument == "SaveAndNew":
         raise web.HTTPFound(urls.NEW_ORDER)
-    raise web.HTTPFound(urls.order_detail(draft.id))
+    # "Salvare" stays on the object in edit mode, re-rendered from what was stored (its
+    # first tab shown again, FACTS §2.15).
+    raise web.HTTPFound(urls.order_detail(draft.id) + "?mode=Edit")
 
 
 def _raw(posted: dict[str, str], field: str) -> str:
@@ -309,6 +319,30 @@ def _apply_header(draft: Order, posted: dict[str, str], *, discount: bool = True
     draft.discount = value or None
 
 
+def line_percent_of(draft: Order) -> float:
+    """LINEPERCENT a new line of this order gets from its LINEDISC (FACTS §2.15, §11)."""
+    return STREET_PRICE_LINE_PERCENT if draft.line_discount == STREET_PRICE_DISCOUNT else 0.0
+
+
+def _apply_line_discount(draft: Order, posted: dict[str, str]) -> None:
+    """A save with LINEDISC cleared (its Clear button `_B1`) recalculates the lines' LINEPERCENT
+    — as the live ERP does it, in rounds (FACTS §2.15; c:916615f7, c:969f3d65): the first
+    such save resets only the first line still discounted, a later one all the others. The
+    order's LINEDISC turns "N/A" once no line keeps the group's discount; until then the
+    form shows the group again, Clear button and all."""
+    cleared = next(
+        (v for k, v in posted.items() if k.endswith("xaf_dviLINEDISC_Edit_dropdown_DD_VI")), None
+    )
+    if cleared is None or cleared.strip() or draft.line_discount == LINE_DISCOUNT_NONE:
+        return
+    discounted = [line for line in draft.lines if line.line_percent]
+    draft.line_discount_clears += 1
+    for line in discounted[:1] if draft.line_discount_clears == 1 else discounted:
+        line.line_percent = 0.0
+    if not any(line.line_percent for line in draft.lines):
+        draft.line_discount = LINE_DISCOUNT_NONE
+
+
 def _apply_texts(draft: Order, posted: dict[str, str]) -> None:
     """The form's text fields as posted (a save, or a callback that posts the form)."""
     if posted_field(posted, "PURCHORDERFORMNUM") is None:
@@ -355,6 +389,16 @@ def _callback(
         )
     if control == ho.customer_editor_name(visit):
         return _select_customer(sim, visit, draft, str(param.get("key") or ""))
+    if control == ho.address_lookup_name(visit):
+        customer = sim.state.agent_customer(draft.agent, draft.customer or "")
+        addresses = ho.address_lookup_page(customer, str(param.get("search") or ""))
+        return reply(
+            control=control,
+            updates={f"{control}_CC": ho.address_lookup_inner(control, addresses)},
+            state=ho.address_lookup_state(addresses),
+        )
+    if control == ho.address_editor_name(visit):
+        return _select_address(sim, visit, draft, str(param.get("key") or ""))
     article_editor = control.startswith(grid) and control.endswith("_xaf_dviINVENTTABLE_Edit")
     if article_editor and callback.command == "VARIANT":
         return _variant_picked(
@@ -418,6 +462,8 @@ def _select_customer(sim: Sim, visit: Visit, draft: Order, account: str) -> web.
         return reply(error=f"Cliente '{account}' non trovato.")
     draft.customer = customer.account
     draft.customer_name = customer.name
+    # The order takes the customer's LINEDISC: its new lines get that group's LINEPERCENT.
+    draft.line_discount = customer.line_discount
     draft.delivery_address = ho.address_of(customer)
     ed = ho.customer_editor_name(visit)
     address = f"{visit.layout}_{ho.FIELDS['DLVADDRESS'].path}_xaf_dviDLVADDRESS_View"
@@ -425,6 +471,25 @@ def _select_customer(sim: Sim, visit: Visit, draft: Order, account: str) -> web.
         control=ed,
         values={f"{ed}_I": customer.name, f"{ed}_VI": customer.account},
         updates={address: draft.delivery_address},
+        hide=[f"{ed}_DDD_PW-1"],
+    )
+
+
+def _select_address(sim: Sim, visit: Visit, draft: Order, key: str) -> web.Response:
+    """A row of the DELIVERYPOSTALADDRESS lookup picked: the order's delivery address until
+    the next line callback puts the customer's default back (FACTS §2.17, BOT:4111-4113)."""
+    customer = sim.state.agent_customer(draft.agent, draft.customer or "")
+    address_id = _int(key)
+    text_value = None if customer is None else customer.delivery_text(address_id)
+    if text_value is None:
+        return reply(error=f"Indirizzo '{key}' non trovato.")
+    draft.delivery_address_id, draft.delivery_address = address_id, text_value
+    ed = ho.address_editor_name(visit)
+    address = f"{visit.layout}_{ho.FIELDS['DLVADDRESS'].path}_xaf_dviDLVADDRESS_View"
+    return reply(
+        control=ed,
+        values={f"{ed}_I": text_value, f"{ed}_VI": key},
+        updates={address: text_value},
         hide=[f"{ed}_DDD_PW-1"],
     )
 
@@ -478,8 +543,10 @@ def _lines_callback(
             else:
                 line = _parse_line(sim, values)
                 if row is None:
+                    line.line_percent = line_percent_of(draft)
                     draft.lines.append(line)
                 else:
+                    line.line_percent = draft.lines[row].line_percent
                     draft.lines[row] = line
             had_id = bool(draft.id)
             _commit_lines(sim, draft, order_form, posted)
@@ -518,7 +585,7 @@ def _lines_callback(
     return reply(
         control=grid,
         updates=updates,
-        values=_discount_editor(visit, draft) if command in ("DeleteRow", "UpdateEdit") else None,
+        values=_reset_editors(visit, draft) if command in ("DeleteRow", "UpdateEdit") else None,
         url=url,
         state=state,
     )
@@ -539,6 +606,8 @@ def _commit_lines(sim: Sim, draft: Order, order_form: OrderForm, posted: dict[st
         pass  # a half-typed date: the save validates it
     if not draft.id:
         draft.id = sim.state.allocate_order_id()
+    # A line callback resets the server's ObjectSpace to the customer's default address.
+    draft.delivery_address_id = 0
     stored = sim.state.commit_order(
         copy.deepcopy(draft), editing=order_form.origin is not None, allow_empty=True
     )
@@ -548,13 +617,20 @@ def _commit_lines(sim: Sim, draft: Order, order_form: OrderForm, posted: dict[st
     sim.counters.writes["order_line"] += 1
 
 
-def _discount_editor(visit: Visit, draft: Order) -> dict[str, str] | None:
-    """The global discount editor put back to the stored value (FACTS §2.16)."""
+def _reset_editors(visit: Visit, draft: Order) -> dict[str, str] | None:
+    """What a line callback puts back (FACTS §2.16-17): the global discount editor to the
+    stored value, the delivery address to the customer's default."""
     if visit.mode != "Edit":
         return None
     ident = visit.field(ho.FIELDS["MANUALDISCOUNT"].path, "MANUALDISCOUNT")
     raw = f"{draft.discount or 0.0:.2f}"
-    return {f"{ident}_I": raw, f"{ident}_Raw": raw}
+    address = ho.address_editor_name(visit)
+    return {
+        f"{ident}_I": raw,
+        f"{ident}_Raw": raw,
+        f"{address}_I": draft.delivery_address,
+        f"{address}_VI": "",
+    }
 
 
 def _row_index(draft: Order, value: object) -> int | None:

@@ -39,8 +39,11 @@ def test_wrong_password_is_rejected(erp: Any, aio: Any, page: Any) -> None:
 
 
 def test_submit_order_creates_exactly_one_order(erp: Any, aio: Any, page: Any) -> None:
-    # Given a customer of agent01 and an article with several packages
+    # Given a customer of agent01 whose lines get the default 20 % (LINEDISC "Discount to get
+    # street price") and an article with several packages
     customer, products = _customer_and_articles(erp)
+    held = next(c for c in erp.state("customers")["customers"] if c["account"] == customer)
+    assert held["line_discount"] == "Discount to get street price"
     product = products[0]
     biggest = max(v["package_content"] for v in product["variants"])
     quantity = float(biggest * 2)
@@ -87,8 +90,10 @@ def test_submit_order_creates_exactly_one_order(erp: Any, aio: Any, page: Any) -
 
     # Then the ERP holds exactly this new order
     assert order_id.isdigit()
-    # the lock is checked before each line's UpdateEdit (each commits at once) and the save
-    assert checked == ["lock"] * 3 and progress[-1] == f"order {order_id} saved"
+    # the lock is checked before each line's UpdateEdit (each commits at once), each of the
+    # three "Salvare" that clear the default line discount (the first shows LINEDISC's Clear
+    # button, the next resets one line, the last the other) and the final save
+    assert checked == ["lock"] * (2 + 3 + 1) and progress[-1] == f"order {order_id} saved"
     mine = [o for o in erp.orders(AGENT) if o["reference"] == "AB-0123abcd"]
     assert len(mine) == 1
     saved = mine[0]
@@ -103,6 +108,7 @@ def test_submit_order_creates_exactly_one_order(erp: Any, aio: Any, page: Any) -
             "variant": biggest_variant,
             "quantity": quantity,
             "discount": None,
+            "line_percent": 0.0,
             "price": product["price"],
         },
         {
@@ -110,6 +116,7 @@ def test_submit_order_creates_exactly_one_order(erp: Any, aio: Any, page: Any) -
             "variant": other["variants"][0]["variant"],
             "quantity": 2.5,
             "discount": 10.0,
+            "line_percent": 0.0,
             "price": other["price"],
         },
     ]

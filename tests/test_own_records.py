@@ -11,6 +11,9 @@ from archibot.client import Client
 from archibot_devtools.local import SimProcess
 from tests.fix_stack import wait_all
 
+#: The operations whose payload names the customer (the others name an order or a document).
+CUSTOMER_NAMED = ("update-customer", "refresh-customer", "submit-order")
+
 
 def test_every_operation_on_another_agents_record_fails_at_once_and_touches_nothing(
     client: Client, agents: list[str], sim: SimProcess, start_worker_processes: Any,
@@ -31,6 +34,8 @@ def test_every_operation_on_another_agents_record_fails_at_once_and_touches_noth
         "delete-order": {"order": str(order["id"])},
         "update-customer": {"customer": customer["account"], "fields": {"city": "Altrove"}},
         "refresh-customer": {"customer": customer["account"]},
+        "submit-order": {"customer": customer["account"],
+                         "lines": [{"article": order["lines"][0]["article"], "quantity": 1}]},
         "download-ddt-pdf": {"ddt": ddt["number"]},
     }
     # When this agent names them, each in its own operation
@@ -40,13 +45,14 @@ def test_every_operation_on_another_agents_record_fails_at_once_and_touches_noth
     for op_type, op in zip(sends, done, strict=True):
         assert op["status"] == "failed", (op_type, op["status"], op["result"])
         assert op["attempts"] == 1, (op_type, op["error"])
-        named = customer["account"] if "customer" in op_type else (
+        named = customer["account"] if op_type in CUSTOMER_NAMED else (
             ddt["number"] if "ddt" in op_type else str(order["id"]))
         assert named in op["error"] and repr(agent) in op["error"], (op_type, op["error"])
         assert "Nothing was done" in op["error"], (op_type, op["error"])
     # ...and the other agent's records are as they were: nothing opened for editing was saved
     after = sim.state(include="orders,customers")
     assert next(o for o in after["orders"] if o["id"] == order["id"]) == order
+    assert len(after["orders"]) == len(before["orders"])  # no order for the other's customer
     assert next(c for c in after["customers"] if c["id"] == customer["id"]) == customer
     with client.db.connection() as conn:
         assert conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 0

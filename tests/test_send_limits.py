@@ -58,6 +58,14 @@ def _queued(redis_client: redis.Redis) -> int:
          "control character"),
         ("update-customer", {"customer": "1", "fields": {1: "x"}}, "fields", "customer fields"),
         ("sync-orders", {2: 3}, "payload", "text"),
+        ("submit-order", {**ORDER, "delivery_address": {"street": "Via Roma 1"}},
+         "delivery_address.city", "required"),
+        ("submit-order", {**ORDER, "delivery_address": {"id": "12a"}}, "delivery_address.id",
+         "address id"),
+        ("submit-order", {**ORDER, "delivery_address": ["Via Roma 1"]}, "delivery_address",
+         "address id"),
+        ("submit-order", {**ORDER, "delivery_address": {"id": "1", "zip": "35100"}},
+         "delivery_address", "not expected"),
     ],
 )
 def test_limits_name_the_field_and_queue_nothing(

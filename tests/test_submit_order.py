@@ -12,6 +12,7 @@ from typing import Any
 import redis
 
 from archibot.client import Client
+from archibot_devtools.bench import orderable_customers
 from archibot_devtools.local import SimProcess
 from tests.fix_stack import erp_orders, marker, wait_all
 
@@ -19,7 +20,7 @@ from tests.fix_stack import erp_orders, marker, wait_all
 def order_for(sim: SimProcess, agent: str, n: int = 0, lines: int = 2) -> dict[str, Any]:
     """A valid order of ``agent`` built from the simulator's own data."""
     state = sim.state(include="customers,products")
-    customers = [c for c in state["customers"] if c["agent"] == agent]
+    customers = [c for c in orderable_customers(state) if c["agent"] == agent]
     products = state["products"][n * lines : (n + 1) * lines]
     return {
         "customer": customers[n % len(customers)]["account"],

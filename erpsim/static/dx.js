@@ -441,6 +441,16 @@
       combo.SetValue(el.getAttribute("data-dx-combo-item"));
       return;
     }
+    if ((el = t.closest("[data-dx-clear]"))) {
+      // A button editor's Clear button (`{name}_B1`): empties the value the form posts; the
+      // server recalculates on the next save (LINEDISC, FACTS §2.15). Its inline onclick
+      // (ASPx.BEClick) works from a script too, as on the live ERP.
+      var cleared = el.getAttribute("data-dx-clear");
+      byId(cleared + "_I").value = "N/A";
+      byId(cleared + "_VI").value = "";
+      leaveGuard.on();
+      return;
+    }
     if ((el = t.closest("[data-dx-combo-button]"))) {
       var c = controls[el.getAttribute("data-dx-combo-button")];
       var pw = byId(c.name + "_DDD_PW");
