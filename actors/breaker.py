@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 from urllib.parse import urljoin
 
@@ -35,9 +36,14 @@ PROBE_PATH = "Login.aspx"
 class ErpBreaker:
     """Open/closed state of the ERP, in Redis. Coroutines of the worker's event loop."""
 
-    def __init__(self, client: aioredis.Redis, *, erp_url: str, threshold: int) -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, erp_url: str, threshold: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._client = client
         self.erp_url = erp_url
+        #: What the probe's HTTPS trusts (ARCHIBOT_ERP_CA_FILE); None: the system's.
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self.threshold = threshold
         self._errors_key = ERP_ERRORS_KEY
         self._open_key = ERP_OPEN_KEY
@@ -113,7 +119,7 @@ class ErpBreaker:
         timeout = aiohttp.ClientTimeout(total=DEFAULT_PROBE_TIMEOUT_S)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as http, http.get(
-                urljoin(self.erp_url, PROBE_PATH), allow_redirects=False
+                urljoin(self.erp_url, PROBE_PATH), allow_redirects=False, ssl=self._ssl
             ) as response:
                 return response.status
         except (aiohttp.ClientError, TimeoutError, OSError):
