@@ -33,11 +33,12 @@ from archibot.errors import ConfigError
 from archibot.settings import Settings
 from erp import selectors as sel
 from erp.certificates import SPKI_LIST_FLAG, chromium_trust_args, spki_sha256
+from erp.detail import click_to_navigate, tool_link
 from erp.documents import fetch_file
 from erp.errors import ErpCertificateRejected, ErpLeftHost, ErpUnavailable
 from erp.orders import find_own_order
 from erp.session import login, touch_session
-from erp.waits import goto, same_origin
+from erp.waits import goto, same_origin, wait_idle
 from pool.browser import launch_chromium
 from pool.pool import BrowserPool
 from tests.fix_erpsim import SimProcess, start_erpsim
@@ -288,6 +289,22 @@ def test_a_redirect_to_another_host_fails_naming_both_hosts(aio: Any, page: Any,
         assert outcome_for(error) is Outcome.FAIL
     assert erp.counters()["login_posts"] == {}
     assert PASSWORD not in str(logged_in.value)
+
+
+def test_a_click_that_lands_on_another_host_fails_naming_both_hosts(
+    aio: Any, page: Any, erp: SimProcess
+) -> None:
+    # Given a customer's detail view open in a live session
+    customer = next(c for c in erp.state()["customers"] if c["agent"] == AGENT)
+    aio.run(login(page, erp.url, AGENT, PASSWORD))
+    aio.run(goto(page, urljoin(erp.url, sel.customer_view_url(customer["id"])), "open the customer"))
+    aio.run(wait_idle(page, "open the customer"))
+    edit = aio.run(tool_link(page, sel.EDIT_TEXTS, "edit"))
+    # When the ERP moves before "Modifica" is clicked
+    erp.set_faults(redirect_host="localhost")
+    # Then the click's page on the other host is ErpLeftHost naming both
+    with pytest.raises(ErpLeftHost, match=r"http://127\.0\.0\.1:\d+ sent the browser to http://localhost:\d+"):
+        aio.run(click_to_navigate(page, f'[id="{edit}"]', "edit the customer"))
 
 
 def test_a_link_to_another_host_is_not_fetched(aio: Any) -> None:
