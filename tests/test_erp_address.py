@@ -16,7 +16,7 @@ import ipaddress
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from actors.outcomes import Outcome, outcome_for
+from archibot.client import Client
 from archibot.errors import ConfigError
 from archibot.settings import Settings
+from archibot_devtools.local import Workers
 from erp import selectors as sel
 from erp.certificates import SPKI_LIST_FLAG, chromium_trust_args, spki_sha256
 from erp.detail import click_to_navigate, tool_link
@@ -271,6 +273,24 @@ def test_without_the_ca_file_a_self_signed_erp_fails_with_a_certificate_error(
     # and the bot's own HTTPS requests do not trust it either
     with pytest.raises(ErpUnavailable, match="[Cc]ertificate"):
         aio.run(touch_session(erp_url, []))
+
+
+def test_workers_read_the_erp_over_https_with_the_ca_file_and_fail_for_good_without(
+    client: Client, erps: SimProcess, pki: Pki, start_worker_processes: Callable[..., Workers]
+) -> None:
+    # Given an agent, and workers whose ERP is the simulator over HTTPS, with no CA file
+    client.agents.add(AGENT, PASSWORD)
+    workers = start_worker_processes(processes=1, threads=1, erp_url=erps.url)
+    # When a read is sent, it fails at once, naming the certificate error and the setting
+    failed = client.wait(client.send("sync-orders", AGENT, {}), 60)
+    assert failed["status"] == "failed" and failed["attempts"] == 1, failed
+    assert "ERR_CERT_AUTHORITY_INVALID" in failed["error"] and "ARCHIBOT_ERP_CA_FILE" in failed["error"]
+    workers.stop()
+    # Then with ARCHIBOT_ERP_CA_FILE naming the CA, the same read is done
+    start_worker_processes(processes=1, threads=1, erp_url=erps.url, erp_ca_file=str(pki.ca))
+    done = client.wait(client.send("sync-orders", AGENT, {}), 60)
+    assert done["status"] == "done", done
+    assert erps.counters()["logins"] == {AGENT: 1}
 
 
 def test_a_redirect_to_another_host_fails_naming_both_hosts(aio: Any, page: Any, erp: SimProcess) -> None:
