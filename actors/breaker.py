@@ -31,6 +31,10 @@ DEFAULT_PROBE_MAX_MS = 5_000
 DEFAULT_PROBE_TIMEOUT_S = 10.0
 #: The page a probe asks for: it needs no session.
 PROBE_PATH = "Login.aspx"
+#: What a probe reports when the ERP completed a TLS handshake with a certificate it does not
+#: trust (nginx's 495): the ERP is up, and the operations fail saying what is wrong with it,
+#: rather than waiting for ever behind an open breaker.
+CERTIFICATE_UNTRUSTED_STATUS = 495
 
 
 class ErpBreaker:
@@ -122,5 +126,8 @@ class ErpBreaker:
                 urljoin(self.erp_url, PROBE_PATH), allow_redirects=False, ssl=self._ssl
             ) as response:
                 return response.status
+        except aiohttp.ClientConnectorCertificateError as exc:
+            log.warning("erp_probe_certificate_untrusted error=%s (set ARCHIBOT_ERP_CA_FILE)", exc)
+            return CERTIFICATE_UNTRUSTED_STATUS
         except (aiohttp.ClientError, TimeoutError, OSError):
             return None

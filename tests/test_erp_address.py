@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from actors.breaker import CERTIFICATE_UNTRUSTED_STATUS, ErpBreaker
 from actors.outcomes import Outcome, outcome_for
 from archibot.client import Client
 from archibot.errors import ConfigError
@@ -291,6 +292,18 @@ def test_workers_read_the_erp_over_https_with_the_ca_file_and_fail_for_good_with
     done = client.wait(client.send("sync-orders", AGENT, {}), 60)
     assert done["status"] == "done", done
     assert erps.counters()["logins"] == {AGENT: 1}
+
+
+def test_the_breakers_probe_trusts_the_ca_file_and_takes_an_untrusted_erp_for_up(
+    aio: Any, erps: SimProcess, pki: Pki
+) -> None:
+    trusting = ErpBreaker(None, erp_url=erps.url, threshold=1,  # type: ignore[arg-type]
+                          ssl_context=ssl.create_default_context(cafile=str(pki.ca)))
+    assert aio.run(trusting._ask_erp()) == 200
+    # Untrusted, the ERP still answered: up (its operations fail saying why), never "down",
+    # which would keep every operation waiting behind an open breaker for ever
+    untrusting = ErpBreaker(None, erp_url=erps.url, threshold=1)  # type: ignore[arg-type]
+    assert aio.run(untrusting._ask_erp()) == CERTIFICATE_UNTRUSTED_STATUS
 
 
 def test_a_redirect_to_another_host_fails_naming_both_hosts(aio: Any, page: Any, erp: SimProcess) -> None:
