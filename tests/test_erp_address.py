@@ -276,6 +276,32 @@ def test_without_the_ca_file_a_self_signed_erp_fails_with_a_certificate_error(
         aio.run(touch_session(erp_url, []))
 
 
+def test_a_chromium_launched_before_the_certificate_could_be_checked_is_replaced(
+    aio: Any, erps: SimProcess, pki: Pki
+) -> None:
+    # Given an ERP that did not answer when the worker's Chromium was launched
+    asked: list[int] = []
+
+    async def trust() -> tuple[str, ...]:
+        asked.append(1)
+        if len(asked) == 1:
+            raise ErpUnavailable("check the ERP's certificate: 127.0.0.1 did not answer")
+        return await chromium_trust_args(erps.url, str(pki.ca))
+
+    async def run() -> dict[str, Any]:
+        async with _pool(launch_args=trust) as pool:
+            # Then it was launched without the pin, and is replaced at the next checkout,
+            # which asks again: the agent logs in
+            async with pool.context(AGENT) as session:
+                await login(session.page, erps.url, AGENT, PASSWORD)
+            return pool.stats()
+
+    stats = aio.run(run())
+    assert len(asked) == 2
+    assert stats["launches"] == 2
+    assert erps.counters()["logins"] == {AGENT: 1}
+
+
 def test_workers_read_the_erp_over_https_with_the_ca_file_and_fail_for_good_without(
     client: Client, erps: SimProcess, pki: Pki, start_worker_processes: Callable[..., Workers]
 ) -> None:
