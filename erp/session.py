@@ -26,6 +26,7 @@ from erp.waits import (
     goto,
     is_login_url,
     leaving,
+    staying_on,
 )
 
 __all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_page", "is_login_url", "login", "touch_session"]
@@ -108,7 +109,7 @@ async def login(
     login_url = sel.login_url(erp_url)
     posted = False
     try:
-        async with boundary(page, step), leaving(page):
+        async with staying_on(page, login_url, step), boundary(page, step), leaving(page):
             response = await page.goto(
                 login_url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms}
             )

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from pyppeteer.errors import ElementHandleError, NetworkError, PageError
 from pyppeteer.errors import TimeoutError as PyppeteerTimeout
@@ -58,6 +58,31 @@ def check_same_host(page: Any, expected_url: str, step: str) -> None:
     """
     if not same_origin(page.url, expected_url):
         raise ErpLeftHost(step, where(expected_url), where(page.url))
+
+
+@asynccontextmanager
+async def staying_on(page: Any, url: str, step: str) -> AsyncIterator[None]:
+    """Inside, a navigation that breaks after the ERP redirected it to another host than
+    ``url``'s (one the worker cannot reach) is ErpLeftHost naming both, not an ERP that is
+    down: the redirect is seen as it passes. One that arrives is for check_same_host."""
+    elsewhere: list[str] = []
+
+    def on_response(response: Any) -> None:
+        location = response.headers.get("location", "")
+        if location and 300 <= response.status < 400 and response.request.isNavigationRequest():
+            target = urljoin(response.url, location)
+            if not same_origin(target, url):
+                elsewhere.append(target)
+
+    page.on("response", on_response)
+    try:
+        yield
+    except ErpUnavailable as exc:
+        if elsewhere:
+            raise ErpLeftHost(step, where(url), where(elsewhere[0])) from exc
+        raise
+    finally:
+        page.remove_listener("response", on_response)
 
 
 def check_certificate(exc: Exception, step: str, url: str) -> None:
@@ -158,7 +183,7 @@ async def goto(page: Any, url: str, step: str, timeout_ms: int = DEFAULT_NAV_TIM
     """Navigate (leaving an unsaved form on purpose); a 5xx answer is ErpUnavailable, a
     redirect to Login.aspx is SessionExpired, one to another host ErpLeftHost, an untrusted
     certificate ErpCertificateRejected."""
-    async with boundary(page, step), leaving(page):
+    async with staying_on(page, url, step), boundary(page, step), leaving(page):
         response = await page.goto(url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms})
     check_same_host(page, url, step)
     check_not_login(page, step)

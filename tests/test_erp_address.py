@@ -350,6 +350,22 @@ def test_a_redirect_to_another_host_fails_naming_both_hosts(aio: Any, page: Any,
     assert PASSWORD not in str(logged_in.value)
 
 
+def test_a_redirect_to_a_host_that_does_not_answer_fails_naming_both_hosts(
+    aio: Any, page: Any, erp: SimProcess
+) -> None:
+    # Given an ERP sending its pages to a host this machine cannot reach (nothing on 127.0.0.2)
+    port = erp.url.split(":")[2].split("/")[0]
+    erp.set_faults(redirect_host="127.0.0.2")
+    # Then the failed navigation is no ERP outage to retry, but the move, naming both hosts
+    for attempt in (
+        goto(page, urljoin(erp.url, sel.DEFAULT_PAGE), "open Default.aspx"),
+        login(page, erp.url, AGENT, PASSWORD),
+    ):
+        with pytest.raises(ErpLeftHost, match=rf"http://127\.0\.0\.1:{port} sent the browser to http://127\.0\.0\.2:{port}"):
+            aio.run(attempt)
+    assert erp.counters()["login_posts"] == {}
+
+
 def test_a_click_that_lands_on_another_host_fails_naming_both_hosts(
     aio: Any, page: Any, erp: SimProcess
 ) -> None:
