@@ -113,9 +113,9 @@ async def login(
             response = await page.goto(
                 login_url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms}
             )
-            # A blocked address may be refused the page too.
             # The credentials go only to the configured ERP, never to where it redirects.
             check_same_host(page, login_url, step)
+            # A blocked address may be refused the page too.
             _raise_if_throttled(response, step, posted=False)
             if response is not None and response.status >= SERVER_ERROR_STATUS:
                 raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status} for Login.aspx")
