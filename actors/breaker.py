@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 from urllib.parse import urljoin
 
@@ -30,14 +31,23 @@ DEFAULT_PROBE_MAX_MS = 5_000
 DEFAULT_PROBE_TIMEOUT_S = 10.0
 #: The page a probe asks for: it needs no session.
 PROBE_PATH = "Login.aspx"
+#: What a probe reports when the ERP completed a TLS handshake with a certificate it does not
+#: trust (nginx's 495): the ERP is up, and the operations fail saying what is wrong with it,
+#: rather than waiting for ever behind an open breaker.
+CERTIFICATE_UNTRUSTED_STATUS = 495
 
 
 class ErpBreaker:
     """Open/closed state of the ERP, in Redis. Coroutines of the worker's event loop."""
 
-    def __init__(self, client: aioredis.Redis, *, erp_url: str, threshold: int) -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, erp_url: str, threshold: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._client = client
         self.erp_url = erp_url
+        #: What the probe's HTTPS trusts (ARCHIBOT_ERP_CA_FILE); None: the system's.
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self.threshold = threshold
         self._errors_key = ERP_ERRORS_KEY
         self._open_key = ERP_OPEN_KEY
@@ -113,8 +123,11 @@ class ErpBreaker:
         timeout = aiohttp.ClientTimeout(total=DEFAULT_PROBE_TIMEOUT_S)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as http, http.get(
-                urljoin(self.erp_url, PROBE_PATH), allow_redirects=False
+                urljoin(self.erp_url, PROBE_PATH), allow_redirects=False, ssl=self._ssl
             ) as response:
                 return response.status
+        except aiohttp.ClientConnectorCertificateError as exc:
+            log.warning("erp_probe_certificate_untrusted error=%s (set ARCHIBOT_ERP_CA_FILE)", exc)
+            return CERTIFICATE_UNTRUSTED_STATUS
         except (aiohttp.ClientError, TimeoutError, OSError):
             return None

@@ -101,6 +101,7 @@ class KeepAlive:
                     alive = await touch_session(
                         services.settings.erp_base(), stored.cookies,
                         accept_language=accept_language(services.settings.erp_lang),
+                        ssl_context=services.erp_ssl,
                     )
                 except ErpUnavailable as exc:
                     log.info("keepalive_unanswered agent=%s error=%s", agent, exc)

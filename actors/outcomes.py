@@ -27,7 +27,14 @@ from actors.errors import (
     SyncPreempted,
 )
 from archibot.errors import InvalidOperation
-from erp.errors import ErpRejected, ErpUnavailable, LoginRejected, LoginUnreached, SessionExpired
+from erp.errors import (
+    ErpMisconfigured,
+    ErpRejected,
+    ErpUnavailable,
+    LoginRejected,
+    LoginUnreached,
+    SessionExpired,
+)
 from pool.errors import ChromiumNotFound, LaunchFailed, PoolError
 from store.errors import CredentialsUnreadable, StaleFence, StoreError, UnknownAgent
 
@@ -83,6 +90,9 @@ OUTCOMES: dict[type[BaseException], Outcome] = {
     SessionExpired: Outcome.RETRY,
     ErpRejected: Outcome.FAIL_REJECTED,
     LoginRejected: Outcome.FAIL_LOGIN,
+    # Not where, or not what, the settings say (another host, an untrusted certificate): no
+    # retry helps until an operator changes ARCHIBOT_ERP_URL or ARCHIBOT_ERP_CA_FILE.
+    ErpMisconfigured: Outcome.FAIL,
     # Our infrastructure: transient, except what only a person can fix.
     PoolError: Outcome.RETRY,
     ChromiumNotFound: Outcome.STOP_WORKER,

@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from actors.sweeper import Sweeper
 from archibot.backoff import compute_backoff_ms
 from archibot.client import Client
 from archibot.connections import async_redis
+from erp.certificates import chromium_trust_args
 from pool.pool import BrowserPool
 from store.agents import AgentStore
 from store.cache import Cache
@@ -87,6 +90,9 @@ class Services:
     broker: dramatiq.Broker
     #: Runs the blocking store calls off the event loop.
     db_threads: concurrent.futures.ThreadPoolExecutor
+    #: What the worker's own HTTPS requests to the ERP trust (ARCHIBOT_ERP_CA_FILE); None:
+    #: the system's.
+    erp_ssl: ssl.SSLContext | None = None
 
     async def db_call(self, fn: Any, *args: Any) -> Any:
         """Run a blocking store call on the database threads."""
@@ -161,6 +167,7 @@ def _build(settings: Settings, broker: dramatiq.Broker) -> Services:
     db = Database(settings.database_url, max_size=DEFAULT_DB_POOL_SIZE,
                   statement_timeout_ms=settings.statement_timeout_ms)
     redis = async_redis(settings)
+    erp_ssl = settings.erp_ssl_context()
     return Services(
         settings=settings,
         name=f"{socket.gethostname()}:{os.getpid()}",
@@ -172,17 +179,23 @@ def _build(settings: Settings, broker: dramatiq.Broker) -> Services:
         documents=Documents(db, settings.documents_dir),
         redis=redis,
         lock=AgentLock(redis, ttl_ms=settings.lock_ttl_ms),
-        breaker=ErpBreaker(redis, erp_url=settings.erp_base(), threshold=settings.erp_breaker_errors),
+        breaker=ErpBreaker(redis, erp_url=settings.erp_base(), threshold=settings.erp_breaker_errors,
+                           ssl_context=erp_ssl),
         pool=BrowserPool(
             chromium_path=settings.chromium,
             contexts_per_browser=settings.contexts_per_browser,
             lang=settings.erp_lang,
             max_browser_age_s=settings.browser_max_age_s,
             degraded_new_page_ms=settings.browser_degraded_new_page_ms,
+            # Chromium trusts the ERP's certificate as ARCHIBOT_ERP_CA_FILE vouches for it.
+            launch_args=functools.partial(
+                chromium_trust_args, settings.erp_base(), settings.erp_ca_file
+            ),
         ),
         sender=Client(settings, db=db),
         broker=broker,
         db_threads=concurrent.futures.ThreadPoolExecutor(DEFAULT_DB_THREADS, thread_name_prefix="archibot-db"),
+        erp_ssl=erp_ssl,
     )
 
 

@@ -282,6 +282,8 @@ def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
         argv += ["--admin-token", args.admin_token]
     if args.faults:
         argv += ["--faults", args.faults]
+    if args.tls_cert:
+        argv += ["--tls-cert", args.tls_cert, "--tls-key", args.tls_key or ""]
     return int(sim_main(argv) or 0)
 
 
@@ -375,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--admin-token")
     sim.add_argument("--test-mode", action="store_true", help="open /__sim/ without a token; show passwords")
     sim.add_argument("--faults", help='JSON as PUT /__sim/faults, e.g. {"login_limit": 48}')
+    sim.add_argument("--tls-cert", help="serve HTTPS: a PEM certificate (chain); with --tls-key")
+    sim.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     sim.set_defaults(func=cmd_sim)
 
     demo = sub.add_parser("demo", help="the main job on the embedded default: simulator, workers, orders")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
@@ -159,6 +160,9 @@ class Settings:
     redis_url: str = DEFAULT_REDIS_URL
     database_url: str = DEFAULT_DATABASE_URL
     erp_url: str = DEFAULT_ERP_URL
+    #: A PEM file with the ERP's certificate or its CA's: what HTTPS to the ERP trusts (the
+    #: browser and the bot's own requests). Empty: the system's trust store.
+    erp_ca_file: str = ""
     erp_lang: str = DEFAULT_ERP_LANG
     chromium: str = DEFAULT_CHROMIUM
     contexts_per_browser: int = DEFAULT_CONTEXTS_PER_BROWSER
@@ -289,6 +293,10 @@ class Settings:
         if settings.login_budget_per_address < DEFAULT_LOGIN_BUDGET_PER_ADDRESS:
             raise ConfigError("ARCHIBOT_LOGIN_BUDGET_PER_ADDRESS must be auto, 0 (no cap) or a "
                               f"number of logins, not {settings.login_budget_per_address}")
+        if settings.erp_ca_file:
+            _check_ca_file(settings.erp_ca_file)
+        if urlsplit(settings.erp_url).scheme not in ("http", "https"):
+            raise ConfigError(f"ARCHIBOT_ERP_URL must be an http:// or https:// URL, not {settings.erp_url!r}")
         if settings.contexts_per_browser < 1:
             raise ConfigError("ARCHIBOT_CONTEXTS_PER_BROWSER must be at least 1")
         if not settings.secret_key_list():
@@ -331,9 +339,35 @@ class Settings:
             per_address_minute=self.login_budget_per_minute,
         )
 
+    def erp_ssl_context(self) -> ssl.SSLContext | None:
+        """What the bot's own HTTP requests to the ERP trust: the CA file's certificates, or
+        None for the system's."""
+        return ssl.create_default_context(cafile=self.erp_ca_file) if self.erp_ca_file else None
+
     def erp_base(self) -> str:
         """The ERP's base URL, always ending with a slash."""
         return self.erp_url if self.erp_url.endswith("/") else self.erp_url + "/"
+
+
+def _check_ca_file(path: str) -> None:
+    """ConfigError unless ``path`` is a readable PEM file of certificates OpenSSL can load."""
+    from cryptography import x509
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise ConfigError(f"ARCHIBOT_ERP_CA_FILE: cannot read {path!r} ({exc.strerror})") from None
+    try:
+        certificates = x509.load_pem_x509_certificates(data)
+        ssl.create_default_context(cafile=path)
+    except (ValueError, ssl.SSLError):
+        certificates = []
+    if not certificates:
+        raise ConfigError(
+            f"ARCHIBOT_ERP_CA_FILE {path!r} holds no PEM certificate: give the ERP's certificate "
+            "or the CA's that signed it, as '-----BEGIN CERTIFICATE-----' blocks"
+        )
 
 
 def _parse(name: str, type_name: str, raw: str) -> object:

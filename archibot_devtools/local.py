@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -38,6 +39,8 @@ class SimProcess:
     proc: subprocess.Popen[str]
     url: str  # the /Archibald/ base
     admin_token: str | None = None
+    #: Over HTTPS (--tls-cert): the PEM file its certificate verifies against.
+    ca_file: str | None = None
 
     @property
     def root(self) -> str:
@@ -52,7 +55,8 @@ class SimProcess:
             request.add_header("Content-Type", "application/json")
         if self.admin_token:
             request.add_header("X-Sim-Token", self.admin_token)
-        with urllib.request.urlopen(request, timeout=30) as response:
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
             return json.loads(response.read() or b"null")
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
@@ -112,8 +116,10 @@ def start_sim(
     seed: int | None = None,
     test_mode: bool = True,
     extra_args: list[str] | None = None,
+    ca_file: str | None = None,
 ) -> SimProcess:
-    """Start ``python -m erpsim`` and wait for it to listen."""
+    """Start ``python -m erpsim`` and wait for it to listen (``ca_file``: what its HTTPS
+    certificate verifies against, when ``extra_args`` hold ``--tls-cert``/``--tls-key``)."""
     args = [sys.executable, "-m", "erpsim", "--host", host, "--port", str(port), "--profile", profile]
     if latency_ms is not None:
         args += ["--latency-ms", str(latency_ms)]
@@ -129,7 +135,7 @@ def start_sim(
     url = line.split("listening on ", 1)[1].strip()
     # Keep draining stdout so the child never blocks on a full pipe.
     threading.Thread(target=_drain, args=(proc,), daemon=True).start()
-    return SimProcess(proc, url)
+    return SimProcess(proc, url, ca_file=ca_file)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from erp.waits import (
     SERVER_ERROR_STATUS,
     boundary,
     check_not_login,
+    check_same_host,
     goto,
     wait_idle,
 )
@@ -56,8 +57,10 @@ async def click_to_navigate(
 ) -> int | None:
     """Click `target` and wait for the page it leads to; its HTTP status (None: no response).
 
-    `after_click` runs right after the click, before the answer. Login.aspx is SessionExpired.
+    `after_click` runs right after the click, before the answer. Login.aspx is SessionExpired;
+    a page on another host than the one clicked on is ErpLeftHost.
     """
+    here = page.url
     async with boundary(page, step):
         navigation = asyncio.ensure_future(
             page.waitForNavigation(
@@ -72,6 +75,7 @@ async def click_to_navigate(
             navigation.cancel()
             raise
         response = await navigation
+    check_same_host(page, here, step)
     check_not_login(page, step)
     return None if response is None else int(response.status)
 

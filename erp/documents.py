@@ -24,8 +24,16 @@ from urllib.parse import urljoin
 from erp import culture as culture_parse
 from erp import grid, orders
 from erp import selectors as sel
-from erp.errors import ErpUnavailable, NotOwnRecord
-from erp.waits import DEFAULT_CALLBACK_TIMEOUT_MS, DEFAULT_POLL_MS, boundary, goto, wait_idle
+from erp.errors import ErpLeftHost, ErpUnavailable, NotOwnRecord
+from erp.waits import (
+    DEFAULT_CALLBACK_TIMEOUT_MS,
+    DEFAULT_POLL_MS,
+    boundary,
+    goto,
+    same_origin,
+    wait_idle,
+    where,
+)
 
 log = logging.getLogger(__name__)
 #: Tries of a PDF export that answers "Requested objects cannot be loaded" (FACTS §8).
@@ -152,7 +160,12 @@ _FETCH_JS = """async (url) => {
 
 
 async def fetch_file(page: Any, url: str, step: str) -> tuple[bytes, str]:
-    """GET a file inside the page's session; (bytes, file name from Content-Disposition)."""
+    """GET a file inside the page's session; (bytes, file name from Content-Disposition).
+
+    Only from the ERP's own host: a link to another host is ErpLeftHost, never fetched.
+    """
+    if not same_origin(url, page.url):
+        raise ErpLeftHost(step, where(page.url), where(url))
     async with boundary(page, step):
         got = await asyncio.wait_for(page.evaluate(_FETCH_JS, url), DEFAULT_FILE_TIMEOUT_S)
     if got["status"] >= 500:

@@ -9,6 +9,9 @@ ErpError
 ├── SessionExpired     the ERP sent us to Login.aspx (log in again, then retry the step)
 ├── LoginRejected      the ERP refused the credentials (permanent)
 ├── LoginThrottled     the ERP refused the login post with 403: this address logs in too often
+├── ErpMisconfigured   the ERP is not where, or not what, ARCHIBOT_ERP_URL says (permanent)
+│   ├── ErpCertificateRejected  Chromium did not trust the ERP's HTTPS certificate
+│   └── ErpLeftHost    a navigation ended on another host than the configured ERP's
 └── ErpRejected        the ERP refused the data: unknown article, validation error (permanent)
     └── NotOwnRecord   the payload names a record that is not in the agent's own list (another
                        agent's, which the ERP would open by its id, or none): nothing done
@@ -69,6 +72,42 @@ class LoginThrottled(ErpError):
         self.retry_after_s = retry_after_s
         #: False when the login page itself was refused: no credentials were posted.
         self.posted = posted
+
+
+class ErpMisconfigured(ErpError):
+    """The ERP is not where, or not what, the settings say; only an operator can fix it.
+
+    Permanent: no retry helps until ARCHIBOT_ERP_URL or ARCHIBOT_ERP_CA_FILE is put right.
+    """
+
+
+class ErpCertificateRejected(ErpMisconfigured):
+    """Chromium refused the ERP's HTTPS certificate (`reason`: its net::ERR_CERT_* code)."""
+
+    def __init__(self, step: str, url: str, reason: str) -> None:
+        super().__init__(
+            f"{step}: the ERP's HTTPS certificate at {url} is not trusted ({reason}): give the "
+            "certificate of the ERP or of the CA that signed it in ARCHIBOT_ERP_CA_FILE (PEM)"
+        )
+        self.url = url
+        self.reason = reason
+
+
+class ErpLeftHost(ErpMisconfigured):
+    """A navigation ended on another scheme, host or port than the configured ERP's.
+
+    The bot never follows the ERP to another host (its cookies and the agents' passwords
+    belong to the configured one): a redirect there means ARCHIBOT_ERP_URL is out of date.
+    """
+
+    def __init__(self, step: str, expected: str, found: str) -> None:
+        super().__init__(
+            f"{step}: the ERP at {expected} sent the browser to {found}, another host; "
+            f"Archibot only follows the ERP at {expected} — if the ERP moved to {found}, set "
+            "ARCHIBOT_ERP_URL to its new address"
+        )
+        self.expected = expected
+        self.found = found
 
 
 class ErpRejected(ErpError):

@@ -18,6 +18,7 @@ from erp.waits import (
     DEFAULT_CALLBACK_TIMEOUT_MS,
     accepting_dialogs,
     boundary,
+    check_same_host,
     goto,
     set_value,
     wait_idle,
@@ -167,6 +168,7 @@ async def list_state(page: Any, name: str, step: str) -> ListState:
 
 async def _set_filter(page: Any, combo: str, value: str, step: str) -> None:
     """Choose a filter item: the real page then reloads the whole view."""
+    here = page.url
     async with boundary(page, step):
         navigation = asyncio.ensure_future(
             page.waitForNavigation({"waitUntil": "domcontentloaded"})
@@ -177,6 +179,7 @@ async def _set_filter(page: Any, combo: str, value: str, step: str) -> None:
             value,
         )
         await navigation
+    check_same_host(page, here, step)
     await wait_idle(page, step)
 
 
@@ -327,6 +330,7 @@ async def row_element(page: Any, index: int, selector: str) -> Any:
 
 async def open_row(page: Any, index: int, step: str) -> None:
     """Click a row's pencil ("Modifica") and wait for its detail view."""
+    here = page.url
     async with boundary(page, step):
         pencil = await row_element(page, index, sel.EDIT_ROW_LINK)
         navigation = asyncio.ensure_future(
@@ -334,6 +338,7 @@ async def open_row(page: Any, index: int, step: str) -> None:
         )
         await pencil.click()
         response = await navigation
+    check_same_host(page, here, step)
     await wait_idle(page, step)
     if response is not None and response.status >= 500:
         raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status}")

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urljoin, urlsplit
+
+#: Login.aspx under the live ERP's base path /Archibald/ (login_url builds it for any base).
 LOGIN_PAGE = "Login.aspx?ReturnUrl=%2fArchibald%2fDefault.aspx"
 DEFAULT_PAGE = "Default.aspx"
+
+
+def login_url(erp_url: str) -> str:
+    """Login.aspx under the ERP's base URL, its ReturnUrl that base's Default.aspx as IIS
+    writes it (lower-case escapes: ``?ReturnUrl=%2fArchibald%2fDefault.aspx``)."""
+    back = urlsplit(urljoin(erp_url, DEFAULT_PAGE)).path
+    return urljoin(erp_url, "Login.aspx?ReturnUrl=" + quote(back, safe="").replace("%2F", "%2f"))
 ORDERS_LIST = "SALESTABLE_ListView_Agent/"
 CUSTOMERS_LIST = "CUSTTABLE_ListView_Agent/"
 PRODUCTS_LIST = "INVENTTABLE_ListView/"

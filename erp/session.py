@@ -10,6 +10,7 @@ mouse. Success is judged on the URL's *pathname*: the ReturnUrl of Login.aspx it
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -21,9 +22,11 @@ from erp.waits import (
     DEFAULT_NAV_TIMEOUT_MS,
     SERVER_ERROR_STATUS,
     boundary,
+    check_same_host,
     goto,
     is_login_url,
     leaving,
+    staying_on,
 )
 
 __all__ = ["DEFAULT_NAV_TIMEOUT_MS", "is_logged_in", "is_login_page", "is_login_url", "login", "touch_session"]
@@ -103,13 +106,15 @@ async def login(
     seen it.
     """
     step = f"login of {username}"
-    login_url = urljoin(erp_url, sel.LOGIN_PAGE)
+    login_url = sel.login_url(erp_url)
     posted = False
     try:
-        async with boundary(page, step), leaving(page):
+        async with staying_on(page, login_url, step), boundary(page, step), leaving(page):
             response = await page.goto(
                 login_url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms}
             )
+            # The credentials go only to the configured ERP, never to where it redirects.
+            check_same_host(page, login_url, step)
             # A blocked address may be refused the page too.
             _raise_if_throttled(response, step, posted=False)
             if response is not None and response.status >= SERVER_ERROR_STATUS:
@@ -146,6 +151,7 @@ async def login(
             raise
         # Still on Login.aspx before anything was posted: the page did not let us log in.
         raise LoginUnreached(f"{step}: the login form did not load ({exc})") from exc
+    check_same_host(page, login_url, step)
     _raise_if_throttled(response, step, posted=True)
     if response is not None and response.status >= SERVER_ERROR_STATUS:
         if not is_login_page(page.url):
@@ -186,12 +192,14 @@ async def touch_session(
     user_agent: str | None = None,
     accept_language: str | None = None,
     timeout_s: float = DEFAULT_KEEPALIVE_TIMEOUT_S,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> bool:
     """One cheap request under the session's cookies, so its idle expiry starts over.
 
     GETs Default.aspx without following its redirect (no list page is rendered): a live
     session is sent on into the application, an expired one to Login.aspx. True if the
     session was live. Raises ErpUnavailable when the ERP does not answer usefully.
+    ``ssl_context`` is what HTTPS trusts (the operator's CA file); None: the system's.
     """
     host = urlsplit(erp_url).hostname or ""
     jar = "; ".join(
@@ -207,7 +215,8 @@ async def touch_session(
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
-            http.get(url, headers=headers, allow_redirects=False) as response,
+            http.get(url, headers=headers, allow_redirects=False,
+                     ssl=ssl_context if ssl_context is not None else True) as response,
         ):
             await response.read()
             status = response.status

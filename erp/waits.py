@@ -8,12 +8,13 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from pyppeteer.errors import ElementHandleError, NetworkError, PageError
 from pyppeteer.errors import TimeoutError as PyppeteerTimeout
 
 from erp import selectors as sel
-from erp.errors import ErpError, ErpUnavailable, SessionExpired
+from erp.errors import ErpCertificateRejected, ErpError, ErpLeftHost, ErpUnavailable, SessionExpired
 
 DEFAULT_NAV_TIMEOUT_MS = 30_000
 DEFAULT_CALLBACK_TIMEOUT_MS = 30_000
@@ -26,6 +27,69 @@ DEFAULT_SETTLE_TIMEOUT_MS = 5_000
 SERVER_ERROR_STATUS = 500
 
 _LOGIN_RE = re.compile(r"/Login\.aspx", re.IGNORECASE)
+#: Chromium's answer to a certificate it does not trust: "net::ERR_CERT_AUTHORITY_INVALID at URL".
+_CERT_ERROR_RE = re.compile(r"net::(ERR_CERT_[A-Z_]+)(?: at (\S+))?")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, the port spelled out: where a page is, to compare."""
+    parts = urlsplit(url or "")
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 0)
+    return f"{parts.scheme}://{parts.hostname or ''}:{port}"
+
+
+def same_origin(url: str, other: str) -> bool:
+    """Whether two URLs are on the same scheme, host and port."""
+    return origin(url) == origin(other)
+
+
+def where(url: str) -> str:
+    """``scheme://host[:port]`` as the URL spells it, for messages."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def check_same_host(page: Any, expected_url: str, step: str) -> None:
+    """ErpLeftHost when the page is no longer on ``expected_url``'s scheme, host and port.
+
+    Every navigation is built from ARCHIBOT_ERP_URL; one that ends elsewhere was redirected
+    there (an ERP that moved, a proxy), and the bot never follows it.
+    """
+    if not same_origin(page.url, expected_url):
+        raise ErpLeftHost(step, where(expected_url), where(page.url))
+
+
+@asynccontextmanager
+async def staying_on(page: Any, url: str, step: str) -> AsyncIterator[None]:
+    """Inside, a navigation that breaks after the ERP redirected it to another host than
+    ``url``'s (one the worker cannot reach) is ErpLeftHost naming both, not an ERP that is
+    down: the redirect is seen as it passes. One that arrives is for check_same_host."""
+    elsewhere: list[str] = []
+
+    def on_response(response: Any) -> None:
+        location = response.headers.get("location", "")
+        if location and 300 <= response.status < 400 and response.request.isNavigationRequest():
+            target = urljoin(response.url, location)
+            if not same_origin(target, url):
+                elsewhere.append(target)
+
+    page.on("response", on_response)
+    try:
+        yield
+    except ErpUnavailable as exc:
+        if elsewhere:
+            raise ErpLeftHost(step, where(url), where(elsewhere[0])) from exc
+        raise
+    finally:
+        page.remove_listener("response", on_response)
+
+
+def check_certificate(exc: Exception, step: str, url: str) -> None:
+    """ErpCertificateRejected when a browser error is Chromium refusing the certificate."""
+    found = _CERT_ERROR_RE.search(str(exc))
+    if found is not None:
+        raise ErpCertificateRejected(step, found.group(2) or url, found.group(1)) from exc
 
 
 def is_login_url(url: str) -> bool:
@@ -50,6 +114,7 @@ async def boundary(page: Any, step: str) -> AsyncIterator[None]:
         check_not_login(page, step)
         raise ErpUnavailable(f"{step}: timed out ({exc})") from exc
     except (NetworkError, PageError, ElementHandleError) as exc:
+        check_certificate(exc, step, page.url)
         await _settle(page)
         check_not_login(page, step)
         raise ErpUnavailable(f"{step}: browser error ({exc})") from exc
@@ -116,9 +181,11 @@ def leaving(page: Any) -> AbstractAsyncContextManager[list[str]]:
 
 async def goto(page: Any, url: str, step: str, timeout_ms: int = DEFAULT_NAV_TIMEOUT_MS) -> None:
     """Navigate (leaving an unsaved form on purpose); a 5xx answer is ErpUnavailable, a
-    redirect to Login.aspx is SessionExpired."""
-    async with boundary(page, step), leaving(page):
+    redirect to Login.aspx is SessionExpired, one to another host ErpLeftHost, an untrusted
+    certificate ErpCertificateRejected."""
+    async with staying_on(page, url, step), boundary(page, step), leaving(page):
         response = await page.goto(url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms})
+    check_same_host(page, url, step)
     check_not_login(page, step)
     if response is not None and response.status >= SERVER_ERROR_STATUS:
         raise ErpUnavailable(f"{step}: the ERP answered HTTP {response.status} for {url}")

@@ -18,7 +18,7 @@ from erpsim.config import (
     SimConfig,
 )
 from erpsim.errors import ConfigError
-from erpsim.server import run
+from erpsim.server import run, tls_context
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--faults", default=None, help='JSON, as PUT /__sim/faults, e.g. {"error_rate":0.05}'
     )
+    parser.add_argument("--tls-cert", default=None, help="serve HTTPS: a PEM certificate (chain)")
+    parser.add_argument("--tls-key", default=None, help="the PEM private key of --tls-cert")
     return parser.parse_args(argv)
 
 
@@ -70,7 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"erpsim: {exc}", file=sys.stderr)
         return 2
-    run(args.host, args.port, config)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("erpsim: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    try:
+        tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    except (OSError, ValueError) as exc:
+        print(f"erpsim: cannot serve HTTPS with {args.tls_cert} and {args.tls_key}: {exc}", file=sys.stderr)
+        return 2
+    run(args.host, args.port, config, tls)
     return 0
 
 

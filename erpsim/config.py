@@ -126,6 +126,10 @@ class Faults:
     #: "Salva e chiudi" stores the order without its last line: a write the bot must catch by
     #: reading the order back (issue 8 item 7). Off by default.
     drop_line_on_save_rate: float = 0.0
+    #: The ERP moved (FACTS §13: from an IP to a domain name): every page answers 302 to the
+    #: same URL on this host (same scheme and port), as an old address sends its users on to
+    #: the new one. Empty: off.
+    redirect_host: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -155,6 +159,8 @@ def _coerce(name: str, value: Any) -> Any:
         return int(_non_negative(name, value))
     if name == "second_login_kicks":
         return bool(value)
+    if name == "redirect_host":
+        return str(value or "")
     if name == "latency_ms":
         return None if value is None else _non_negative(name, value)
     number = _non_negative(name, value)

@@ -35,8 +35,13 @@ def _is_dynamic(path: str) -> bool:
 async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
     """Count, authenticate and delay every dynamic request, and inject page faults.
 
-    During an outage (fault ``outage_s``) every request but the admin API's answers 503.
+    During an outage (fault ``outage_s``) every request but the admin API's answers 503;
+    with ``redirect_host`` set, every page asked for on another host is sent on to it.
     """
+    moved_to = sim_of(request).faults.redirect_host
+    if moved_to and request.path.startswith(urls.BASE) and request.url.host != moved_to:
+        sim_of(request).counters.moved_redirects += 1
+        return found(str(request.url.with_host(moved_to)))
     if not request.path.startswith("/__sim/"):
         outage = sim_of(request).faults.outage_left_s()
         if outage > 0:

@@ -35,6 +35,8 @@ class Counters:
     session_expiries: int = 0
     #: Requests answered 503 during an outage (fault ``outage_s``).
     outage_rejections: int = 0
+    #: Pages answered 302 to another host (fault ``redirect_host``).
+    moved_redirects: int = 0
     #: Login posts refused with 403: their address was past ``login_limit`` (per address).
     logins_refused: Counter[str] = field(default_factory=Counter)
     #: Requests that waited for an earlier request of their own session to be answered.
@@ -61,6 +63,7 @@ class Counters:
             "orders_saved": self.orders_saved,
             "session_expiries": self.session_expiries,
             "outage_rejections": self.outage_rejections,
+            "moved_redirects": self.moved_redirects,
             "logins_refused": dict(self.logins_refused),
             "session_waits": self.session_waits,
             "session_max_active": self.session_max_active,

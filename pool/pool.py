@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -56,6 +56,10 @@ class BrowserPool:
     operations still running in it finish there undisturbed, and it is closed when the last
     of them is released. New contexts open in the fresh Chromium (the agents' ERP sessions
     survive through their cookies, which the caller keeps).
+
+    ``launch_args``, when given, is awaited before every launch for more Chromium flags (the
+    worker's: what makes Chromium trust the ERP's certificate). If it raises, Chromium is
+    launched without them, and replaced at the next checkout, which asks again.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class BrowserPool:
         lang: str = DEFAULT_LANG,
         max_browser_age_s: float = DEFAULT_MAX_BROWSER_AGE_S,
         degraded_new_page_ms: float = DEFAULT_DEGRADED_NEW_PAGE_MS,
+        launch_args: Callable[[], Awaitable[tuple[str, ...]]] | None = None,
     ) -> None:
         if contexts_per_browser < 1:
             raise ValueError(f"contexts_per_browser must be at least 1, not {contexts_per_browser}")
@@ -83,6 +88,7 @@ class BrowserPool:
         self._context_wait_timeout_s = context_wait_timeout_s
         self._max_browser_age_s = max_browser_age_s
         self._degraded_new_page_ms = degraded_new_page_ms
+        self._launch_args = launch_args
 
         self._chromium: Chromium | None = None
         self._launches = 0
@@ -161,12 +167,26 @@ class BrowserPool:
                         del self._sessions[dead.agent]
                     self._changed.notify_all()
                 await chromium.close()
+            extra_args, missing = await self._extra_launch_args()
             self._chromium = await launch_chromium(
-                self._chromium_path, launch_timeout_s=self._launch_timeout_s, lang=self._lang
+                self._chromium_path, launch_timeout_s=self._launch_timeout_s, lang=self._lang,
+                extra_args=extra_args,
             )
+            self._chromium.degraded = missing
             self._launches += 1
             self._chromium.launch_number = self._launches
             return self._chromium
+
+    async def _extra_launch_args(self) -> tuple[tuple[str, ...], str | None]:
+        """The caller's launch flags, or none and why (Chromium is then replaced next time)."""
+        if self._launch_args is None:
+            return (), None
+        try:
+            return await self._launch_args(), None
+        except Exception as exc:  # noqa: BLE001 - whatever it was, launch and ask again later
+            logger.warning("chromium_launch_args_failed error=%s (launched without them; "
+                           "replaced at the next checkout)", exc)
+            return (), f"launched without its extra flags: {exc}"
 
     def _recycle_reason(self, chromium: Chromium) -> str | None:
         """Why ``chromium`` is due for replacement (too old, degraded), or None."""

@@ -37,10 +37,15 @@ class SimProcess(local.SimProcess):
         return super().state(include)
 
 
-def start_erpsim(extra_args: tuple[str, ...] = (), *, test_mode: bool = True) -> SimProcess:
-    """Start a simulator (fast profile) with extra command-line arguments."""
-    started = local.start_sim(profile="fast", test_mode=test_mode, extra_args=list(extra_args))
-    return SimProcess(started.proc, started.url)
+def start_erpsim(
+    extra_args: tuple[str, ...] = (), *, test_mode: bool = True, ca_file: str | None = None
+) -> SimProcess:
+    """Start a simulator (fast profile) with extra command-line arguments (``ca_file``: what
+    its certificate verifies against, when they make it serve HTTPS)."""
+    started = local.start_sim(
+        profile="fast", test_mode=test_mode, extra_args=list(extra_args), ca_file=ca_file
+    )
+    return SimProcess(started.proc, started.url, ca_file=ca_file)
 
 
 class LoopRunner:

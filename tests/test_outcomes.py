@@ -30,6 +30,8 @@ from actors.errors import (
 from actors.outcomes import OUTCOMES, Outcome, outcome_for
 from archibot.errors import InvalidOperation
 from erp.errors import (
+    ErpCertificateRejected,
+    ErpLeftHost,
     ErpMismatch,
     ErpRejected,
     ErpUnavailable,
@@ -65,6 +67,8 @@ ROWS = [
     (SessionExpired("sent to Login.aspx"), Outcome.RETRY),
     (ErpRejected("unknown article", field="lines[0].article"), Outcome.FAIL_REJECTED),
     (LoginRejected("wrong password"), Outcome.FAIL_LOGIN),
+    (ErpLeftHost("open", "https://192.0.2.10", "https://archibald.komet.it"), Outcome.FAIL),
+    (ErpCertificateRejected("login", "https://192.0.2.10/", "ERR_CERT_AUTHORITY_INVALID"), Outcome.FAIL),
     (LoginThrottled("403", posted=True), Outcome.UNEXPECTED),  # _login turns it into a wait
     (TimeoutError(), Outcome.TIMED_OUT),
     (TimeoutError(), Outcome.TIMED_OUT),
