@@ -20,7 +20,7 @@ from erp.waits import DEFAULT_POLL_MS, boundary, wait_idle
 
 #: Each key of a FindPopup search, typed this far apart (the live search needs ~100 ms).
 FIND_TYPE_DELAY_MS = 100
-#: The payment terms' search takes 10-15 s on the live ERP (FACTS §7, §10).
+#: The payment terms' pick answers in 10-15 s on the live ERP (FACTS §7, §10).
 FIND_SEARCH_TIMEOUT_MS = 60_000
 FIND_OPEN_TIMEOUT_MS = 30_000
 FIND_SEARCH_INPUT = "#FindDialog_SAC_Menu_ITCNT0_xaf_a0_Ed_I"
@@ -112,6 +112,9 @@ async def choose_in_find_popup(
         await frame.evaluate("(id) => document.getElementById(id).click()", row)
         await frame.click(FIND_OK)
     await _find_closed(page, step)
+    # The pick posts back to the form: the payment terms' callback takes 10-15 s live, and
+    # a field written meanwhile is lost to its re-rendering (BOT:15183-15190).
+    await wait_idle(page, step, FIND_SEARCH_TIMEOUT_MS)
     async with boundary(page, step):
         shown = await page.evaluate(
             "(s) => { const e = document.querySelector(s); return e ? e.value : ''; }",

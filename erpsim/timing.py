@@ -26,9 +26,6 @@ class RequestKind(Enum):
     LOGIN = "login"
 
 
-_PAYMENT_TERMS_GRID = "FindDialog_v19_"
-
-
 def request_kind(method: str, path: str, control: str | None, command: str = "") -> RequestKind:
     """Classify a request: `control` is the callback's client name (None for no callback).
 
@@ -40,8 +37,9 @@ def request_kind(method: str, path: str, control: str | None, command: str = "")
             return RequestKind.UPDATE_EDIT
         if "dviVATNUM" in control:
             return RequestKind.VAT_CHECK
-        if control.startswith(_PAYMENT_TERMS_GRID):
-            # The payment terms' FindPopup search (its grid is FindDialog_v19_…).
+        if "dviPAYMTERMID" in control and command != "FIND":
+            # The form's callback after a payment term is picked (BOT:15188-15190), not the
+            # button opening its FindPopup.
             return RequestKind.PAYMENT_TERMS
         return RequestKind.CALLBACK
     if method == "POST" and _LOGIN_PATH.search(path):

@@ -221,6 +221,8 @@ def _callback(sim: Sim, session: Session, callback: Callback) -> web.Response:
         return reply(control=callback.control, updates={f"{callback.control}_RR": html})
     lookup = hc.find_editor_field(callback.control)
     if lookup is not None:
+        if callback.command == "PICKED":
+            return reply(control=callback.control)
         return _open_find_popup(session, lookup)
     checked = hc.checked_editor_field(callback.control)
     if checked is not None:

@@ -125,12 +125,15 @@ def test_a_cap_the_lookup_does_not_list_is_no_cap_and_a_listed_one_fills_its_pla
     assert (row["zip"], row["county"], row["state"]) == ("80038", "NA", "Campania")
 
 
-def test_payment_terms_search_takes_the_profiles_payment_terms_time() -> None:
-    # The payment terms' FindPopup grid is FindDialog_v19_…: its search is the 10-15 s callback
-    kind = request_kind("POST", "/Archibald/Default.aspx", "FindDialog_v19_12345678_LE_v19", "SEARCH")
-    assert kind == RequestKind.PAYMENT_TERMS
-    cap = request_kind("POST", "/Archibald/Default.aspx", "FindDialog_v20_12345678_LE_v20", "SEARCH")
-    assert cap == RequestKind.CALLBACK
+def test_a_payment_terms_pick_takes_the_profiles_payment_terms_time() -> None:
+    # The form's callback after a payment term is picked is the live ERP's 10-15 s one; the
+    # button opening the FindPopup and the CAP's pick are ordinary callbacks
+    editor = "Vertical_v4_12345678_MainLayoutEdit_xaf_l1_xaf_dviPAYMTERMID_Edit_find_Edit"
+    cap = editor.replace("PAYMTERMID", "LOGISTICSADDRESSZIPCODE")
+    path = "/Archibald/CUSTTABLE_DetailView/"
+    assert request_kind("POST", path, editor, "PICKED") == RequestKind.PAYMENT_TERMS
+    assert request_kind("POST", path, editor, "FIND") == RequestKind.CALLBACK
+    assert request_kind("POST", path, cap, "PICKED") == RequestKind.CALLBACK
 
 
 def test_the_cap_find_popup_is_an_iframe_whose_pick_fills_the_place(

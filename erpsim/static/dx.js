@@ -637,6 +637,9 @@
       });
       leaveGuard.on();
       closeFind();
+      // The pick posts back to the form (for PAYMTERMID the live ERP's 10-15 s callback).
+      var editor = shownInput ? shownInput.id.replace(/_I$/, "") : "";
+      if (controls[editor]) { controls[editor].PerformCallback({ cmd: "PICKED", key: key }); }
     };
     setInterval(function () {
       document.querySelectorAll("[data-dx-merge-popup]").forEach(function (p) {
