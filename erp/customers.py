@@ -53,7 +53,11 @@ _ERROR_PAGE = re.compile(r"/Error\.aspx", re.IGNORECASE)
 #: The validation banner's ignore-warnings box (FACTS §6: "Ignora avvisi"/"Ignore warnings").
 _IGNORE_WARNINGS = 'input[id$="_ErrorInfo_Ch_S"]'
 #: Texts of validation errors, which no ignore-warnings box lets through.
-_ERROR_TEXTS = ("non deve essere vuoto", "must not be empty", sel.DUPLICATE_VAT_TEXT)
+_ERROR_TEXTS = (
+    "non deve essere vuoto", "must not be empty", sel.DUPLICATE_VAT_TEXT,
+    # a malformed phone (erpsim's wording: the live one is not recorded)
+    "non corrisponde al formato", "does not match the format",
+)
 #: The "changed by another user" popup's "Fondersi"/"Merge" button (FACTS §7).
 _MERGE_TEXTS = ("Fondersi", "Merge")
 #: The VAT check's answer: VATLASTCHECKEDDATE filled, or the VAT cleared with a message.

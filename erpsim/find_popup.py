@@ -226,5 +226,8 @@ def host() -> str:
 
 
 def iframe(src: str) -> str:
-    return f'<iframe id="{POPUP_IFRAME}" name="{POPUP_IFRAME}" src="{escape(src)}" ' \
+    """The popup window's iframe showing the FindPopup page at `src`."""
+    return (
+        f'<iframe id="{POPUP_IFRAME}" name="{POPUP_IFRAME}" src="{escape(src)}" '
         'style="width:720px;height:420px;border:0"></iframe>'
+    )
