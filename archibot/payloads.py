@@ -371,19 +371,96 @@ class CustomerRef(Spec):
     customer: str = Field(max_length=40, description="the customer's ERP account")
 
 
-class CreateCustomer(Spec):
-    """``create-customer``."""
+#: PHONE and CELLULARPHONE as the ERP's save takes them: international, "+" first
+#: (the production repository's d6-save-flow.json).
+_PHONE_RE = re.compile(r"^\+[1-9]\d{1,15}$")
+_SDI_RE = re.compile(r"^[A-Z0-9]{6,7}$")
+#: The ERP's DLVMODE combo (d4-dropdowns.json) without its empty item.
+DELIVERY_MODES = (
+    "N/A", "Airenterprise", "Destinatario", "FedEx", "General Logistic Systems Spa", "Mittente",
+    "Mototaxi", "Poste Italiane", "UPS - International Express Saver", "UPS Italia",
+)
+#: The ERP's PRICEGROUP combo (d4-dropdowns.json) without its empty item.
+PRICE_GROUPS = ("N/A", "DETTAGLIO (consigliato)")
 
-    checks: ClassVar[dict[str, Callable[[Any, str], Any]]] = {"vat_number": _vat, "zip": _zip}
+
+def _phone(value: str, name: str) -> str:
+    if not _PHONE_RE.match(value):
+        raise InvalidOperation(
+            f"payload field {name!r} must be an international number, '+' then 2-16 digits "
+            f"with no spaces (e.g. +390451234567): the ERP refuses {value!r}",
+            field=name,
+        )
+    return value
+
+
+def _sdi(value: str, name: str) -> str:
+    code = value.upper()
+    if not _SDI_RE.match(code):
+        raise InvalidOperation(f"payload field {name!r} must be an SDI code of 6-7 letters or digits, "
+                               f"not {value!r}", field=name)
+    return code
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[str, str], str]:
+    def check(value: str, name: str) -> str:
+        if value not in allowed:
+            raise InvalidOperation(
+                f"payload field {name!r} must be one of the ERP's values {list(allowed)}, not {value!r}",
+                field=name,
+            )
+        return value
+
+    return check
+
+
+#: The checks of the customer fields both create-customer and update-customer take.
+_CUSTOMER_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "zip": _zip,
+    "phone": _phone,
+    "mobile": _phone,
+    "sdi": _sdi,
+    "delivery_mode": _one_of(DELIVERY_MODES),
+    "price_group": _one_of(PRICE_GROUPS),
+}
+#: One of these the ERP needs on a customer ("PEC:/SDI:/codice fiscale: non deve essere vuoto").
+INVOICING_FIELDS = ("email", "sdi", "fiscal_code")
+
+
+class CreateCustomer(Spec):
+    """``create-customer``: the ERP wants street, CAP, a PEC (``email``) or SDI code or fiscal
+    code, and international phone numbers; the combos take only the ERP's values."""
+
+    checks: ClassVar[dict[str, Callable[[Any, str], Any]]] = {"vat_number": _vat, **_CUSTOMER_CHECKS}
 
     name: str
     vat_number: str = Field(description="11 digits, optionally 'IT' first")
     street: str
-    zip: str = Field(description="5 digits")
+    zip: str = Field(description="5 digits, a CAP the ERP lists (chosen through its CAP lookup)")
     city: str
-    email: str | None = None
-    phone: str | None = None
+    email: str | None = Field(default=None, description="the PEC (LEGALEMAIL)")
+    phone: str | None = Field(default=None, description="international: +390451234567")
     fiscal_code: str | None = None
+    sdi: str | None = Field(default=None, max_length=7, description="the SDI code (LEGALAUTHORITY)")
+    mobile: str | None = Field(default=None, description="CELLULARPHONE, international")
+    delivery_mode: str | None = Field(default=None, description=f"DLVMODE, one of {list(DELIVERY_MODES)}")
+    payment_terms: str | None = Field(default=None, max_length=20,
+                                      description="PAYMTERMID: a payment term's code, e.g. 201")
+    price_group: str | None = Field(default=None, description=f"PRICEGROUP, one of {list(PRICE_GROUPS)}")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _archibot_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise InvalidOperation("payload must be a JSON object", field="payload")
+        out = normalise(cls, data)
+        if not any(out.get(k) for k in INVOICING_FIELDS):
+            raise InvalidOperation(
+                "payload needs one of 'email' (the PEC), 'sdi' or 'fiscal_code': the ERP refuses a "
+                "customer with none (PEC:/SDI:/codice fiscale: non deve essere vuoto)",
+                field="email",
+            )
+        return out
 
 
 class CustomerFields(BaseModel):
@@ -398,6 +475,11 @@ class CustomerFields(BaseModel):
     email: str | None = None
     phone: str | None = None
     fiscal_code: str | None = None
+    sdi: str | None = None
+    mobile: str | None = None
+    delivery_mode: str | None = None
+    payment_terms: str | None = None
+    price_group: str | None = None
 
 
 CUSTOMER_FIELDS = tuple(CustomerFields.model_fields)
@@ -415,10 +497,12 @@ def _customer_fields(raw: Raw, name: str) -> dict[str, str]:
             f"payload field '{name}.{unknown[0]}' cannot be updated; allowed: {', '.join(CUSTOMER_FIELDS)}",
             field=f"{name}.{unknown[0]}",
         )
-    return {
+    out = {
         k: str(_text(fields, k, f"{name}.{k}", required=True, max_len=DEFAULT_TEXT_MAX_LEN))
         for k in fields
     }
+    return {k: _CUSTOMER_CHECKS[k](v, f"{name}.{k}") if k in _CUSTOMER_CHECKS else v
+            for k, v in out.items()}
 
 
 class UpdateCustomer(Spec):

@@ -86,7 +86,8 @@ def agent_plan(j: int, agent: str, count: int, rng: random.Random, products: lis
         ("submit-order", first),
         ("edit-order", {"order": "@0", "lines": edited}),
         ("create-customer", {"name": f"Bench Cliente {j} S.r.l.", "vat_number": vat, "street": "Via Bench 1",
-                             "zip": "35100", "city": "Padova"}),
+                             "zip": "35100", "city": "Padova", "email": f"bench{j}@pec.example.it",
+                             "phone": f"+39049{j:07d}"}),
         *tail,
     ]
     while len(plan) < count:

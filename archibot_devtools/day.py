@@ -106,7 +106,7 @@ def day_plan(state: dict[str, Any], agents: list[str], day_s: float, seed: int) 
                             {"customer": changed["account"], "fields": {"city": f"Padova {j}"}}))
         for _ in range(rng.randint(*OFFICE_EVENTS_PER_AGENT)):
             kind = rng.choice(("ddt", "invoice", "customer"))
-            payload = ({"id": rng.choice(own)["id"], "phone": f"049 {rng.randint(1_000_000, 9_999_999)}"}
+            payload = ({"id": rng.choice(own)["id"], "phone": f"+39049{rng.randint(1_000_000, 9_999_999)}"}
                        if kind == "customer" else {})
             events.append(Event(rng.uniform(0, day_s), agent, kind, payload))
     return sorted(events, key=lambda e: e.at_s)

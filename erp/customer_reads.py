@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 from erp import grid
 from erp import selectors as sel
+from erp.customer_form import find_input
 from erp.customers import CustomerSnapshot, enter_vat_number, read_customer
 from erp.detail import open_tab, read_embedded_grid, read_fields, read_view_fields
 from erp.errors import ErpError, ErpRejected, ErpUnavailable, NotOwnRecord
@@ -21,7 +22,6 @@ log = logging.getLogger(__name__)
 VAT_FILLED_FIELDS = {
     "name": "NAME",
     "street": "STREET",
-    "zip": "LOGISTICSADDRESSZIPCODE",
     "city": "CITY",
     "fiscal_code": "FISCALCODE",
 }
@@ -48,6 +48,12 @@ async def check_vat(
         await wait_idle(page, step)
         banner = await enter_vat_number(page, vat, step)
         filled = await read_fields(page, list(VAT_FILLED_FIELDS.values()), edit=True)
+        # The CAP is a lookup: the check's fill shows in its FindPopup editor.
+        async with boundary(page, step):
+            filled["LOGISTICSADDRESSZIPCODE"] = await page.evaluate(
+                "(s) => { const e = document.querySelector(s); return e ? e.value : ''; }",
+                find_input("LOGISTICSADDRESSZIPCODE"),
+            )
         checks = await read_fields(page, ["VATVALIEDE", "VATLASTCHECKEDDATE"], edit=False)
     except Exception:
         await _leave_quietly(page, erp_url, step)
@@ -62,6 +68,7 @@ async def check_vat(
         raise ErpUnavailable(f"{step}: the VAT check answered {banner!r}")
     result["valid"] = checks["VATVALIEDE"].strip().lower() in sel.VAT_VALID_TEXTS
     result.update({key: filled[field] or None for key, field in VAT_FILLED_FIELDS.items()})
+    result["zip"] = filled["LOGISTICSADDRESSZIPCODE"] or None
     result["checked_at"] = checks["VATLASTCHECKEDDATE"] or None
     return result
 

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 from erp import grid
 from erp import selectors as sel
+from erp.customer_form import choose_combo, choose_in_find_popup, find_input
 from erp.detail import (
     banner_text,
     click_save,
@@ -27,7 +28,19 @@ _CUSTOMER_URL = re.compile(sel.CUSTOMER_URL_PATTERN)
 _QUOTED = re.compile(r"'([^']+)'")
 #: list column (lowercase) of each CustomerSnapshot attribute
 _LIST_COLUMNS = sel.CUSTOMER_LIST_COLUMNS
-UPDATABLE = ("name", "street", "zip", "city", "email", "phone", "fiscal_code")
+#: Text fields beyond the snapshot's (payload name -> FIELD): the SDI code and the mobile.
+EXTRA_TEXT_FIELDS = {"sdi": "LEGALAUTHORITY", "mobile": "CELLULARPHONE"}
+#: Combos (payload name -> FIELD, the tab that holds it).
+COMBO_FIELDS = {
+    "delivery_mode": ("DLVMODE", ("Principale", "Main")),
+    "price_group": ("PRICEGROUP", sel.PRICE_DISCOUNT_TAB_TEXTS),
+}
+#: Lookups chosen through the FindPopup (payload name -> FIELD): the CAP, the payment terms.
+FIND_FIELDS = {"zip": "LOGISTICSADDRESSZIPCODE", "payment_terms": "PAYMTERMID"}
+UPDATABLE = (
+    "name", "street", "zip", "city", "email", "phone", "fiscal_code",
+    *EXTRA_TEXT_FIELDS, *COMBO_FIELDS, "payment_terms",
+)
 #: The VAT check takes 2.6-28 s on the real ERP (FACTS §6, §10).
 VAT_CHECK_TIMEOUT_MS = 60_000
 #: Saves of one write: warnings ignored once, "changed by another user" merged, then give up.
@@ -40,10 +53,13 @@ _ERROR_PAGE = re.compile(r"/Error\.aspx", re.IGNORECASE)
 #: The validation banner's ignore-warnings box (FACTS §6: "Ignora avvisi"/"Ignore warnings").
 _IGNORE_WARNINGS = 'input[id$="_ErrorInfo_Ch_S"]'
 #: Texts of validation errors, which no ignore-warnings box lets through.
-_ERROR_TEXTS = ("non deve essere vuoto", "must not be empty", sel.DUPLICATE_VAT_TEXT)
+_ERROR_TEXTS = (
+    "non deve essere vuoto", "must not be empty", sel.DUPLICATE_VAT_TEXT,
+    # a malformed phone (erpsim's wording: the live one is not recorded)
+    "non corrisponde al formato", "does not match the format",
+)
 #: The "changed by another user" popup's "Fondersi"/"Merge" button (FACTS §7).
 _MERGE_TEXTS = ("Fondersi", "Merge")
-_LINEDISC_COMBO = '[id$="_xaf_dviLINEDISC_Edit_dropdown_DD"]'
 #: The VAT check's answer: VATLASTCHECKEDDATE filled, or the VAT cleared with a message.
 _VAT_CHECKED_JS = """(dateSel, vatSel, bannerSel) => {
   const date = document.querySelector(dateSel);
@@ -66,6 +82,11 @@ class NewCustomer:
     email: str | None = None
     phone: str | None = None
     fiscal_code: str | None = None
+    sdi: str | None = None
+    mobile: str | None = None
+    delivery_mode: str | None = None
+    payment_terms: str | None = None
+    price_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,13 +158,22 @@ async def read_customer(page: Any, erp_url: str, customer: str) -> CustomerSnaps
 
 
 def _rejection(message: str) -> ErpRejected:
-    """The ERP's banner as ErpRejected naming the field it is about."""
+    """The ERP's banner as ErpRejected naming the (first) field it is about."""
     if sel.DUPLICATE_VAT_TEXT in message:
         return ErpRejected(message, field="vat_number")
     for label in _QUOTED.findall(message):
         if label in sel.CUSTOMER_LABELS:
             return ErpRejected(message, field=sel.CUSTOMER_LABELS[label])
-    return ErpRejected(message, field=None)
+    # The live form's own wording: "Via: non deve essere vuoto.", "Indirizzo logistico CAP
+    # non deve essere vuoto." (d6-save-flow.json), in either language.
+    found = [
+        (at, -len(label), attr)
+        for label, attr in sel.CUSTOMER_MESSAGE_LABELS.items()
+        for at in (message.find(label + ":"), message.find(label + " non deve"),
+                   message.find(label + " must"))
+        if at >= 0
+    ]
+    return ErpRejected(message, field=min(found)[2] if found else None)
 
 
 async def _visible(page: Any, selector: str) -> bool:
@@ -286,26 +316,51 @@ async def enter_vat_number(page: Any, vat: str, step: str) -> str:
 async def choose_line_discount(page: Any, value: str, step: str) -> None:
     """Pick LINEDISC on "Prezzi e sconti" with real mouse clicks (synthetic ones are ignored)."""
     await open_tab(page, sel.PRICE_DISCOUNT_TAB_TEXTS, step)
-    async with boundary(page, step):
-        combo = await page.waitForSelector(_LINEDISC_COMBO, {"visible": True})
-        name = await page.evaluate("(e) => e.id", combo)
-        popup = f'[id="{name}_DDD_PW"]'
-        if not await _visible(page, popup):
-            await page.click(f'[id="{name}_B-1"]')
-        await page.waitForSelector(popup, {"visible": True})
-        item = await page.evaluate(
-            """(popup, value) => { const td = [...document.querySelectorAll(popup + ' td')]
-                .find(e => e.textContent.trim() === value); return td ? td.id : ''; }""",
-            popup,
-            value,
-        )
-        if not item:
-            raise ErpRejected(f"{step}: LINEDISC has no item {value!r}", field="line_discount")
-        await page.click(f'[id="{item}"]')
-        shown = await page.evaluate("(s) => document.querySelector(s).value", f'[id="{name}_I"]')
-    if shown != value:
-        raise ErpUnavailable(f"{step}: LINEDISC shows {shown!r} after choosing {value!r}")
+    await choose_combo(page, "LINEDISC", value, step, payload_field="line_discount")
     await open_tab(page, MAIN_TAB_TEXTS, step)
+
+
+async def _choose(page: Any, wanted: dict[str, str], step: str, *, hint: str = "") -> None:
+    """The combos and lookups among `wanted` (payload name -> value), each picked the way the
+    form takes it and read back; the Main tab shown at the end."""
+    for attr, (field, tab) in COMBO_FIELDS.items():
+        if attr in wanted:
+            await open_tab(page, tab, step)
+            await choose_combo(page, field, wanted[attr], step, payload_field=attr)
+    await open_tab(page, MAIN_TAB_TEXTS, step)
+    for attr, field in FIND_FIELDS.items():
+        if attr in wanted:
+            await choose_in_find_popup(
+                page, field, wanted[attr], step, payload_field=attr,
+                hint=hint if attr == "zip" else "",
+            )
+
+
+def _text_fields(wanted: dict[str, str]) -> dict[str, str]:
+    """FIELD -> text of the payload's text fields (not the combos and lookups)."""
+    fields = {**sel.CUSTOMER_FIELDS, **EXTRA_TEXT_FIELDS}
+    return {fields[a]: v for a, v in wanted.items() if a in fields and a not in FIND_FIELDS}
+
+
+async def _read_choices(page: Any, attrs: list[str]) -> dict[str, str]:
+    """Payload name -> what the open detail view shows of the extra fields (view mode)."""
+    by_attr = {
+        **EXTRA_TEXT_FIELDS, **{a: f for a, (f, _) in COMBO_FIELDS.items()},
+        "payment_terms": "PAYMTERMID",
+    }
+    fields = [by_attr[a] for a in attrs if a in by_attr]
+    shown = await read_fields(page, fields, edit=False) if fields else {}
+    return {a: shown[by_attr[a]] for a in attrs if a in by_attr}
+
+
+def _verify_choices(shown: dict[str, str], wanted: dict[str, str], step: str) -> None:
+    for attr, text in shown.items():
+        if text.strip() != wanted[attr]:
+            raise ErpRejected(
+                f"{step}: after the save the ERP shows {attr}={text.strip()!r}, "
+                f"we wrote {wanted[attr]!r}",
+                field=attr,
+            )
 
 
 async def create_customer(
@@ -333,12 +388,17 @@ async def create_customer(
         for attr, value in vars(customer).items()
         if attr != "vat_number" and value is not None
     }
-    await _write_checked(page, {sel.CUSTOMER_FIELDS[a]: v for a, v in wanted.items()}, step)
+    # The CAP's pick fills CITY: the payload's city is written after it.
+    await _choose(page, wanted, step, hint=customer.city)
+    await _write_checked(page, _text_fields(wanted), step)
     if before_commit is not None:
         await before_commit()
     customer_id = await _save_customer(page, step, customer.vat_number, after_click)
     snapshot = await _read_back(page, erp_url, customer_id, step)
-    _verify(snapshot, {**wanted, "vat_number": customer.vat_number.strip()}, step)
+    basic = {a: v for a, v in wanted.items() if a in sel.CUSTOMER_FIELDS}
+    _verify(snapshot, {**basic, "vat_number": customer.vat_number.strip()}, step)
+    extra = [a for a in wanted if a not in sel.CUSTOMER_FIELDS]
+    _verify_choices(await _read_choices(page, extra), wanted, step)
     return snapshot
 
 
@@ -358,28 +418,51 @@ async def update_customer_changes(
             f"cannot update {unknown}; updatable: {list(UPDATABLE)}", field=unknown[0]
         )
     step = f"update customer {customer}"
+    wanted = {attr: value.strip() for attr, value in fields.items()}
+    # Fields the list shows are compared there; the others only on the edit form.
+    formed = {a: v for a, v in wanted.items() if a not in _LIST_COLUMNS}
     async with grid.prepared_list(page, erp_url, sel.CUSTOMERS_LIST) as name:
         found = await grid.find_in_list(page, name, customer.strip(), _is_customer(customer))
         if found is None:
             raise NotOwnRecord("customer", customer)
         _, row = found
-        wanted = {sel.CUSTOMER_FIELDS[attr]: value.strip() for attr, value in fields.items()}
-        current = {
-            sel.CUSTOMER_FIELDS[attr]: row.get(col, "") for attr, col in _LIST_COLUMNS.items()
+        changes = {
+            a: v for a, v in wanted.items() if a in _LIST_COLUMNS and row.get(_LIST_COLUMNS[a], "") != v
         }
-        changes = {field: value for field, value in wanted.items() if current[field] != value}
-        if not changes:
+        if not changes and not formed:
             return _from_row(row), False
         customer_id = _from_row(row).id
         await _open_customer_for_edit(page, erp_url, customer, customer_id, step)
-    await _write_checked(page, changes, step)
+    if formed:
+        held = await _form_values(page, list(formed))
+        changes.update({a: v for a, v in formed.items() if held.get(a, "").strip() != v})
+        if not changes:
+            return _from_row(row), False
+    await _choose(page, changes, step, hint=changes.get("city", row.get("city", "")))
+    await _write_checked(page, _text_fields(changes), step)
     if before_commit is not None:
         await before_commit()
     saved_id = await _save_customer(page, step, customer, after_click)
     snapshot = await _read_back(page, erp_url, saved_id, step)
-    by_field = {field: attr for attr, field in sel.CUSTOMER_FIELDS.items()}
-    _verify(snapshot, {by_field[f]: v for f, v in changes.items()}, step)
+    _verify(snapshot, {a: v for a, v in changes.items() if a in sel.CUSTOMER_FIELDS}, step)
+    extra = [a for a in changes if a not in sel.CUSTOMER_FIELDS]
+    _verify_choices(await _read_choices(page, extra), changes, step)
     return snapshot, True
+
+
+async def _form_values(page: Any, attrs: list[str]) -> dict[str, str]:
+    """Payload name -> what the open edit form holds of fields the list does not show."""
+    selectors = {a: sel.field_input(f) for a, f in EXTRA_TEXT_FIELDS.items()}
+    selectors.update({a: f'[id$="_xaf_dvi{f}_Edit_dropdown_DD_I"]' for a, (f, _) in COMBO_FIELDS.items()})
+    selectors.update({a: find_input(f) for a, f in FIND_FIELDS.items()})
+    wanted = {a: selectors[a] for a in attrs if a in selectors}
+    async with boundary(page, "read the customer form"):
+        values: dict[str, str] = await page.evaluate(
+            """(s) => Object.fromEntries(Object.entries(s).map(([a, q]) => {
+                const e = document.querySelector(q); return [a, e ? e.value : '']; }))""",
+            wanted,
+        )
+    return values
 
 
 async def _open_customer_for_edit(
@@ -407,7 +490,8 @@ async def update_customer(
     before_commit: Hook | None = None,
     after_click: Hook | None = None,
 ) -> CustomerSnapshot:
-    """Change some fields (keys: name, street, zip, city, email, phone, fiscal_code) and save.
+    """Change some fields (keys: UPDATABLE) and save; the CAP and the payment terms are chosen
+    through their FindPopup, the combos with real clicks, and every field read back.
 
     Only fields that differ are written; when none does, nothing is saved.
     """

@@ -27,7 +27,10 @@ from erp.order_form import DEFAULT_DOM_NODE_BUDGET
 from erp.orders import BatchRun, ListedOrder, NewOrder, OrderLine, find_order_by_marker
 from erp.orders import submit_order as submit_new_order
 
-CUSTOMER_FIELDS = ("name", "vat_number", "street", "zip", "city", "email", "phone", "fiscal_code")
+CUSTOMER_FIELDS = (
+    "name", "vat_number", "street", "zip", "city", "email", "phone", "fiscal_code",
+    "sdi", "mobile", "delivery_mode", "payment_terms", "price_group",
+)
 
 
 class Hooks(Protocol):

@@ -165,6 +165,28 @@ CUSTOMER_LABELS = {
     "Città": "city",
     "Codice fiscale": "fiscal_code",
 }
+#: The labels the live save's messages name their field by ("Via: non deve essere vuoto.",
+#: d6-save-flow.json:29-39), Italian and English -> payload field.
+CUSTOMER_MESSAGE_LABELS = {
+    "Partita IVA": "vat_number",
+    "VAT number": "vat_number",
+    "IVA validata": "vat_number",
+    "VAT validated": "vat_number",
+    "Ragione sociale": "name",
+    "Name": "name",
+    "Via": "street",
+    "Street": "street",
+    "Indirizzo logistico CAP": "zip",
+    "Logistics address ZIP code": "zip",
+    "PEC": "email",
+    "SDI": "sdi",
+    "codice fiscale": "fiscal_code",
+    "Fiscal code": "fiscal_code",
+    "Telefono": "phone",
+    "Phone": "phone",
+    "Cellulare": "mobile",
+    "Mobile": "mobile",
+}
 DUPLICATE_VAT_TEXT = "Il numero IVA è già utilizzato"
 
 

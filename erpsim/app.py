@@ -6,7 +6,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from erpsim import dxr, urls, views_admin, views_auth, views_customer, views_lists, views_order
+from erpsim import (
+    dxr,
+    urls,
+    views_admin,
+    views_auth,
+    views_customer,
+    views_find,
+    views_lists,
+    views_order,
+)
 from erpsim.config import SimConfig
 from erpsim.middleware import archibald
 from erpsim.sim import SIM_KEY, Sim
@@ -26,7 +35,7 @@ def make_app(config: SimConfig) -> web.Application:
     router.add_route("*", urls.LOGIN, views_auth.login)
     router.add_get(urls.BASE, views_auth.default)
     router.add_get("/Archibald", views_auth.default)
-    router.add_get(urls.DEFAULT, views_auth.default)
+    router.add_route("*", urls.DEFAULT, views_find.default)
     router.add_get(urls.LOGOUT, views_auth.logout)
     router.add_get(urls.ANNOUNCEMENTS, views_lists.announcements)
     for path in views_lists.SPECS:

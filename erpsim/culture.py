@@ -39,7 +39,11 @@ Label keys (snake_case, the English meaning; ``label(key, lang)``):
 * customer detail tabs: ``tab_main``, ``tab_price_discount``, ``tab_alt_addresses``,
   ``tab_delivery_times``, ``tab_crm``, ``tab_other``; order detail tab ``tab_overview``;
 * grids and popups: ``empty_grid``, ``search_placeholder``, ``confirm_delete``,
-  ``confirm_send``, ``server_error``, ``communication_error``.
+  ``confirm_send``, ``server_error``, ``communication_error``;
+* the customer save's validation: ``validation_empty``, ``validation_zero``,
+  ``validation_phone`` (take ``{field}``), ``validation_zip_empty``, and the fields they name:
+  ``field_vat_number``, ``field_name``, ``field_street``, ``field_pec``, ``field_sdi``,
+  ``field_fiscal_code``, ``field_vat_valid``, ``field_phone``, ``field_mobile``.
 """
 
 from __future__ import annotations
@@ -234,6 +238,28 @@ _LABELS: dict[str, tuple[str, str]] = {
     "filter_active_line_discounts": ("Sconti di riga attivi", "Active line discounts"),
     # it: invented
     "filter_closed_line_discounts": ("Sconti di riga chiusi", "Closed line discounts"),
+    # The customer save's validation (d6-save-flow.json:29-39, d7-form-state-after-vat.json:15,
+    # 285). The live Italian texts; en: invented in XAF's style.
+    "validation_empty": ("{field}: non deve essere vuoto.", "{field}: must not be empty."),
+    "validation_zero": ("{field}: non deve essere uguale a 0.", "{field}: must not be equal to 0."),
+    # it, en: invented (the live form's message for a malformed phone is not recorded)
+    "validation_phone": (
+        "{field}: il valore non corrisponde al formato ^\\+[1-9]\\d{{1,15}}$.",
+        "{field}: the value does not match the format ^\\+[1-9]\\d{{1,15}}$.",
+    ),
+    "validation_zip_empty": (
+        "Indirizzo logistico CAP non deve essere vuoto.",
+        "Logistics address ZIP code must not be empty.",
+    ),
+    "field_vat_number": ("Partita IVA", "VAT number"),
+    "field_name": ("Ragione sociale", "Name"),
+    "field_street": ("Via", "Street"),
+    "field_pec": ("PEC", "PEC"),
+    "field_sdi": ("SDI", "SDI"),
+    "field_fiscal_code": ("codice fiscale", "Fiscal code"),
+    "field_vat_valid": ("IVA validata", "VAT validated"),
+    "field_phone": ("Telefono", "Phone"),
+    "field_mobile": ("Cellulare", "Mobile"),
 }
 
 LABEL_KEYS: frozenset[str] = frozenset(_LABELS)

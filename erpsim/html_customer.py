@@ -13,7 +13,7 @@ import json
 import re
 from html import escape
 
-from erpsim import html_weight
+from erpsim import find_popup, html_weight
 from erpsim.culture import Lang
 from erpsim.detail_ids import Mode, Visit, new_rand
 from erpsim.detail_texts import text
@@ -48,7 +48,7 @@ MAIN = (
     _m("ID", 1530, "ID", "ID"),
     _m("NAME", 1532, "Ragione sociale", "Name", editable=True),
     _m("NAMEALIAS", 1534, "Nome breve", "Name alias", editable=True),
-    _m("DLVMODE", 1536, "Modalità di consegna", "Delivery mode", widget="link"),
+    _m("DLVMODE", 1536, "Modalità di consegna", "Delivery mode", editable=True, widget="combo"),
     _m("FISCALCODE", 1538, "Codice fiscale", "Fiscal code", editable=True),
     _m("CURRENCY", 1540, "Valuta", "Currency"),
     _m("BRASCRMATTENTIONTO", 1542, "All'attenzione di", "Attention to"),
@@ -56,7 +56,7 @@ MAIN = (
     _m("FISCALCODELASTCHECKDATE", 1546, "Ultimo controllo CF", "Fiscal code checked"),
     _m("CUSTINFO", 1548, "Info cliente", "Customer info"),
     _m("BUSINESSSECTORID", 1550, "Settore", "Business sector", widget="link"),
-    _m("PAYMTERMID", 1552, "Termini di pagamento", "Payment terms", widget="link"),
+    _m("PAYMTERMID", 1552, "Termini di pagamento", "Payment terms", editable=True, widget="link"),
     _m("LEGALEMAIL", 1554, "PEC", "Legal e-mail", editable=True),
     _m("LEGALAUTHORITY", 1556, "Codice SDI", "Legal authority", editable=True),
     _m("BLOCKED", 1558, "Bloccato", "Blocked", widget="check"),
@@ -82,7 +82,37 @@ LINE_DISCOUNT = Field(
     editable=True,
 )
 LINE_DISCOUNTS = ("N/A", "Discount to get street price")
-FIELDS = {f.name: f for f in (*MAIN, LINE_DISCOUNT)}
+#: PRICEGROUP on the same tab (d4-dropdowns.json; `dviPRICEGROUP_Edit_dropdown_DD_I`).
+PRICE_GROUP = Field(
+    "PRICEGROUP",
+    f"{TABS_PATH}_xaf_l1600_xaf_l1604",
+    ("Gruppo prezzi", "Price group"),
+    widget="combo",
+    editable=True,
+)
+#: Every combo's items as the live form lists them (d4-dropdowns.json): "N/A", an empty item,
+#: then the values. Their items take real mouse clicks only (dx.js).
+COMBO_ITEMS: dict[str, tuple[str, ...]] = {
+    "LINEDISC": LINE_DISCOUNTS,
+    "PRICEGROUP": ("N/A", "", "DETTAGLIO (consigliato)"),
+    "DLVMODE": (
+        "N/A",
+        "",
+        "Airenterprise",
+        "Destinatario",
+        "FedEx",
+        "General Logistic Systems Spa",
+        "Mittente",
+        "Mototaxi",
+        "Poste Italiane",
+        "UPS - International Express Saver",
+        "UPS Italia",
+    ),
+}
+#: Lookups chosen through the FindPopup (erpsim.find_popup): the editor shows the choice and
+#: posts its key; nothing typed into it is a choice.
+FIND_FIELDS = ("LOGISTICSADDRESSZIPCODE", "PAYMTERMID")
+FIELDS = {f.name: f for f in (*MAIN, LINE_DISCOUNT, PRICE_GROUP)}
 #: Editors whose change or blank leaving runs a server check (FACTS §6: FISCALCODE, SDI).
 CHECKED_EDITORS = ("FISCALCODE", "LEGALAUTHORITY")
 #: This page's own texts (IT, EN).
@@ -182,6 +212,7 @@ def customer_values(customer: Customer | None, lang: Lang = "it") -> dict[str, s
     values["CURRENCY"] = "EUR"
     values["COUNTRYREGIONID"] = "IT"
     values["LINEDISC"] = LINE_DISCOUNTS[1]
+    values["DLVMODE"] = values["PRICEGROUP"] = "N/A"
     if customer is None:
         return values
     values.update(
@@ -193,6 +224,7 @@ def customer_values(customer: Customer | None, lang: Lang = "it") -> dict[str, s
             "NAMEALIAS": customer.name_alias,
             "FISCALCODE": customer.fiscal_code,
             "LEGALEMAIL": customer.email,
+            "LEGALAUTHORITY": customer.sdi,
             "ADDRESS": f"{customer.street}, {customer.zip_code} {customer.city}",
             "STREET": customer.street,
             "LOGISTICSADDRESSZIPCODE": customer.zip_code,
@@ -204,6 +236,11 @@ def customer_values(customer: Customer | None, lang: Lang = "it") -> dict[str, s
             "VATVALIEDE": ("Sì" if customer.vat_valid else "No") if customer.vat_checked else "",
             "VATADDRESS": customer.vat_address,
             "LINEDISC": customer.line_discount,
+            "DLVMODE": customer.delivery_mode,
+            "PRICEGROUP": customer.price_group,
+            "PAYMTERMID": customer.payment_terms,
+            "COUNTY": customer.county,
+            "STATE": customer.state,
             "BLOCKED": _shown(BLOCKED_LABELS, customer.blocked, lang),
         }
     )
@@ -230,6 +267,12 @@ def _main_tab(visit: Visit, customer: Customer | None, values: dict[str, str], l
             )
             items.append(layout_item(caption, view_value(ident, view_field, raw, shown)))
             continue
+        if f.name in COMBO_ITEMS:
+            items.append(layout_item(caption, combo_editor(visit, f.name, shown)))
+            continue
+        if f.name in FIND_FIELDS:
+            items.append(layout_item(caption, find_editor(visit, f.name, shown, values)))
+            continue
         editor = edit_value(
             visit.field(f.path, f.name), Field(f.name, f.path, f.caption), shown, shown
         )
@@ -254,19 +297,35 @@ def _checked_editor(visit: Visit, field: str, editor: str) -> str:
     return f'<div data-dx-control="{name}" data-dx-state="{{}}">{tagged}</div>'
 
 
-def _price_tab(visit: Visit, shown: str, lang: Lang) -> str:
-    """LINEDISC: in edit mode a combo whose items take real mouse clicks only (dx.js)."""
-    f = LINE_DISCOUNT
-    caption = f.caption[0] if lang == "it" else f.caption[1]
-    if visit.mode != "Edit":
-        return layout_item(caption, f'<span id="{view_id(visit, f.name)}">{escape(shown)}</span>')
-    dd = f"{visit.layout}_{f.path}_xaf_dviLINEDISC_Edit_dropdown_DD"
+def _price_tab(visit: Visit, values: dict[str, str], lang: Lang) -> str:
+    """LINEDISC and PRICEGROUP: in edit mode combos whose items take real clicks only (dx.js)."""
+    items = []
+    for f in (LINE_DISCOUNT, PRICE_GROUP):
+        caption = f.caption[0] if lang == "it" else f.caption[1]
+        shown = values[f.name]
+        if visit.mode != "Edit":
+            view = f'<span id="{view_id(visit, f.name)}">{escape(shown)}</span>'
+            items.append(layout_item(caption, view))
+        else:
+            items.append(layout_item(caption, combo_editor(visit, f.name, shown)))
+    return "".join(items)
+
+
+def combo_name(visit: Visit, field: str) -> str:
+    return f"{visit.layout}_{FIELDS[field].path}_xaf_dvi{field}_Edit_dropdown_DD"
+
+
+def combo_editor(visit: Visit, field: str, shown: str) -> str:
+    """A combo (`…_xaf_dvi{FIELD}_Edit_dropdown_DD`): its drop-down button `_B-1`, its items in
+    `_DDD_PW`; the form posts its input `_I`. Items take real mouse clicks only (dx.js)."""
+    dd = combo_name(visit, field)
     items = "".join(
         f'<tr><td id="{dd}_DDD_L_LBI{n}T0" class="dxeListBoxItem_XafTheme" '
-        f'data-dx-cust-combo="{dd}" data-dx-cust-item="{escape(item)}">{escape(item)}</td></tr>'
-        for n, item in enumerate(LINE_DISCOUNTS)
+        f'data-dx-cust-combo="{dd}" data-dx-cust-item="{escape(item)}">'
+        f"{escape(item) or '&nbsp;'}</td></tr>"
+        for n, item in enumerate(COMBO_ITEMS[field])
     )
-    editor = (
+    return (
         f'<div data-dx-control="{dd}" data-dx-state="{{}}">'
         f'<table id="{dd}" class="dxeButtonEditSys dxeButtonEdit_XafTheme"><tbody><tr>'
         f'<td class="dxic"><input id="{dd}_I" name="{dd}_I" class="dxeEditArea_XafTheme" '
@@ -277,7 +336,46 @@ def _price_tab(visit: Visit, shown: str, lang: Lang) -> str:
         f'<table id="{dd}_DDD_L" class="dxeListBox_XafTheme"><tbody>{items}</tbody></table>'
         "</div></div>"
     )
-    return layout_item(caption, editor)
+
+
+def find_name(visit: Visit, field: str) -> str:
+    """The lookup editor ``…_xaf_dvi{FIELD}_Edit_find_Edit`` (its input ``_I``, button ``_B0``)."""
+    return f"{editor_name(visit, field)}_find_Edit"
+
+
+def find_editor(visit: Visit, field: str, shown: str, values: dict[str, str]) -> str:
+    """A FindPopup lookup: a read-only text showing the choice, the chosen key posted in
+    ``_VI``, the button ``_B0`` that opens the popup (a callback; FACTS §6)."""
+    ed = find_name(visit, field)
+    key = values.get(f"{field}#key", shown)
+    return (
+        f'<div data-dx-control="{ed}" data-dx-state="{{}}">'
+        f'<table id="{ed}" class="dxeButtonEditSys dxeButtonEdit_XafTheme"><tbody><tr>'
+        f'<td class="dxic"><input id="{ed}_I" class="dxeEditArea_XafTheme" type="text" readonly '
+        f'value="{escape(shown)}" autocomplete="off"></td>'
+        f'<td id="{ed}_B0" class="dxeButton dxeButtonEditButton_XafTheme" '
+        f'data-dx-find-button="{ed}"><img id="{ed}_B0Img" alt="..."></td></tr></tbody></table>'
+        f'<input type="hidden" id="{ed}_VI" name="{ed}_VI" value="{escape(key)}"></div>'
+    )
+
+
+def find_key_input(visit: Visit, field: str) -> str:
+    return f"{find_name(visit, field)}_VI"
+
+
+def find_text_input(visit: Visit, field: str) -> str:
+    return f"{find_name(visit, field)}_I"
+
+
+_FIND_EDITOR_RE = re.compile(
+    r"^Vertical_v\d+_\d+_MainLayoutEdit_.*_xaf_dvi(LOGISTICSADDRESSZIPCODE|PAYMTERMID)_Edit_find_Edit$"
+)
+
+
+def find_editor_field(control: str) -> str | None:
+    """LOGISTICSADDRESSZIPCODE or PAYMTERMID when a callback comes from that lookup's editor."""
+    found = _FIND_EDITOR_RE.match(control)
+    return found.group(1) if found else None
 
 
 def save_extras(
@@ -332,12 +430,14 @@ def detail_body(
 ) -> str:
     """The form: `values` (FIELD -> text) win over the customer's own values; `extras` above it."""
     shown = customer_values(customer, lang)
-    shown.update({k: v for k, v in values.items() if k in shown})
+    shown.update({k: v for k, v in values.items() if k in shown or k.endswith("#key")})
     pages = [_main_tab(visit, customer, shown, lang)] + [""] * (len(TAB_KEYS) - 1)
-    pages[TAB_KEYS.index("tab_price_discount")] = _price_tab(visit, shown["LINEDISC"], lang)
+    pages[TAB_KEYS.index("tab_price_discount")] = _price_tab(visit, shown, lang)
     pages[TAB_KEYS.index("tab_alt_addresses")] = _alt_addresses_tab(visit)
+    host = find_popup.host() if visit.mode == "Edit" else ""
     body = (
         extras
+        + host
         + f'<div id="{visit.layout}" class="Layout">'
         + tabs(f"{visit.layout}_{TABS_PATH}", [text(k, lang) for k in TAB_KEYS], pages)
         + "</div>"

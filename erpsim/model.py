@@ -117,6 +117,14 @@ class Customer:
     #: LINEDISC, the "Prezzi e sconti" combo; `editable` False: ?mode=Edit goes to Error.aspx.
     line_discount: str = LINE_DISCOUNT_NONE
     editable: bool = True
+    #: LEGALAUTHORITY (SDI), the combos DLVMODE and PRICEGROUP, PAYMTERMID (a payment term's
+    #: code), and COUNTY / STATE the CAP's pick fills.
+    sdi: str = ""
+    delivery_mode: str = "N/A"
+    price_group: str = "N/A"
+    payment_terms: str = ""
+    county: str = ""
+    state: str = ""
     #: The "Indirizzo alt." records, and BLOCKED (one of BLOCKED_VALUES).
     addresses: list[AltAddress] = field(default_factory=list)
     blocked: str = BLOCKED_NO
@@ -156,6 +164,12 @@ class Customer:
             "vat_valid": self.vat_valid,
             "vat_address": self.vat_address,
             "line_discount": self.line_discount,
+            "sdi": self.sdi,
+            "delivery_mode": self.delivery_mode,
+            "price_group": self.price_group,
+            "payment_terms": self.payment_terms,
+            "county": self.county,
+            "state": self.state,
             "editable": self.editable,
             "addresses": [a.to_json() for a in self.addresses],
             "blocked": self.blocked,
@@ -184,6 +198,12 @@ class Customer:
             vat_valid=bool(data.get("vat_valid", False)),
             vat_address=data.get("vat_address", ""),
             line_discount=data.get("line_discount", LINE_DISCOUNT_NONE),
+            sdi=data.get("sdi", ""),
+            delivery_mode=data.get("delivery_mode", "N/A"),
+            price_group=data.get("price_group", "N/A"),
+            payment_terms=data.get("payment_terms", ""),
+            county=data.get("county", ""),
+            state=data.get("state", ""),
             editable=bool(data.get("editable", True)),
             addresses=[AltAddress.from_json(a) for a in data.get("addresses", [])],
             blocked=str(data.get("blocked", BLOCKED_NO)),

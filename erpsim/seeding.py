@@ -127,7 +127,8 @@ def _customer(rng: random.Random, row_id: int, agent: str, account: int) -> Cust
         street=f"{rng.choice(names.STREETS)} {rng.randrange(1, 180)}",
         zip_code=zip_code,
         city=f"{city} ({province})",
-        phone=f"0{rng.randrange(10, 99)} {rng.randrange(100000, 9999999)}",
+        # International, as the live save wants it (d6-save-flow.json: ^\+[1-9]\d{1,15}$).
+        phone=f"+390{rng.randrange(10, 99)}{rng.randrange(100000, 9999999)}",
     )
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from erpsim import find_popup
 from erpsim.config import SimConfig
+from erpsim.culture import Lang, label
 from erpsim.documents import DocumentStore
 from erpsim.errors import SimError, SimValidation, StateFileError
 from erpsim.fmt import fmt_int
@@ -39,10 +42,11 @@ CUSTOMER_FIELDS = {
     "LOGISTICSADDRESSZIPCODE": "CAP",
     "CITY": "Città",
     "FISCALCODE": "Codice fiscale",
+    "LEGALAUTHORITY": "SDI",
 }
-REQUIRED_CUSTOMER_FIELDS = ("VATNUM", "NAME", "STREET", "LOGISTICSADDRESSZIPCODE", "CITY")
-#: The warning of a save whose VAT number no check confirmed (XAF lets "Ignora avvisi" pass it).
-VAT_NOT_VERIFIED = "La partita IVA non risulta verificata (controllo IVA assente o negativo)."
+#: Fields a save takes from the form's combos and lookups (not from text editors): the
+#: LOGISTICSADDRESSZIPCODE and PAYMTERMID a FindPopup chose (their keys), DLVMODE, PRICEGROUP.
+CUSTOMER_CHOICES = ("DLVMODE", "PRICEGROUP", "PAYMTERMID")
 #: LINEDISC of a new customer's form: the default the bot must reset to "N/A" (FACTS §2.15, §6).
 NEW_CUSTOMER_LINE_DISCOUNT = "Discount to get street price"
 
@@ -252,6 +256,7 @@ class SimState:
         check_warnings: bool = False,
         version: str | None = None,
         original: dict[str, str] | None = None,
+        lang: Lang = "it",
     ) -> Customer:
         """Create (customer_id None) or update a customer from FIELD -> text.
 
@@ -275,17 +280,14 @@ class SimState:
                         values[name] = current[name]
             elif version is not None and version != customer_version(existing):
                 raise CustomerConflict(existing.id)
-        missing = [
-            label
-            for name, label in CUSTOMER_FIELDS.items()
-            if name in REQUIRED_CUSTOMER_FIELDS and not values[name]
-        ]
-        if missing:
-            raise SimValidation(
-                "Data Validation Error: "
-                + " ".join(f"Il campo '{label}' non deve essere vuoto." for label in missing),
-                "required",
-            )
+        zip_row = _chosen_zip(values["LOGISTICSADDRESSZIPCODE"], existing)
+        if zip_row is not None:
+            values["LOGISTICSADDRESSZIPCODE"] = zip_row.zip_code
+        elif existing is None or values["LOGISTICSADDRESSZIPCODE"] != existing.zip_code:
+            values["LOGISTICSADDRESSZIPCODE"] = ""
+        problems = customer_save_errors(values, lang)
+        if problems:
+            raise SimValidation("Data Validation Error: " + " ".join(problems), "required")
         vat = values["VATNUM"]
         check = None
         if existing is None:
@@ -299,7 +301,8 @@ class SimState:
                 raise SimValidation(duplicate_vat_message(owner), "VATNUM")
             check = self.vat_checks.get((agent, vat))
             if (check is None or not check.valid) and check_warnings:
-                raise CustomerWarnings("Data Validation Error: " + VAT_NOT_VERIFIED)
+                # An unverified VAT is a warning: "Ignora avvisi" lets it through.
+                raise CustomerWarnings("Data Validation Error: " + vat_not_validated(lang))
         now = time.time()
         if existing is None:
             customer = Customer(
@@ -329,7 +332,14 @@ class SimState:
         else:
             customer = existing
         _apply_customer_values(customer, values)
+        if zip_row is not None:
+            customer.county, customer.state = zip_row.county, zip_row.state
         customer.line_discount = fields.get("LINEDISC", "").strip() or customer.line_discount
+        customer.delivery_mode = fields.get("DLVMODE", "").strip() or customer.delivery_mode
+        customer.price_group = fields.get("PRICEGROUP", "").strip() or customer.price_group
+        term = find_popup.payment_term(fields.get("PAYMTERMID", ""))
+        if term is not None:
+            customer.payment_terms = term.code
         customer.changed = now
         self.touched_customers.add(customer.id)
         self.persist()
@@ -521,6 +531,7 @@ def customer_field_values(customer: Customer) -> dict[str, str]:
         "LOGISTICSADDRESSZIPCODE": customer.zip_code,
         "CITY": customer.city,
         "FISCALCODE": customer.fiscal_code,
+        "LEGALAUTHORITY": customer.sdi,
     }
 
 
@@ -535,3 +546,50 @@ def _apply_customer_values(customer: Customer, values: dict[str, str]) -> None:
     customer.mobile = values["CELLULARPHONE"]
     customer.contact_email = values["EMAIL"]
     customer.name_alias = values["NAMEALIAS"]
+    customer.sdi = values["LEGALAUTHORITY"]
+
+
+#: PHONE and CELLULARPHONE as the live save accepts them: international, "+" first
+#: (d6-save-flow.json:37-38).
+PHONE_RE = re.compile(r"^\+[1-9]\d{1,15}$")
+#: A save's mandatory texts: FIELD -> label key (d6-save-flow.json:29-39).
+_REQUIRED = (
+    ("VATNUM", "field_vat_number"),
+    ("NAME", "field_name"),
+    ("STREET", "field_street"),
+)
+#: One of these is needed: the e-invoicing address (PEC), its SDI code, or the fiscal code.
+_ONE_OF = (("LEGALEMAIL", "field_pec"), ("LEGALAUTHORITY", "field_sdi"),
+           ("FISCALCODE", "field_fiscal_code"))
+
+
+def customer_save_errors(values: dict[str, str], lang: Lang) -> list[str]:
+    """The save's validation errors for FIELD -> text, as the live form words them."""
+    problems = [
+        label("validation_empty", lang).format(field=label(key, lang))
+        for field, key in _REQUIRED
+        if not values[field]
+    ]
+    if not values["LOGISTICSADDRESSZIPCODE"]:
+        problems.append(label("validation_zip_empty", lang))
+    if not any(values[field] for field, _ in _ONE_OF):
+        problems.extend(
+            label("validation_empty", lang).format(field=label(key, lang)) for _, key in _ONE_OF
+        )
+    for field, key in (("PHONE", "field_phone"), ("CELLULARPHONE", "field_mobile")):
+        if values[field] and not PHONE_RE.match(values[field]):
+            problems.append(label("validation_phone", lang).format(field=label(key, lang)))
+    return problems
+
+
+def vat_not_validated(lang: Lang) -> str:
+    """The warning of a save whose VAT number no check confirmed (VATVALIEDE still 0)."""
+    return label("validation_zero", lang).format(field=label("field_vat_valid", lang))
+
+
+def _chosen_zip(key: str, existing: Customer | None) -> find_popup.ZipCode | None:
+    """The CAP row a posted key names; an existing customer's own CAP stands as it is."""
+    row = find_popup.zip_of_key(key)
+    if row is None and existing is not None and key == existing.zip_code:
+        return None
+    return row

@@ -37,7 +37,9 @@ def request_kind(method: str, path: str, control: str | None, command: str = "")
             return RequestKind.UPDATE_EDIT
         if "dviVATNUM" in control:
             return RequestKind.VAT_CHECK
-        if "dviPAYMTERMID" in control:
+        if "dviPAYMTERMID" in control and command != "FIND":
+            # The form's callback after a payment term is picked (BOT:15188-15190), not the
+            # button opening its FindPopup.
             return RequestKind.PAYMENT_TERMS
         return RequestKind.CALLBACK
     if method == "POST" and _LOGIN_PATH.search(path):

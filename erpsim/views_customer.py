@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from erpsim import find_popup, urls
 from erpsim import html_customer as hc
-from erpsim import urls
 from erpsim.callbacks import Callback, reply
 from erpsim.culture import Lang
-from erpsim.detail_ids import Visit, posted_field
+from erpsim.detail_ids import Visit, new_rand, posted_field
 from erpsim.detail_texts import request_lang, text
 from erpsim.errors import SimValidation
 from erpsim.html_layout import ToolItem, page, server_error_page
@@ -38,6 +38,8 @@ PAGE_NEW = "CustNew"
 PAGE_EDIT = "CustEdit"
 #: Where the real ERP sends the edit of a record that cannot be edited (FACTS §7).
 ERROR_PAGE = urls.BASE + "Error.aspx"
+#: Session form keys of the FindPopups a lookup button opened (ActionID -> FIELD).
+FIND_ACTION_PREFIX = "find:"
 #: The ignore-warnings box of the validation banner, as posted.
 IGNORE_WARNINGS_INPUT = "Vertical$ErrorInfo$Ch"
 
@@ -217,6 +219,11 @@ def _callback(sim: Sim, session: Session, callback: Callback) -> web.Response:
         # The editor comes back from the server holding what it had when the callback left.
         html = hc.rerendered_editor(visit, retyped, str(callback.param.get("value") or ""))
         return reply(control=callback.control, updates={f"{callback.control}_RR": html})
+    lookup = hc.find_editor_field(callback.control)
+    if lookup is not None:
+        if callback.command == "PICKED":
+            return reply(control=callback.control)
+        return _open_find_popup(session, lookup)
     checked = hc.checked_editor_field(callback.control)
     if checked is not None:
         if not value:
@@ -230,6 +237,17 @@ def _callback(sim: Sim, session: Session, callback: Callback) -> web.Response:
     if not hc.is_vat_editor(callback.control):
         return reply(error=f"Unknown control: {callback.control}")
     return _vat_check(sim, session, visit, callback.control, value)
+
+
+def _open_find_popup(session: Session, field: str) -> web.Response:
+    """The lookup's button: the popup window opens with the FindPopup page in its iframe."""
+    action = str(new_rand())
+    session.forms[f"{FIND_ACTION_PREFIX}{action}"] = field
+    src = f"{urls.DEFAULT}?FindPopup=true&ActionID={action}"
+    return reply(
+        updates={find_popup.POPUP_CONTENT: find_popup.iframe(src)},
+        show=[find_popup.POPUP_WINDOW],
+    )
 
 
 def _vat_check(sim: Sim, session: Session, visit: Visit, control: str, vat: str) -> web.Response:
@@ -247,9 +265,19 @@ def _vat_check(sim: Sim, session: Session, visit: Visit, control: str, vat: str)
         f"{found['STREET']}, {found['LOGISTICSADDRESSZIPCODE']} {found['CITY']}" if found else ""
     )
     check = sim.state.record_vat_check(session.agent, vat, bool(found), address)
-    values = {hc.input_id(visit, field): value for field, value in found.items()}
+    values = {
+        hc.input_id(visit, field): value
+        for field, value in found.items()
+        if field != "LOGISTICSADDRESSZIPCODE"
+    }
     if found:
         values[hc.input_id(visit, "NAMEALIAS")] = found["NAME"][:NAME_ALIAS_LENGTH]
+        # The registry's CAP becomes the lookup's choice (FACTS §6: the check overwrites CAP).
+        zip_code = found["LOGISTICSADDRESSZIPCODE"]
+        rows = find_popup.zip_rows(zip_code)
+        values[hc.find_text_input(visit, "LOGISTICSADDRESSZIPCODE")] = zip_code
+        key = find_popup.zip_key(rows[0]) if rows else ""
+        values[hc.find_key_input(visit, "LOGISTICSADDRESSZIPCODE")] = key
     valid = hc.check_cell("Sì" if check.valid else "No")
     updates = {
         hc.view_id(visit, "VATLASTCHECKEDDATE"): check.checked,
@@ -279,10 +307,17 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
         raise web.HTTPFound(urls.CUSTOMERS)
     strings = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     values = {field: posted_field(strings, field) or "" for field in CUSTOMER_FIELDS}
-    line_discount = next(
-        (v for k, v in strings.items() if k.endswith("xaf_dviLINEDISC_Edit_dropdown_DD_I")), ""
-    )
-    shown = {**values, "LINEDISC": line_discount} if line_discount else values
+    choices = {
+        field: _posted_suffix(strings, f"xaf_dvi{field}_Edit_dropdown_DD_I")
+        for field in ("LINEDISC", *hc.COMBO_ITEMS)
+    }
+    for field in hc.FIND_FIELDS:
+        values[field] = _posted_suffix(strings, f"xaf_dvi{field}_Edit_find_Edit_VI")
+    shown = {**values, **{f: v for f, v in choices.items() if v}}
+    for field in hc.FIND_FIELDS:
+        # A re-rendered form shows the choice (the CAP, the term's code) and keeps its key.
+        shown[f"{field}#key"] = values[field]
+        shown[field] = values[field].partition("|")[0]
     try:
         original = json.loads(strings[hc.ORIGINAL_INPUT]) if hc.ORIGINAL_INPUT in strings else None
     except ValueError:
@@ -294,10 +329,11 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
             lambda: sim.state.save_customer(
                 session.agent,
                 customer_id,
-                {**values, "LINEDISC": line_discount},
+                {**values, **choices},
                 check_warnings=not strings.get(IGNORE_WARNINGS_INPUT),
                 version=version,
                 original=original if argument == "Merge" else None,
+                lang=lang,
             ),
         )
     except CustomerConflict:
@@ -319,6 +355,11 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
     if argument == "SaveAndNew":
         raise web.HTTPFound(urls.NEW_CUSTOMER)
     raise web.HTTPFound(urls.customer_detail(saved.id))
+
+
+def _posted_suffix(form: dict[str, str], suffix: str) -> str:
+    """The posted value of the input whose name ends with `suffix` ("" when not posted)."""
+    return next((v for k, v in form.items() if k.endswith(suffix)), "").strip()
 
 
 async def error_page(request: web.Request) -> web.StreamResponse:

@@ -146,6 +146,16 @@ def test_an_expired_idempotency_key_makes_a_new_operation(api_settings: Settings
         short.close()
 
 
+def test_cli_send_refuses_a_customer_the_erp_would_refuse(client: Client, agent: str, test_env: None,
+                                                         redis_client: redis.Redis,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    payload = {"name": "Rossi", "vat_number": "01234567897", "street": "Via Roma 1", "zip": "37100",
+               "city": "Verona", "email": "r@pec.it", "phone": "045 123456"}
+    assert cli.main(["send", "create-customer", "--agent", agent, "--payload", json.dumps(payload)]) == 1
+    assert "'phone'" in capsys.readouterr().err
+    assert journal_size(client) == 0 and queued_messages(redis_client) == 0
+
+
 def test_cli_send_with_an_idempotency_key_prints_the_same_id(client: Client, agent: str, test_env: None,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     args = ["send", "submit-order", "--agent", agent, "--payload", json.dumps(ORDER), "--idempotency-key", "cli-1"]
@@ -164,6 +174,11 @@ def test_cli_send_with_an_idempotency_key_prints_the_same_id(client: Client, age
         ({"type": "submit-order", "agent": "agent01", "payload": {"lines": ORDER["lines"]}}, "payload.customer"),
         ({"type": "create-customer", "agent": "agent01", "payload": {"name": "Rossi", "vat_number": "123",
           "street": "Via Roma 1", "zip": "37100", "city": "Verona"}}, "payload.vat_number"),
+        ({"type": "create-customer", "agent": "agent01", "payload": {"name": "Rossi", "vat_number": "01234567897",
+          "street": "Via Roma 1", "zip": "37100", "city": "Verona", "email": "r@pec.it", "phone": "045 1"}},
+         "payload.phone"),
+        ({"type": "create-customer", "agent": "agent01", "payload": {"name": "Rossi", "vat_number": "01234567897",
+          "street": "Via Roma 1", "zip": "37100", "city": "Verona"}}, "payload.email"),
         ({"type": "sync-orders", "agent": "agent01", "payload": {"page": 3}}, "payload.page"),
         ({"type": "order-pizza", "agent": "agent01", "payload": {}}, "type"),
         ({"type": "submit-order", "agent": "nobody", "payload": ORDER}, "agent"),

@@ -17,6 +17,7 @@ import pytest
 
 from erp import operations
 from erp import selectors as sel
+from erp.customer_form import find_input
 from erp.customers import NewCustomer, create_customer, update_customer
 from erp.errors import ErpRejected
 from erp.session import login
@@ -108,20 +109,23 @@ def test_vat_check_overwrites_fields_written_before_it(erp: Any, aio: Any, page:
         await page.type(sel.field_input("VATNUM"), vat)
         await page.keyboard.press("Tab")
         await page.evaluate(
-            "(s) => { document.querySelector(s).value = '00100'; }",
-            sel.field_input("LOGISTICSADDRESSZIPCODE"),
+            "(s) => { document.querySelector(s).value = '56125'; }",
+            find_input("LOGISTICSADDRESSZIPCODE"),
         )
         await wait_idle(page, "the VAT check")
-        return await _field(page, "LOGISTICSADDRESSZIPCODE"), await _field(page, "NAMEALIAS")
+        zip_code = await page.evaluate(
+            "(s) => document.querySelector(s).value", find_input("LOGISTICSADDRESSZIPCODE")
+        )
+        return zip_code, await _field(page, "NAMEALIAS")
 
     # Given a CAP written while the VAT check runs: its answer overwrites CAP and NAMEALIAS
     zip_code, alias = aio.run(write_too_early())
-    assert zip_code == registry["LOGISTICSADDRESSZIPCODE"] != "00100"
+    assert zip_code == registry["LOGISTICSADDRESSZIPCODE"] != "56125"
     assert alias == registry["NAME"][:20]
 
     # When the bot creates a customer whose data differ from the registry's
     new = NewCustomer(
-        name="Laboratorio Neri", vat_number=vat, street="Corso Italia 9", zip="00100", city="Roma"
+        name="Laboratorio Neri", vat_number=vat, street="Corso Italia 9", zip="56125", city="Pisa"
     )
     aio.run(login(page, erp.url, AGENT, PASSWORD))
     created = aio.run(create_customer(page, erp.url, new))
@@ -134,7 +138,7 @@ def test_vat_check_overwrites_fields_written_before_it(erp: Any, aio: Any, page:
         new.zip,
         new.city,
     )
-    assert created.zip == "00100" and row["vat_checked"]
+    assert created.zip == "56125" and row["vat_checked"]
 
 
 def test_fiscal_code_sets_name_alias_and_blank_sdi_resets_it(erp: Any, aio: Any, page: Any) -> None:
@@ -172,7 +176,10 @@ def test_typing_into_street_loses_keys_to_its_rerender(erp: Any, aio: Any, page:
 
     # When the bot creates a customer, the form holds and the ERP keeps the whole street
     vat = _fresh_vat(known=False, taken=_taken(erp))
-    new = NewCustomer(name="Bar Centrale", vat_number=vat, street=street, zip="37100", city="VR")
+    new = NewCustomer(
+        name="Bar Centrale", vat_number=vat, street=street, zip="37100", city="VR",
+        email="bar.centrale@pec.it",
+    )
     aio.run(login(page, erp.url, AGENT, PASSWORD))
     assert aio.run(create_customer(page, erp.url, new)).street == street
     assert _row(erp, vat)["street"] == street
@@ -192,6 +199,7 @@ def test_customer_save_is_read_back_and_a_difference_names_the_field(
         zip="35121",
         city="Padova",
         fiscal_code="GLLPLA70B02G224Y",
+        email="farmacia.gialli@pec.it",
     )
 
     class LateCallback(Hooks):
@@ -251,7 +259,8 @@ def test_validation_warnings_are_ignored_and_errors_are_not(erp: Any, aio: Any, 
     # Given a VAT number the public registry does not confirm: the save only warns
     vat = _fresh_vat(known=False, taken=_taken(erp))
     new = NewCustomer(
-        name="Edicola Rosa", vat_number=vat, street="Via Verdi 8", zip="40121", city="Bologna"
+        name="Edicola Rosa", vat_number=vat, street="Via Verdi 8", zip="40121", city="Bologna",
+        sdi="M5UXCR1",
     )
     aio.run(login(page, erp.url, AGENT, PASSWORD))
 
@@ -303,14 +312,14 @@ def test_customer_changed_by_another_user_is_merged(erp: Any, aio: Any, page: An
             page,
             erp.url,
             customer["account"],
-            {"phone": "045 777777"},
+            {"phone": "+39045777777"},
             before_commit=hooks.before_commit,
         )
     )
 
     # Then "Fondersi" keeps both changes
     row = next(c for c in erp.state("customers")["customers"] if c["id"] == customer["id"])
-    assert row["phone"] == updated.phone == "045 777777"
+    assert row["phone"] == updated.phone == "+39045777777"
     assert row["email"] == "altro@pec.it"
 
 
@@ -325,7 +334,7 @@ def test_customer_that_cannot_be_edited_fails_naming_it(erp: Any, aio: Any, page
             operations.update_customer(
                 page,
                 erp.url,
-                {"customer": customer["account"], "fields": {"phone": "045 1"}},
+                {"customer": customer["account"], "fields": {"phone": "+390451"}},
                 op_id="u",
                 reconcile=False,
                 hooks=Hooks(),

@@ -99,7 +99,8 @@ def test_check_vat_of_a_registry_vat_fills_its_data_and_saves_nothing(
 
     # And the agent's next create-customer, of that very VAT, still works
     new = NewCustomer(
-        name="Studio Bianchi", vat_number=vat, street="Via Po 3", zip="10121", city="Torino (TO)"
+        name="Studio Bianchi", vat_number=vat, street="Via Po 3", zip="10121", city="Torino (TO)",
+        email="studio.bianchi@pec.it",
     )
     created = aio.run(create_customer(page, erp.url, new))
     after = _customers(erp)

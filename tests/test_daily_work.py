@@ -213,7 +213,7 @@ def test_check_vat_reads_the_erps_check_and_leaves_no_customer_and_no_form_behin
                              client.send("check-vat", agent, {"vat_number": mine["vat_number"]})], 240)
     done.append(client.wait(client.send("create-customer", agent, {
         "name": "Studio Verdi", "vat_number": vat, "street": "Via Po 3", "zip": "10121",
-        "city": "Torino"}), 240))
+        "city": "Torino", "email": "studio.verdi@pec.it"}), 240))
     assert [d["status"] for d in done] == ["done"] * 3, [d["error"] for d in done]
     registry = registry_lookup(vat)
     assert registry is not None

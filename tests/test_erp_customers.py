@@ -84,18 +84,18 @@ def test_create_find_and_update_customer(erp: Any, aio: Any, page: Any) -> None:
     updated = _timed(
         aio,
         update_customer(
-            page, erp.url, created.account, {"phone": "02 1234567", "city": created.city}
+            page, erp.url, created.account, {"phone": "+39021234567", "city": created.city}
         ),
         "update_customer",
     )
-    assert updated.phone == "02 1234567" and updated.city == created.city
+    assert updated.phone == "+39021234567" and updated.city == created.city
     row = next(c for c in erp.state("customers")["customers"] if c["vat_number"] == vat)
-    assert row["phone"] == "02 1234567" and row["changed"] >= row["created"] > 0
+    assert row["phone"] == "+39021234567" and row["changed"] >= row["created"] > 0
     result = aio.run(
         operations.update_customer(
             page,
             erp.url,
-            {"customer": created.account, "fields": {"phone": "02 1234567"}},
+            {"customer": created.account, "fields": {"phone": "+39021234567"}},
             op_id="op-u",
             reconcile=True,
             hooks=Hooks(),
@@ -109,7 +109,7 @@ def test_duplicate_vat_and_validation_errors(erp: Any, aio: Any, page: Any) -> N
     existing = next(c for c in erp.state("customers")["customers"] if c["agent"] == AGENT)
     aio.run(login(page, erp.url, AGENT, PASSWORD))
     duplicate = NewCustomer(
-        name="Altro", vat_number=existing["vat_number"], street="Via X 1", zip="00100", city="Roma"
+        name="Altro", vat_number=existing["vat_number"], street="Via X 1", zip="00184", city="Roma"
     )
     with pytest.raises(ErpRejected) as info:
         aio.run(create_customer(page, erp.url, duplicate))
@@ -119,7 +119,7 @@ def test_duplicate_vat_and_validation_errors(erp: Any, aio: Any, page: Any) -> N
     )
     # An unknown VAT fills nothing, so a missing street is a validation error
     vat = _fresh_vat(known=False, taken=_taken(erp))
-    incomplete = NewCustomer(name="Nuovo", vat_number=vat, street="", zip="00100", city="Roma")
+    incomplete = NewCustomer(name="Nuovo", vat_number=vat, street="", zip="00184", city="Roma")
     with pytest.raises(ErpRejected) as info:
         aio.run(create_customer(page, erp.url, incomplete))
     assert info.value.field == "street" and "Data Validation Error" in info.value.erp_message
@@ -134,6 +134,7 @@ def test_create_customer_lost_response_then_reconcile(erp: Any, aio: Any, page: 
         "street": "Via Po 3",
         "zip": "10121",
         "city": "Torino (TO)",
+        "email": "bianchi@pec.it",
     }
     aio.run(login(page, erp.url, AGENT, PASSWORD))
     erp.set_faults(lost_response_rate=1.0)

@@ -360,15 +360,20 @@ def test_customer_vat_check_save_and_state(erp: SimProcess, tmp_path: Any) -> No
         values = {
             "VATNUM": vat,
             "NAME": "Bar Sport",
-            "LEGALEMAIL": "",
+            "LEGALEMAIL": "bar.sport@pec.it",
             "PHONE": "",
             "STREET": "Via Verdi 2",
             "LOGISTICSADDRESSZIPCODE": "40121",
             "CITY": "Bologna (BO)",
             "FISCALCODE": "",
         }
+        # The CAP is a lookup: the form posts the key its FindPopup chose (`_find_Edit_VI`).
         names = {
-            f: re.search(rf'name="(Vertical_v\d+_\d+_MainLayoutEdit_\w*_xaf_dvi{f}_Edit_I)"', page)
+            f: re.search(
+                rf'name="(Vertical_v\d+_\d+_MainLayoutEdit_\w*_xaf_dvi{f}_Edit'
+                + ("_find_Edit_VI" if f == "LOGISTICSADDRESSZIPCODE" else "_I") + ')"',
+                page,
+            )
             for f in values
         }
         assert all(names.values()), names
@@ -451,6 +456,7 @@ def test_state_file_keeps_created_and_updated_customers(tmp_path: Any) -> None:
         "STREET": "Via Verdi 2",
         "LOGISTICSADDRESSZIPCODE": "40121",
         "CITY": "Bologna",
+        "LEGALEMAIL": "bar.sport@pec.it",
     }
     created = state.save_customer("agent02", None, fields)
     first = state.customers_by_agent["agent01"][0]
@@ -462,6 +468,7 @@ def test_state_file_keeps_created_and_updated_customers(tmp_path: Any) -> None:
             "STREET": "Via Nuova 1",
             "LOGISTICSADDRESSZIPCODE": first.zip_code,
             "CITY": first.city,
+            "LEGALEMAIL": first.email,
         },
     )
     again = SimState(config)

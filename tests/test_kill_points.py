@@ -41,7 +41,7 @@ def _payload(op_type: str, sim: SimProcess, agent: str, n: int) -> dict[str, Any
         return {"order": unsent_order(sim, agent)["id"]}
     if op_type == "create-customer":
         return new_customer(100 + n)
-    return {"customer": customers_of(sim, agent)[2]["account"], "fields": {"city": f"Citta {n}", "phone": f"045 {n:06d}"}}
+    return {"customer": customers_of(sim, agent)[2]["account"], "fields": {"city": f"Citta {n}", "phone": f"+39045{n:06d}"}}
 
 
 def _effect(op_type: str, sim: SimProcess, agent: str, payload: dict[str, Any], op_id: str) -> int:

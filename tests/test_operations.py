@@ -48,7 +48,7 @@ def test_every_write_type_lands_once_in_send_order(
     delete = client.send("delete-order", b, {"order": doomed})
     create = client.send("create-customer", b, new_customer(1))
     update = client.send("update-customer", b, {"customer": customers_of(sim, b)[0]["account"],
-                                                "fields": {"city": "Vicenza", "phone": "0444 123456"}})
+                                                "fields": {"city": "Vicenza", "phone": "+390444123456"}})
     statuses = wait_all(client, [submit, edit, send, doomed, delete, create, update])
     assert [s["status"] for s in statuses] == ["done"] * 7, [s["error"] for s in statuses]
     # and each result has its registry type's result model (no field it declares is missing)
@@ -65,7 +65,7 @@ def test_every_write_type_lands_once_in_send_order(
     created = [c for c in customers_of(sim) if c["vat_number"] == new_customer(1)["vat_number"]]
     assert len(created) == 1 and created[0]["agent"] == b
     updated = next(c for c in customers_of(sim, b) if c["account"] == statuses[6]["result"]["account"])
-    assert (updated["city"], updated["phone"]) == ("Vicenza", "0444 123456")
+    assert (updated["city"], updated["phone"]) == ("Vicenza", "+390444123456")
     # and each agent's writes ran in the order they were sent
     rows = {str(r["id"]): r for r in client.reports.recent(50)}
     for chain in ([submit, edit, send], [doomed, delete, create, update]):

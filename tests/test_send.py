@@ -28,6 +28,22 @@ def _journal_size(client: Client) -> int:
     return int(row["n"])  # type: ignore[index]
 
 
+#: A create-customer payload the ERP takes: a PEC (``email``), an international phone.
+GOOD_CUSTOMER = {"name": "Rossi S.r.l.", "vat_number": "01234567897", "street": "Via Roma 1", "zip": "37100",
+                 "city": "Verona", "email": "rossi@pec.it", "phone": "+390451234567"}
+
+
+def test_a_customer_with_only_an_sdi_code_or_a_fiscal_code_is_queued(client: Client, agents: list[str]) -> None:
+    no_pec = {k: v for k, v in GOOD_CUSTOMER.items() if k != "email"}
+    sdi = client.send("create-customer", agents[0], {**no_pec, "sdi": "m5uxcr1", "delivery_mode": "FedEx",
+                                                      "price_group": "DETTAGLIO (consigliato)", "payment_terms": "201"})
+    fiscal = client.send("create-customer", agents[0], {**no_pec, "vat_number": "01234567810",
+                                                         "fiscal_code": "RSSMRA80A01L781X"})
+    row = client.journal.get(sdi)
+    assert row is not None and row["payload"]["sdi"] == "M5UXCR1" and row["payload"]["delivery_mode"] == "FedEx"
+    assert client.status(fiscal)["status"] == "queued"
+
+
 def _queued_messages(redis_client: redis.Redis) -> int:
     return sum(redis_client.llen(k) for k in redis_client.keys("dramatiq:*") if redis_client.type(k) == b"list")
 
@@ -44,6 +60,15 @@ def _queued_messages(redis_client: redis.Redis) -> int:
         ("submit-order", {**GOOD_ORDER, "delivery_date": "31/12/2026"}, "delivery_date"),
         ("submit-order", {**GOOD_ORDER, "discount": 140}, "discount"),
         ("create-customer", {"name": "Rossi", "vat_number": "123", "street": "Via Roma 1", "zip": "37100", "city": "Verona"}, "vat_number"),
+        # What the ERP's save refuses (d6-save-flow.json), refused before anything is queued:
+        ("create-customer", {**GOOD_CUSTOMER, "phone": "045 123456"}, "phone"),
+        ("create-customer", {**GOOD_CUSTOMER, "mobile": "3331234567"}, "mobile"),
+        ("create-customer", {k: v for k, v in GOOD_CUSTOMER.items() if k != "email"}, "email"),
+        ("create-customer", {**GOOD_CUSTOMER, "delivery_mode": "DHL"}, "delivery_mode"),
+        ("create-customer", {**GOOD_CUSTOMER, "price_group": "INGROSSO"}, "price_group"),
+        ("create-customer", {**GOOD_CUSTOMER, "sdi": "12-34"}, "sdi"),
+        ("update-customer", {"customer": "1002305", "fields": {"phone": "045 1"}}, "fields.phone"),
+        ("update-customer", {"customer": "1002305", "fields": {"delivery_mode": "DHL"}}, "fields.delivery_mode"),
         ("sync-orders", {"page": 3}, "page"),
         ("order-pizza", {}, "op_type"),
     ],

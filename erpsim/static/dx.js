@@ -580,6 +580,32 @@
         byId(dd + "_I").value = el.getAttribute("data-dx-cust-item");
         show(dd + "_DDD_PW", false);
       }
+      else if ((el = t.closest("[data-dx-find-button]"))) {
+        controls[el.getAttribute("data-dx-find-button")].PerformCallback({ cmd: "FIND" });
+      }
+      else if ((el = t.closest("[data-dx-find-search]"))) {
+        findSearch(el.getAttribute("data-dx-find-search"));
+      }
+      else if ((el = t.closest("[data-dx-find-row]"))) {
+        // The FindPopup's rows take script clicks too (d6-save-flow.json: row_click).
+        Array.prototype.forEach.call(document.querySelectorAll("[data-dx-find-row]"), function (r) {
+          r.classList.remove("dxgvFocusedRow_XafTheme");
+        });
+        el.classList.add("dxgvFocusedRow_XafTheme");
+      }
+      else if ((el = t.closest("[data-dx-find-ok]"))) {
+        ev.preventDefault();
+        var row = document.querySelector("tr.dxgvFocusedRow_XafTheme[data-dx-find-row]");
+        var dialog = byId("FindDialog");
+        if (!row || !dialog || !window.parent.ASPxFindPicked) { return; }  // needs one object
+        window.parent.ASPxFindPicked(dialog.getAttribute("data-dx-find-field"),
+          row.getAttribute("data-key"), row.getAttribute("data-shown"),
+          JSON.parse(row.getAttribute("data-fill") || "{}"));
+      }
+      else if ((el = t.closest("[data-dx-find-cancel]"))) {
+        ev.preventDefault();
+        if (window.parent.ASPxFindClosed) { window.parent.ASPxFindClosed(); }
+      }
       else if ((el = t.closest("[data-dx-merge]"))) {
         ev.preventDefault();
         doPostBack("Vertical$mainMenu", "Merge");
@@ -589,6 +615,42 @@
         el.closest("[data-dx-merge-popup]").style.display = "none";
       }
     });
+    /* The FindPopup (an iframe): its search button (or Enter) filters the grid by the typed
+       text; OK hands the focused row to the form, which shows the choice, keeps its key and
+       writes what the pick fills (the CAP: CITY, COUNTY, STATE, COUNTRYREGIONID). */
+    function findSearch(grid) {
+      var input = byId("FindDialog_SAC_Menu_ITCNT0_xaf_a0_Ed_I");
+      if (controls[grid] && input) { controls[grid].PerformCallback({ cmd: "SEARCH", text: input.value }); }
+    }
+    document.addEventListener("keydown", function (ev) {
+      var t = ev.target;
+      if (ev.key !== "Enter" || !t || t.id !== "FindDialog_SAC_Menu_ITCNT0_xaf_a0_Ed_I") { return; }
+      ev.preventDefault();
+      var b = byId("FindDialog_SAC_Menu_ITCNT0_xaf_a0_Ed_B1");
+      if (b) { findSearch(b.getAttribute("data-dx-find-search")); }
+    });
+    function closeFind() {
+      show("Vertical_FindPopup_PW", false);
+      var cc = byId("Vertical_FindPopup_CC");
+      if (cc) { cc.innerHTML = ""; }
+    }
+    window.ASPxFindClosed = closeFind;
+    window.ASPxFindPicked = function (field, key, shown, fill) {
+      var shownInput = document.querySelector('[id$="_xaf_dvi' + field + '_Edit_find_Edit_I"]');
+      var keyInput = document.querySelector('[id$="_xaf_dvi' + field + '_Edit_find_Edit_VI"]');
+      if (shownInput) { shownInput.value = shown; }
+      if (keyInput) { keyInput.value = key; }
+      Object.keys(fill || {}).forEach(function (f) {
+        var input = document.querySelector('[id$="_xaf_dvi' + f + '_Edit_I"]');
+        var view = document.querySelector('[id$="_xaf_dvi' + f + '_View"]');
+        if (input) { input.value = fill[f]; } else if (view) { view.textContent = fill[f]; }
+      });
+      leaveGuard.on();
+      closeFind();
+      // The pick posts back to the form (for PAYMTERMID the live ERP's 10-15 s callback).
+      var editor = shownInput ? shownInput.id.replace(/_I$/, "") : "";
+      if (controls[editor]) { controls[editor].PerformCallback({ cmd: "PICKED", key: key }); }
+    };
     setInterval(function () {
       document.querySelectorAll("[data-dx-merge-popup]").forEach(function (p) {
         if (p.style.display === "none") { p.style.display = ""; }
