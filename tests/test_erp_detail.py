@@ -32,9 +32,11 @@ CUSTOMER_VIEW_FIELDS = (
     "LOGISTICSADDRESSZIPCODE", "CITY", "PHONE", "CELLULARPHONE", "EMAIL",
 )  # fmt: skip
 CUSTOMER_EDIT_FIELDS = (
-    "NAME", "NAMEALIAS", "FISCALCODE", "LEGALEMAIL", "STREET", "LOGISTICSADDRESSZIPCODE", "CITY",
-    "PHONE", "CELLULARPHONE", "EMAIL",
+    "NAME", "NAMEALIAS", "FISCALCODE", "LEGALEMAIL", "STREET", "CITY", "PHONE", "CELLULARPHONE",
+    "EMAIL",
 )  # fmt: skip
+#: The CAP is a lookup on the live form (its FindPopup): its editor ``…_Edit_find_Edit_I``.
+ZIP_EDITOR = '[id$="xaf_dviLOGISTICSADDRESSZIPCODE_Edit_find_Edit_I"]'
 VIEW_ID = r"^Vertical_v\d+_(\d{8})_MainLayoutView_[a-z0-9_]+_xaf_dvi%s_View$"
 EDIT_ID = r"^Vertical_v\d+_(\d{8})_MainLayoutEdit_[a-z0-9_]+_xaf_dvi%s_Edit_I$"
 LINES_GRID = (
@@ -167,7 +169,7 @@ def test_customer_detail_ids_tabs_and_edit_from_view(erp: Any, aio: Any, page: A
         await page.waitForSelector('[id$="xaf_dviNAME_Edit_I"]')
         editing: dict[str, str | None] = await page.evaluate(_IDS_JS, edit_suffixes)
         zip_code = await page.evaluate(
-            "() => document.querySelector('[id$=\"xaf_dviLOGISTICSADDRESSZIPCODE_Edit_I\"]').value"
+            "(s) => document.querySelector(s).value", ZIP_EDITOR
         )
         return first, second, tabs, page.url, editing, zip_code
 
