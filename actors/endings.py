@@ -98,9 +98,7 @@ async def _fail_rejected(a: Attempt, exc: BaseException) -> None:
     assert isinstance(exc, ErpRejected)
     if isinstance(exc, NotOwnRecord):
         # The bot's own refusal, not the ERP's: the ERP would have opened the record.
-        await fail(a, f"{exc.kind} {exc.record} is not agent {a.op.agent!r}'s: their own list of "
-                      f"{exc.kind}s does not hold it, and Archibot acts only on the agent's own "
-                      f"records (the ERP opens any agent's by its id). Nothing was done")
+        await fail(a, exc.saying(a.op.agent))
         return
     where = f" (field {exc.field})" if exc.field else ""
     await fail(a, f"the ERP rejected the operation{where}: {exc.erp_message}")

@@ -29,7 +29,7 @@ from actors.errors import SyncCancelled, SyncPreempted
 from actors.job import Job
 from archibot.operations import operation_type
 from erp.errors import ErpRejected
-from store.cache import ENTITIES, EVERYONE, PartialRead
+from store.cache import ENTITIES, EVERYONE, PartialRead, SyncState
 
 log = logging.getLogger("archibot.sync")
 
@@ -53,9 +53,11 @@ async def run_sync(job: Job, *, walker: Callable[..., Any], sentinel: Sentinel |
     owner = state_agent(views[0], op.agent)
     resume = dict(op.progress or {})
     if "run_id" not in resume:
-        # A fresh start (not a resumed preempted run): has anything changed?
-        marks = await _sentinels(job, owner, views, sentinel)
-        if await _unchanged(job, owner, marks):
+        # A fresh start (not a resumed preempted run): has anything changed? (sync_state
+        # read once for both questions)
+        state = await svc.db_call(svc.cache.sync_state, owner, op.op_type)
+        marks = await _sentinels(job, state, views, sentinel)
+        if await _unchanged(job, state, marks):
             await svc.db_call(svc.cache.record_skip, owner, op.op_type)
             log.info("sync_skipped op_id=%s type=%s reason=unchanged", op.id, op.op_type)
             return {"rows": 0, "pages": 0, "removed": 0, "skipped": "unchanged"}
@@ -90,7 +92,7 @@ async def run_sync(job: Job, *, walker: Callable[..., Any], sentinel: Sentinel |
 
 
 async def _sentinels(
-    job: Job, owner: str, views: tuple[str, ...], sentinel: Sentinel | None
+    job: Job, state: SyncState | None, views: tuple[str, ...], sentinel: Sentinel | None
 ) -> dict[str, str | None]:
     """Each list's sentinel, or None for all when there is none to read, skipping is off, or
     the last walk's longest list fit on fewer than ARCHIBOT_SYNC_SKIP_MIN_PAGES pages (reading
@@ -98,7 +100,6 @@ async def _sentinels(
     settings = job.svc.settings
     if sentinel is None or not settings.sync_skip_unchanged:
         return {view: None for view in views}
-    state = await job.svc.db_call(job.svc.cache.sync_state, owner, job.op.op_type)
     if state is not None and state.last_walk_pages is not None \
             and state.last_walk_pages < settings.sync_skip_min_pages:
         return {view: None for view in views}
@@ -106,13 +107,12 @@ async def _sentinels(
     return {view: await sentinel(job.page, erp_url, view) for view in views}
 
 
-async def _unchanged(job: Job, owner: str, marks: dict[str, str | None]) -> bool:
+async def _unchanged(job: Job, state: SyncState | None, marks: dict[str, str | None]) -> bool:
     """Whether every list's newest change is no newer than at the last complete walk, which
     is younger than the forced-walk age, and no cached row awaits its second miss."""
     if any(mark is None for mark in marks.values()):
         return False  # a list without MODIFIEDDATETIME (customers): always walked
     svc = job.svc
-    state = await svc.db_call(svc.cache.sync_state, owner, job.op.op_type)
     if state is None or state.last_full_walk is None:
         return False
     age_h = (dt.datetime.now(dt.UTC) - state.last_full_walk).total_seconds() / 3600

@@ -130,11 +130,15 @@ class NotOwnRecord(ErpRejected):
     """
 
     def __init__(self, kind: str, record: str, field: str | None = None) -> None:
-        super().__init__(
-            f"{kind} {record} is not among the agent's own {kind}s (their list shows none such;"
-            " the ERP opens any agent's record by its id, so Archibot acts only on records the"
-            " agent's own list holds): nothing was done",
-            field=field or kind,
-        )
         self.kind = kind
         self.record = record
+        super().__init__(self.saying(), field=field or kind)
+
+    def saying(self, agent: str | None = None) -> str:
+        """The refusal, naming the agent when known (the runtime knows it, the erp layer not)."""
+        whose = f"agent {agent!r}'s" if agent else "the agent's"
+        return (
+            f"{self.kind} {self.record} is not {whose}: their own list of {self.kind}s does not"
+            " hold it, and Archibot acts only on the agent's own records (the ERP opens any"
+            " agent's by its id). Nothing was done"
+        )

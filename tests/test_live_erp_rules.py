@@ -8,7 +8,7 @@ from typing import Any
 from archibot.client import Client
 from archibot_devtools.local import SimProcess
 from tests.fix_stack import erp_orders, marker, wait_all
-from tests.test_submit_order import order_for
+from tests.test_submit_order import STREET_PRICE, order_for
 
 
 def test_a_customer_blocked_completely_takes_no_order_and_one_blocked_for_invoices_does(
@@ -17,7 +17,9 @@ def test_a_customer_blocked_completely_takes_no_order_and_one_blocked_for_invoic
     start_worker_processes(processes=1, threads=2)
     agent = agents[0]
     # Given two of the agent's customers: one blocked for everything, one for invoices only
-    blocked, invoices_only = order_for(sim, agent, 0), order_for(sim, agent, 1)
+    # whose lines get the street price's 20 % (cleared end to end through the workers)
+    blocked = order_for(sim, agent, 0)
+    invoices_only = order_for(sim, agent, 1, lines=3, line_discount=STREET_PRICE)
     accounts = {c["account"]: c for c in sim.state(include="customers")["customers"]}
     for payload, flag in ((blocked, "Completo"), (invoices_only, "Fattura:")):
         sim.call("POST", f"/__sim/customers/{accounts[payload['customer']]['id']}", {"blocked": flag})
@@ -32,8 +34,9 @@ def test_a_customer_blocked_completely_takes_no_order_and_one_blocked_for_invoic
     assert not [o for o in orders if o["reference"] == marker(refused_id)]
     # ...and the one blocked for invoices only took its order
     assert taken["status"] == "done", taken
-    assert [o["customer"] for o in orders if o["reference"] == marker(taken_id)] == [
-        invoices_only["customer"]]
+    taken_order = [o for o in orders if o["reference"] == marker(taken_id)]
+    assert [o["customer"] for o in taken_order] == [invoices_only["customer"]]
+    assert [ln["line_percent"] for ln in taken_order[0]["lines"]] == [0.0] * 3
     assert len(orders) == before + 1
 
 

@@ -25,9 +25,16 @@ PASSWORD = "pw-agent01"
 LONG_ORDER_LINES = 25
 
 
+def _plain_customer(state: dict[str, Any], agent: str) -> str:
+    """One of the agent's customers whose lines get no default discount: what a long order
+    costs per line is measured here, the LINEDISC rounds in tests/test_line_discounts.py."""
+    return next(c["account"] for c in state["customers"]
+                if c["agent"] == agent and c["line_discount"] == "N/A" and c["blocked"] != "Completo")
+
+
 def _long_order(erp: Any, lines: int) -> NewOrder:
     state = erp.state("customers,products")
-    customer = next(c["account"] for c in state["customers"] if c["agent"] == AGENT)
+    customer = _plain_customer(state, AGENT)
     products = state["products"][:lines]
     assert len(products) == lines
     return NewOrder(
@@ -106,7 +113,7 @@ def slow_sim(sim: SimProcess) -> Iterator[SimProcess]:
 
 def _payload(sim: SimProcess, agent: str, lines: int, first: int = 0) -> dict[str, Any]:
     state = sim.state(include="customers,products")
-    customer = next(c["account"] for c in state["customers"] if c["agent"] == agent)
+    customer = _plain_customer(state, agent)
     return {
         "customer": customer,
         "lines": [

@@ -107,11 +107,10 @@ def test_every_write_survives_a_lost_response_without_doing_it_twice(
     agent = agents[3]
     existing = unsent_order(sim, agent)
     customer = customers_of(sim, agent)[1]
-    # (an order for a customer whose lines get no default discount: for one that gives 20 %,
-    # each LINEDISC clear round is a save of its own, whose lost answer costs one attempt more)
-    plain = next(c for c in customers_of(sim, agent) if c["line_discount"] == "N/A")
+    # (order_for's customer gives its lines no default discount: for one that gives 20 %, each
+    # LINEDISC clear round is a save of its own, whose lost answer costs one attempt more)
     ops = [
-        client.send("submit-order", agent, {**order_for(sim, agent, 0), "customer": plain["account"]}),
+        client.send("submit-order", agent, order_for(sim, agent, 0)),
         client.send("edit-order", agent, {"order": existing["id"], "lines": order_for(sim, agent, 2, lines=1)["lines"]}),
         client.send("send-to-verona", agent, {"order": existing["id"]}),
         client.send("create-customer", agent, new_customer(3)),

@@ -16,11 +16,20 @@ from archibot_devtools.bench import orderable_customers
 from archibot_devtools.local import SimProcess
 from tests.fix_stack import erp_orders, marker, wait_all
 
+#: LINEDISC of the customers order_for picks by default: none, so an order costs no clear
+#: rounds (they are tested in tests/test_line_discounts.py and tests/test_live_erp_rules.py).
+PLAIN = "N/A"
+STREET_PRICE = "Discount to get street price"
 
-def order_for(sim: SimProcess, agent: str, n: int = 0, lines: int = 2) -> dict[str, Any]:
-    """A valid order of ``agent`` built from the simulator's own data."""
+
+def order_for(
+    sim: SimProcess, agent: str, n: int = 0, lines: int = 2, line_discount: str = PLAIN
+) -> dict[str, Any]:
+    """A valid order of ``agent`` built from the simulator's own data, for one of its
+    orderable customers whose LINEDISC is ``line_discount``."""
     state = sim.state(include="customers,products")
-    customers = [c for c in orderable_customers(state) if c["agent"] == agent]
+    customers = [c for c in orderable_customers(state)
+                 if c["agent"] == agent and c["line_discount"] == line_discount]
     products = state["products"][n * lines : (n + 1) * lines]
     return {
         "customer": customers[n % len(customers)]["account"],
