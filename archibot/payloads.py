@@ -188,7 +188,12 @@ class Spec(BaseModel):
     def _archibot_rules(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             raise InvalidOperation("payload must be a JSON object", field="payload")
-        return normalise(cls, data)
+        return cls.whole(normalise(cls, data))
+
+    @classmethod
+    def whole(cls, out: Raw) -> Raw:
+        """The rules across fields, once each field is read and normalised (none by default)."""
+        return out
 
 
 class Line(Spec):
@@ -327,12 +332,8 @@ class OrderRef(Spec):
     orders: list[str] | None = Field(default=None, description="ERP order ids (or submit-order op ids), "
                                      f"at most {DEFAULT_MAX_BATCH_ORDERS}, ticked in one list action")
 
-    @model_validator(mode="before")
     @classmethod
-    def _archibot_rules(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise InvalidOperation("payload must be a JSON object", field="payload")
-        out = normalise(cls, data)
+    def whole(cls, out: Raw) -> Raw:
         if ("order" in out) == ("orders" in out):
             raise InvalidOperation("payload needs exactly one of 'order' (one order) and 'orders' (a batch)",
                                    field="order")
@@ -448,12 +449,8 @@ class CreateCustomer(Spec):
                                       description="PAYMTERMID: a payment term's code, e.g. 201")
     price_group: str | None = Field(default=None, description=f"PRICEGROUP, one of {list(PRICE_GROUPS)}")
 
-    @model_validator(mode="before")
     @classmethod
-    def _archibot_rules(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise InvalidOperation("payload must be a JSON object", field="payload")
-        out = normalise(cls, data)
+    def whole(cls, out: Raw) -> Raw:
         if not any(out.get(k) for k in INVOICING_FIELDS):
             raise InvalidOperation(
                 "payload needs one of 'email' (the PEC), 'sdi' or 'fiscal_code': the ERP refuses a "

@@ -279,20 +279,27 @@ async def reload_form(page: Any, step: str) -> int:
     return rows
 
 
-async def choose_customer(page: Any, account: str) -> None:
-    """Open the CUSTTABLE lookup (`_B-1`), search the account, click its row (FACTS §2.4)."""
-    step = f"choose customer {account}"
-    editor = await find_control(page, step, suffix=sel.CUSTOMER_LOOKUP_SUFFIX)
-    rows = f'[id="{editor}_DDD_gv"] tr.dxgvDataRow_XafTheme'
+async def search_lookup(page: Any, editor: str, text: str, step: str) -> str:
+    """Open a lookup editor's drop-down (a real click on `_B-1`), search `text` in its box
+    (`_DDD_gv_DXSE_I`, Enter) and wait for the answer; the selector of its rows (FACTS §2.4,
+    §2.17). A row is then taken only by a real click on it."""
     async with boundary(page, step):
         await page.click(f'[id="{editor}_B-1"]')
         await page.waitForSelector(
             f'[id="{editor}_DDD_PW-1"]', {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
         )
-    await set_value(page, f'[id="{editor}_DDD_gv_DXSE_I"]', account, step)
+    await set_value(page, f'[id="{editor}_DDD_gv_DXSE_I"]', text, step)
     async with boundary(page, step):
         await page.keyboard.press("Enter")
     await wait_idle(page, step)
+    return f'[id="{editor}_DDD_gv"] tr.dxgvDataRow_XafTheme'
+
+
+async def choose_customer(page: Any, account: str) -> None:
+    """Open the CUSTTABLE lookup (`_B-1`), search the account, click its row (FACTS §2.4)."""
+    step = f"choose customer {account}"
+    editor = await find_control(page, step, suffix=sel.CUSTOMER_LOOKUP_SUFFIX)
+    rows = await search_lookup(page, editor, account, step)
     async with boundary(page, step):
         index = await page.evaluate(
             """(rowSel, account) => [...document.querySelectorAll(rowSel)]
@@ -322,16 +329,7 @@ async def choose_delivery_address(page: Any, address: dict[str, str]) -> None:
     step = f"choose the delivery address {street}, {city}"
     await open_tab(page, sel.OVERVIEW_TAB_TEXTS, step)
     editor = await find_control(page, step, suffix=sel.DELIVERY_ADDRESS_LOOKUP_SUFFIX)
-    rows = f'[id="{editor}_DDD_gv"] tr.dxgvDataRow_XafTheme'
-    async with boundary(page, step):
-        await page.click(f'[id="{editor}_B-1"]')
-        await page.waitForSelector(
-            f'[id="{editor}_DDD_PW-1"]', {"visible": True, "timeout": DEFAULT_CALLBACK_TIMEOUT_MS}
-        )
-    await set_value(page, f'[id="{editor}_DDD_gv_DXSE_I"]', street, step)
-    async with boundary(page, step):
-        await page.keyboard.press("Enter")
-    await wait_idle(page, step)
+    rows = await search_lookup(page, editor, street, step)
     async with boundary(page, step):
         index = await page.evaluate(
             r"""(rowSel, street, city) => {

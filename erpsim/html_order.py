@@ -160,12 +160,7 @@ def address_lookup_inner(name: str, page: GridPage) -> str:
 
 
 def address_lookup_state(page: GridPage) -> dict[str, object]:
-    state = dict(page.state())
-    state["columns"] = [
-        {"fieldName": name, "visible": True, "visibleIndex": n}
-        for n, name in enumerate(ADDRESS_LOOKUP_COLUMNS)
-    ]
-    return state
+    return lookup_state(page, ADDRESS_LOOKUP_COLUMNS)
 
 
 def address_editor(visit: Visit, state: SimState, order: Order, lang: Lang) -> str:
@@ -239,11 +234,11 @@ def lookup_page(state: SimState, agent: str, search: str, page_index: int) -> Gr
     return GridPage(rows, len(customers), index, DEFAULT_LOOKUP_PAGE_SIZE, search)
 
 
-def lookup_state(page: GridPage) -> dict[str, object]:
+def lookup_state(page: GridPage, columns: tuple[str, ...] = LOOKUP_COLUMNS) -> dict[str, object]:
+    """A lookup grid's client state: the page's, and its columns in visible order."""
     state = dict(page.state())
     state["columns"] = [
-        {"fieldName": name, "visible": True, "visibleIndex": n}
-        for n, name in enumerate(LOOKUP_COLUMNS)
+        {"fieldName": name, "visible": True, "visibleIndex": n} for n, name in enumerate(columns)
     ]
     return state
 

@@ -809,6 +809,35 @@ def test_order_detail_view(
     assert methods == list(LINES_GRID_METHODS)
 
 
+#: The order edit form's controls the dump (view mode only) does not hold, as FACTS.md names
+#: their selectors: LINEDISC's input and Clear button (§2.15, BOT:6767-6920), the delivery
+#: address lookup's input, drop-down button and search box and DLVADDRESS (§2.17).
+ORDER_EDIT_SELECTORS = {
+    "LINEDISC input": 'input[id*="LINEDISC"][id$="_I"]:not([type="hidden"])',
+    "LINEDISC Clear": 'td[id*="LINEDISC"][id$="_B1"]',
+    "delivery address": '[id$="DELIVERYPOSTALADDRESS_Edit_I"]',
+    "delivery address button": '[id$="DELIVERYPOSTALADDRESS_Edit_B-1"]',
+    "delivery address search": '[id$="DELIVERYPOSTALADDRESS_Edit_DDD_gv_DXSE_I"]',
+    "DLVADDRESS": '[id$="_xaf_dviDLVADDRESS_View"]',
+}
+
+
+def test_order_edit_form_has_the_controls_facts_names(
+    aio: LoopRunner, english: Session, conformance_sim: SimProcess
+) -> None:
+    # A saved order in edit mode: LINEDISC's Clear button shows once the order was saved
+    order = next(o for o in conformance_sim.orders(AGENT)
+                 if o["lines"] and o["transfer_status"] == "Modifica")
+
+    async def inspect() -> dict[str, int]:
+        await open_path(english, f"SALESTABLE_DetailViewAgent/{order['id']}/?mode=Edit")
+        return {name: len(await english.page.querySelectorAll(selector))
+                for name, selector in ORDER_EDIT_SELECTORS.items()}
+
+    found = aio.run(inspect())
+    assert found == {name: 1 for name in ORDER_EDIT_SELECTORS}, found
+
+
 def test_customer_detail_view(
     dump: dict[str, Any], aio: LoopRunner, english: Session, conformance_sim: SimProcess
 ) -> None:
