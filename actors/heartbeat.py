@@ -42,6 +42,7 @@ class Heartbeat(Middleware):
         self.ttl_s = ttl_s
         self._key = ""
         self._started = 0.0
+        self._slots = 0
         self._loop: Periodic | None = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker_: Any) -> None:
@@ -49,6 +50,9 @@ class Heartbeat(Middleware):
         if loop_thread is None or self.process.services is None:
             return  # the boot failed (the process exits) or there is no event loop to beat on
         self._key = heartbeat_key(socket.gethostname(), os.getpid())
+        # What it can run at once: a thread each, within its browser's contexts.
+        self._slots = min(int(getattr(worker_, "worker_threads", 1)),
+                          self.process.settings.contexts_per_browser)
         self._started = time.time()
         self._loop = Periodic(
             "heartbeat", self._beat, tick_s=self.ttl_s / 3, first_after_s=0,
@@ -88,6 +92,7 @@ class Heartbeat(Middleware):
             "started_at": self._started,
             "at": time.time(),
             "worker_rss_bytes": procstat.rss_bytes([os.getpid()]),
+            "slots": self._slots,
         }
         services = self.process.services
         if services is None:

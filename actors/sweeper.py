@@ -14,6 +14,7 @@ once, under its agent's lease — but a wake-up per waiting operation would floo
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -64,7 +65,8 @@ class Sweeper:
         ``archibot resend`` does); how many."""
         services = self.services
         self.sweeps += 1
-        targets = await services.db_call(services.sender.wake_lost, DEFAULT_STUCK_AFTER_S)
+        targets = await services.db_call(
+            functools.partial(services.sender.wake_lost, DEFAULT_STUCK_AFTER_S, only_free_slots=True))
         if targets:
             orphans = sum(1 for w in targets if w.orphan)
             log.warning("sweep_resent orphans=%d stuck=%d", orphans, len(targets) - orphans)

@@ -29,6 +29,7 @@ from archibot.errors import (
     UnknownOperation,
     WaitTimeout,
 )
+from archibot.heartbeats import read_heartbeats, worker_slots
 from archibot.keys import lock_key, periodic_key
 from archibot.operations import (
     ORDER_CREATING_TYPE,
@@ -215,11 +216,14 @@ class Client:
         """
         return len(self.wake_lost(older_than_s))
 
-    def wake_lost(self, older_than_s: float) -> list[Wakeup]:
+    def wake_lost(self, older_than_s: float, *, only_free_slots: bool = False) -> list[Wakeup]:
         """Wake each ``running`` operation whose agent holds no lease (its worker died) and
         each idle agent's next ready operation untouched for ``older_than_s``
-        (:meth:`Recovery.lost_wakeups`); what was woken. The workers' sweep calls it too."""
+        (:meth:`Recovery.lost_wakeups`); what was woken. The workers' sweep calls it with
+        ``only_free_slots``: then only as many stuck heads as the live workers have slots
+        that neither a running operation nor a queued wake-up will fill (see :func:`to_wake`)."""
         found = self.recovery.lost_wakeups(older_than_s)
+        free_slots = self._free_slots(found) if only_free_slots else None
         orphan_agents = sorted({w.agent for w in found if w.orphan})
         leased: set[str] = set()
         if orphan_agents:
@@ -227,10 +231,18 @@ class Client:
             for agent in orphan_agents:
                 pipe.exists(lock_key(agent))
             leased = {a for a, held in zip(orphan_agents, pipe.execute(), strict=True) if held}
-        targets = to_wake(found, leased)
+        targets = to_wake(found, leased, free_slots)
         for wakeup in targets:
             self.wake(wakeup.op_type, wakeup.id)
         return targets
+
+    def _free_slots(self, found: list[Wakeup]) -> int:
+        """The live workers' slots less the running operations and the queued wake-ups."""
+        client = self.broker.client
+        slots = worker_slots(read_heartbeats(client), self.settings.contexts_per_browser)
+        running = sum(1 for w in found if w.orphan)
+        queued = int(client.llen(f"{self.broker.namespace}:{self.settings.queue}"))
+        return slots - running - queued
 
     def breakers(self) -> dict[str, Any]:
         """The circuit breakers: the ERP's (Redis) and every agent's open login breaker."""

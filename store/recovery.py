@@ -51,16 +51,18 @@ class Recovery(JournalTable):
         """
         with self._db.connection() as conn:
             rows = conn.execute(
-                f"SELECT id, agent, op_type, true AS orphan FROM operations WHERE status = {RUNNING_SQL}"
+                f"SELECT id, agent, op_type, true AS orphan, updated_at FROM operations WHERE status = {RUNNING_SQL}"
                 " UNION ALL"
-                " SELECT id, agent, op_type, false FROM ("
+                " SELECT id, agent, op_type, false, updated_at FROM ("
                 "  SELECT DISTINCT ON (agent) id, agent, op_type, updated_at FROM operations o"
                 f"  WHERE status = {QUEUED_SQL}"
                 "  AND (not_before IS NULL OR not_before <= clock_timestamp())"
                 "  AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.agent = o.agent"
                 f"                  AND r.status = {RUNNING_SQL})"
                 "  ORDER BY agent, seq) heads"
-                " WHERE updated_at < clock_timestamp() - make_interval(secs => %(after_s)s)",
+                " WHERE updated_at < clock_timestamp() - make_interval(secs => %(after_s)s)"
+                # Orphans first, then the heads that have waited longest.
+                " ORDER BY orphan DESC, updated_at",
                 {"after_s": stuck_after_s},
             ).fetchall()
         return [Wakeup(str(r["id"]), str(r["agent"]), str(r["op_type"]), bool(r["orphan"]))
@@ -106,6 +108,19 @@ class Recovery(JournalTable):
         return cur.rowcount
 
 
-def to_wake(found: list[Wakeup], leased: Container[str]) -> list[Wakeup]:
-    """The wake-ups to send: every stuck head, and each orphan whose agent is not in ``leased``."""
-    return [w for w in found if not (w.orphan and w.agent in leased)]
+def to_wake(found: list[Wakeup], leased: Container[str], free_slots: int | None = None) -> list[Wakeup]:
+    """The wake-ups to send: each orphan whose agent is not in ``leased``, and the stuck heads
+    — all of them, or (``free_slots``) only as many as the workers could start now.
+
+    A head waits in a burst because every worker is busy, not because its wake-up was lost:
+    the wake-ups already queued, and every worker that ends an operation, take the free agent
+    with the most work next (actors/handoff.py). Waking it then would only add a message per
+    waiting agent per sweep — Redis traffic growing with agents × time. Its wake-up matters
+    once a worker has nothing to do, so the sweep sends at most one per free slot, the
+    longest waiting first (``found`` is in that order).
+    """
+    orphans = [w for w in found if w.orphan and w.agent not in leased]
+    heads = [w for w in found if not w.orphan]
+    if free_slots is not None:
+        heads = heads[: max(0, free_slots)]
+    return orphans + heads

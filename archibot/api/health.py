@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from archibot.api.auth import require_token
-from archibot.api.metrics import ArchibotCollector, read_heartbeats
+from archibot.api.metrics import ArchibotCollector
 from archibot.api.services import Services
+from archibot.heartbeats import read_heartbeats
 from store.errors import DatabaseUnavailable
 
 router = APIRouter()

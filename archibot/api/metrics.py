@@ -29,7 +29,6 @@ in-process counter, so any API process answers for the whole deployment.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -39,7 +38,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from archibot.api.webhooks import DEFAULT_MAX_AGE_S
-from archibot.keys import HEARTBEAT_PREFIX
+from archibot.heartbeats import read_heartbeats
 from store.db import Database
 from store.reports import Reports
 
@@ -162,19 +161,3 @@ class ArchibotCollector(Collector):
         yield contexts
         yield chromium
         yield own
-
-
-def read_heartbeats(client: redis.Redis) -> list[dict[str, Any]]:
-    """Every live worker heartbeat (the keys expire when a worker stops beating)."""
-    keys = list(client.scan_iter(match=HEARTBEAT_PREFIX + "*", count=500))
-    if not keys:
-        return []
-    beats = []
-    for raw in client.mget(keys):
-        if raw is None:
-            continue
-        try:
-            beats.append(json.loads(raw))
-        except ValueError:
-            log.warning("heartbeat_unreadable value=%r", raw[:100])
-    return beats
