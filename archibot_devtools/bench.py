@@ -36,7 +36,7 @@ from archibot.keys import HEARTBEAT_PREFIX
 from archibot.settings import Settings
 from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
 from erp.operations import marker_for
-from pool.procstat import cpu_seconds, process_tree, pss_bytes, rss_bytes
+from pool.procstat import cpu_seconds, cpu_seconds_by_kind, process_tree, pss_bytes, rss_bytes
 from store.db import Database
 from store.states import PENDING, TERMINAL, Status
 
@@ -202,6 +202,12 @@ def redis_calls(client: redis.Redis) -> int:
     return sum(int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info",))
 
 
+def redis_calls_by_command(client: redis.Redis) -> dict[str, int]:
+    """Calls per command so far (``evalsha`` and the commands its scripts ran, apart)."""
+    stats = client.info("commandstats")
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items() if k != "cmdstat_info"}
+
+
 def browser_recycles(client: redis.Redis) -> int:
     """Chromium recycles of the running workers, as of their last heartbeat (every few s)."""
     total = 0
@@ -241,6 +247,12 @@ class ProcSampler(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(5)
+
+
+def cpu_by_kind_of(workers: Workers) -> dict[str, float]:
+    """:func:`cpu_of` by kind of process: the Python workers, Chromium's browser process and
+    helpers, its renderers (the pages), its GPU and network services."""
+    return cpu_seconds_by_kind([p for w in workers.worker_pids() for p in process_tree(w)])
 
 
 def cpu_of(workers: Workers) -> float:
@@ -414,7 +426,9 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         sampler = ProcSampler(workers)
         rclient = redis.Redis.from_url(redis_url)
         calls_before = redis_calls(rclient)
+        by_command_before = redis_calls_by_command(rclient)
         cpu_before = cpu_of(workers)
+        cpu_kinds_before = cpu_by_kind_of(workers)
         sampler.start()
 
         _progress(f"sending {sum(len(p) for p in plans)} operations")
@@ -445,8 +459,10 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                 break
             time.sleep(0.2)
         calls_after = redis_calls(rclient)
+        by_command_after = redis_calls_by_command(rclient)
         recycles = browser_recycles(rclient)
         cpu_after = cpu_of(workers)
+        cpu_kinds_after = cpu_by_kind_of(workers)
         sampler.stop()
         rclient.close()
 
@@ -466,10 +482,19 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "browser_recycles": recycles,
             "retries": sum(max(0, int(r["attempts"]) - 1) for r in rows),
             "redis_commands_per_op": round((calls_after - calls_before) / len(op_ids), 1),
+            # Where they go: per command, per operation, the largest first.
+            "redis_commands_per_op_by_command": dict(sorted(
+                ((name, round((n - by_command_before.get(name, 0)) / len(op_ids), 2))
+                 for name, n in by_command_after.items() if n > by_command_before.get(name, 0)),
+                key=lambda kv: -kv[1])),
             "worker_rss_mb": {"max": round(sampler.max_rss_bytes / 2**20, 1),
                               "median": round(statistics.median(sampler.samples) / 2**20, 1) if sampler.samples else 0},
             "worker_pss_mb": {"max": round(sampler.max_pss_bytes / 2**20, 1)},
             "cpu_s_per_op": round((cpu_after - cpu_before) / len(op_ids), 3),
+            # The same CPU by kind of process (a worker group stopped mid-run starts afresh).
+            "cpu_s_per_op_by_process": {
+                kind: round((cpu_kinds_after[kind] - cpu_kinds_before.get(kind, 0.0)) / len(op_ids), 3)
+                for kind in sorted(cpu_kinds_after) if kind != "gone"},
             "worker_boot_s": round(worker_boot_s, 2),
             "op_exec_ms_by_type": {
                 t: round(statistics.median(r["exec_ms"] for r in rows if r["op_type"] == t and r["status"] == Status.DONE))

@@ -111,3 +111,34 @@ def cpu_seconds(pids: Iterable[int]) -> float:
         # After the command name: state=0 ... utime=11 stime=12 cutime=13 cstime=14.
         ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))
     return ticks / CLOCK_TICKS_PER_S
+
+
+def process_kind(pid: int) -> str:
+    """What a process of a worker's tree is: ``renderer``, ``gpu``, ``network``, ``browser``
+    (Chromium's main process, its zygotes and other helpers), or ``worker`` (anything else:
+    the Python worker). Chromium rewrites its helpers' argv into one space-separated string."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().replace(b"\0", b" ").split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return "gone"
+    kind = next((a[len(b"--type="):].decode() for a in args if a.startswith(b"--type=")), None)
+    if kind is None:
+        return "browser" if args and b"chrom" in os.path.basename(args[0]) else "worker"
+    if kind == "renderer":
+        return "renderer"
+    if kind == "gpu-process":
+        return "gpu"
+    if kind == "utility" and any(b"NetworkService" in a for a in args):
+        return "network"
+    return "browser"
+
+
+def cpu_seconds_by_kind(pids: Iterable[int]) -> dict[str, float]:
+    """:func:`cpu_seconds` split by :func:`process_kind`. The CPU of reaped children (closed
+    renderers) counts under the kind of the process that reaped them (the browser)."""
+    totals: dict[str, float] = {}
+    for pid in pids:
+        kind = process_kind(pid)
+        totals[kind] = totals.get(kind, 0.0) + cpu_seconds([pid])
+    return totals

@@ -323,6 +323,24 @@ def test_close_leaves_no_chromium_process() -> None:
     asyncio.run(main())
 
 
+def test_cpu_is_told_apart_by_kind_of_process() -> None:
+    async def main(pool: BrowserPool, site: Site) -> None:
+        for agent in ("a", "b"):
+            async with pool.context(agent) as session:
+                await session.page.goto(f"{site.url}/page")
+        kinds = {pid: procstat.process_kind(pid) for pid in pool.pids}
+        # One renderer per context, the browser itself, its network service; this is the worker
+        assert kinds[pool.stats()["chromium_pid"]] == "browser"
+        assert list(kinds.values()).count("renderer") >= 2, kinds
+        assert "network" in kinds.values(), kinds
+        assert procstat.process_kind(os.getpid()) == "worker"
+        by_kind = procstat.cpu_seconds_by_kind([os.getpid(), *pool.pids])
+        assert by_kind["renderer"] > 0 and by_kind["browser"] > 0, by_kind
+        assert sum(by_kind.values()) == pytest.approx(procstat.cpu_seconds([os.getpid(), *pool.pids]), abs=0.05)
+
+    run(main)
+
+
 def test_missing_chromium_is_a_clear_error() -> None:
     async def main() -> None:
         pool = BrowserPool(chromium_path="/nonexistent/chromium")
