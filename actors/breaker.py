@@ -29,6 +29,8 @@ DEFAULT_ERROR_WINDOW_MS = 300_000
 DEFAULT_PROBE_BASE_MS = 2_000
 DEFAULT_PROBE_MAX_MS = 5_000
 DEFAULT_PROBE_TIMEOUT_S = 10.0
+#: How long one reading of the open/closed state is reused (see ErpBreaker.is_open).
+DEFAULT_STATE_REUSE_S = 1.0
 #: The page a probe asks for: it needs no session.
 PROBE_PATH = "Login.aspx"
 #: What a probe reports when the ERP completed a TLS handshake with a certificate it does not
@@ -52,10 +54,25 @@ class ErpBreaker:
         self._errors_key = ERP_ERRORS_KEY
         self._open_key = ERP_OPEN_KEY
         self._probe_key = ERP_PROBE_KEY
+        self._open = False
+        self._open_read_at = float("-inf")
 
     async def is_open(self) -> bool:
-        """Whether workers should leave the ERP alone for now."""
-        return bool(await self._client.exists(self._open_key))
+        """Whether workers should leave the ERP alone for now.
+
+        The answer is reused for ``DEFAULT_STATE_REUSE_S``: a worker asks before every claim,
+        and another process's opening (or closing) reaching it a second late costs at most
+        one claim that meets the outage as the running operations do. What this process
+        itself opens or closes it knows at once.
+        """
+        now = time.monotonic()
+        if now - self._open_read_at >= DEFAULT_STATE_REUSE_S:
+            self._open = bool(await self._client.exists(self._open_key))
+            self._open_read_at = now
+        return self._open
+
+    def _knows(self, is_open: bool) -> None:
+        self._open, self._open_read_at = is_open, time.monotonic()
 
     async def transport_error(self, agent: str, error: str, *, confirm_now: bool = False) -> bool:
         """Count one transport error; True when the breaker is open after it.
@@ -70,7 +87,8 @@ class ErpBreaker:
         pipe.incr(self._errors_key)
         pipe.pexpire(self._errors_key, DEFAULT_ERROR_WINDOW_MS)
         streak = int((await pipe.execute())[0])
-        if await self.is_open():
+        if await self._client.exists(self._open_key):
+            self._knows(True)
             return True
         if streak < self.threshold and not confirm_now:
             return False
@@ -82,6 +100,7 @@ class ErpBreaker:
         opened = bool(await self._client.set(
             self._open_key, json.dumps({"since": time.time(), "probes": 0}), nx=True
         ))
+        self._knows(True)
         if opened:
             log.warning("erp_breaker_open errors=%d last_agent=%s last_error=%r "
                         "(workers stop claiming work until the ERP answers)", streak, agent, error)
@@ -97,6 +116,7 @@ class ErpBreaker:
         Turns are spaced by the backoff helper (one probe at a time across workers).
         """
         raw = await self._client.get(self._open_key)
+        self._knows(raw is not None)
         if raw is None:
             return False
         info = json.loads(raw)
@@ -108,6 +128,7 @@ class ErpBreaker:
         status = await self._ask_erp()
         if status is not None and status < 500:
             await self._client.delete(self._open_key, self._errors_key)
+            self._knows(False)
             log.warning("erp_breaker_closed down_s=%.0f probes=%d status=%d",
                         time.time() - float(info.get("since", time.time())), probes + 1, status)
             return True

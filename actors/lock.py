@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ class Lease:
     token: str
     fence: int
     lost: bool = field(default=False)
+    #: When (monotonic) the last acquire or renewal that succeeded was sent: Redis expires the
+    #: lease no sooner than ``ttl`` after it.
+    confirmed_at: float = field(default_factory=time.monotonic)
 
 
 class AgentLock:
@@ -75,10 +79,11 @@ class AgentLock:
         fence is above ``fence_floor`` (the journal's highest) even after Redis lost it.
         """
         unique = f"{token}:{uuid.uuid4().hex[:12]}"
+        sent = time.monotonic()
         fence = await self._acquire(
             keys=[self._key(agent), self._fence_prefix + agent], args=[unique, self.ttl_ms, fence_floor]
         )
-        return Lease(agent, unique, int(fence)) if int(fence) > 0 else None
+        return Lease(agent, unique, int(fence), confirmed_at=sent) if int(fence) > 0 else None
 
     async def release(self, lease: Lease) -> bool:
         """Give the lease back; False if it was no longer ours (expired, taken over)."""
@@ -89,10 +94,13 @@ class AgentLock:
 
     async def extend(self, lease: Lease) -> bool:
         """Renew the lease for another ``ttl_ms``; False if it is no longer ours."""
+        sent = time.monotonic()
         extended = bool(
             await self._extend(keys=[self._key(lease.agent)], args=[lease.token, self.ttl_ms])
         )
-        if not extended:
+        if extended:
+            lease.confirmed_at = sent
+        else:
             lease.lost = True
         return extended
 
@@ -131,10 +139,20 @@ class AgentLock:
                 log.warning("lock_release_failed agent=%s fence=%d", agent, lease.fence)
 
     async def _keep(self, lease: Lease, done: asyncio.Event) -> None:
+        """Renew the lease a third of its TTL after it was last confirmed — by this loop or by
+        a ``check()``, whose renewal this loop then need not repeat."""
         interval_s = self.ttl_ms / 3000
+        failed_at = float("-inf")
         while not lease.lost and not done.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), interval_s)
+            # After a failed renewal, the next try is a whole interval later, as before.
+            due_in_s = max(lease.confirmed_at, failed_at) + interval_s - time.monotonic()
+            if due_in_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), due_in_s)
+                if done.is_set():
+                    return
+                if max(lease.confirmed_at, failed_at) + interval_s > time.monotonic():
+                    continue  # a check() renewed it meanwhile
             if done.is_set():
                 return
             try:
@@ -142,4 +160,5 @@ class AgentLock:
                     log.warning("lock_lost agent=%s fence=%d", lease.agent, lease.fence)
             except redis.RedisError:
                 # Unconfirmed is not held: the irreversible steps' check() will decide.
+                failed_at = time.monotonic()
                 log.warning("lock_extend_failed agent=%s fence=%d", lease.agent, lease.fence)

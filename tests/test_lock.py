@@ -78,6 +78,37 @@ def test_held_renews_the_lease_while_the_work_runs(settings: Settings, redis_cli
     run(main())
 
 
+def test_checks_that_renew_the_lease_spare_the_renewers_round_trips(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    async def main() -> None:
+        client, lock = await _lock(settings, ttl_ms=3_000)  # the renewer's interval: 1 s
+        sent = 0
+        extend = lock.extend
+
+        async def counted(lease):  # type: ignore[no-untyped-def]
+            nonlocal sent
+            sent += 1
+            return await extend(lease)
+
+        lock.extend = counted  # type: ignore[method-assign]
+        checks = 0
+        async with lock.held("agent01", "msg-1", "op-1") as lease:
+            # Given an operation that checks its lease every 50 ms for 2.5 s (2.5 intervals)
+            for _ in range(50):
+                await asyncio.sleep(0.05)
+                await lock.check(lease)
+                checks += 1
+            # Then every renewal was a check's: the renewer sent none of its own
+            assert sent == checks
+            # When the checks stop, the renewer takes over an interval after the last one
+            await asyncio.sleep(1.4)
+            assert sent == checks + 1
+        await client.aclose()
+
+    run(main())
+
+
 def test_a_dead_holder_blocks_its_agent_no_longer_than_the_lease(
     settings: Settings, redis_client: redis.Redis
 ) -> None:

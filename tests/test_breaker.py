@@ -1,0 +1,48 @@
+"""The ERP breaker's open/closed state: shared in Redis, read at most once a second per process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis
+import redis.asyncio as aioredis
+
+import actors.breaker as breaker_module
+from actors.breaker import ErpBreaker
+from archibot.keys import ERP_OPEN_KEY
+from archibot.settings import Settings
+
+
+def test_an_open_breaker_reaches_every_process_within_the_reuse_time_and_costs_one_read(
+    settings: Settings, redis_client: redis.Redis, monkeypatch
+) -> None:
+    monkeypatch.setattr(breaker_module, "DEFAULT_STATE_REUSE_S", 0.3)
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(settings.redis_url)
+        reads = 0
+        exists = client.exists
+
+        async def counted(*keys):  # type: ignore[no-untyped-def]
+            nonlocal reads
+            reads += 1
+            return await exists(*keys)
+
+        client.exists = counted  # type: ignore[method-assign]
+        breaker = ErpBreaker(client, erp_url="http://127.0.0.1:9/", threshold=3)
+        # Given a closed breaker asked before every claim: one read serves many claims
+        assert [await breaker.is_open() for _ in range(20)] == [False] * 20
+        assert reads == 1
+        # When another process opens it, this one learns it once its reading is old
+        redis_client.set(ERP_OPEN_KEY, '{"since": 0, "probes": 0}')
+        await asyncio.sleep(0.35)
+        assert await breaker.is_open()
+        assert reads == 2
+        # And its own probe that finds the key gone knows the breaker closed at once
+        redis_client.delete(ERP_OPEN_KEY)
+        assert not await breaker.probe()
+        assert not await breaker.is_open()
+        assert reads == 2
+        await client.aclose()
+
+    asyncio.run(main())
