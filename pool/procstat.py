@@ -113,32 +113,46 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return ticks / CLOCK_TICKS_PER_S
 
 
-def process_kind(pid: int) -> str:
-    """What a process of a worker's tree is: ``renderer``, ``gpu``, ``network``, ``browser``
-    (Chromium's main process, its zygotes and other helpers), or ``worker`` (anything else:
-    the Python worker). Chromium rewrites its helpers' argv into one space-separated string."""
+def _chromium_type(pid: int) -> tuple[str, list[bytes]] | None:
+    """Chromium's ``--type=`` of a process ("" for none) and its arguments; None if gone.
+    Chromium rewrites its helpers' argv into one space-separated string."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             args = f.read().replace(b"\0", b" ").split()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    kind = next((a[len(b"--type="):].decode() for a in args if a.startswith(b"--type=")), "")
+    return kind, args
+
+
+def process_kind(pid: int) -> str:
+    """What a process of a worker's tree is: ``renderer``, ``gpu``, ``network``, ``browser``
+    (Chromium's main process, its zygotes and other helpers), or ``worker`` (anything else:
+    the Python worker); ``gone`` if it exited."""
+    found = _chromium_type(pid)
+    if found is None:
         return "gone"
-    kind = next((a[len(b"--type="):].decode() for a in args if a.startswith(b"--type=")), None)
-    if kind is None:
+    kind, args = found
+    if not kind:
         return "browser" if args and b"chrom" in os.path.basename(args[0]) else "worker"
-    if kind == "renderer":
-        return "renderer"
-    if kind == "gpu-process":
-        return "gpu"
     if kind == "utility" and any(b"NetworkService" in a for a in args):
         return "network"
-    return "browser"
+    return {"renderer": "renderer", "gpu-process": "gpu"}.get(kind, "browser")
 
 
 def cpu_seconds_by_kind(pids: Iterable[int]) -> dict[str, float]:
-    """:func:`cpu_seconds` split by :func:`process_kind`. The CPU of reaped children (closed
-    renderers) counts under the kind of the process that reaped them (the browser)."""
+    """:func:`cpu_seconds` split by :func:`process_kind`. A process's reaped children count
+    under its own kind, except a zygote's: those were renderers (closed contexts' pages)."""
     totals: dict[str, float] = {}
     for pid in pids:
+        fields = _stat_fields(pid)
+        found = _chromium_type(pid)
+        if fields is None or found is None:
+            continue
         kind = process_kind(pid)
-        totals[kind] = totals.get(kind, 0.0) + cpu_seconds([pid])
+        own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_PER_S
+        reaped = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS_PER_S
+        totals[kind] = totals.get(kind, 0.0) + own
+        reaped_kind = "renderer" if found[0] == "zygote" else kind
+        totals[reaped_kind] = totals.get(reaped_kind, 0.0) + reaped
     return totals

@@ -337,6 +337,12 @@ def test_cpu_is_told_apart_by_kind_of_process() -> None:
         by_kind = procstat.cpu_seconds_by_kind([os.getpid(), *pool.pids])
         assert by_kind["renderer"] > 0 and by_kind["browser"] > 0, by_kind
         assert sum(by_kind.values()) == pytest.approx(procstat.cpu_seconds([os.getpid(), *pool.pids]), abs=0.05)
+        # A closed context's renderer is reaped by its zygote: its CPU stays the renderers'
+        await pool.forget("a")
+        await pool.forget("b")
+        await asyncio.sleep(0.5)
+        after = procstat.cpu_seconds_by_kind([os.getpid(), *pool.pids])
+        assert after["renderer"] >= by_kind["renderer"] - 0.01, (by_kind, after)
 
     run(main)
 
