@@ -312,6 +312,19 @@ def journal_figures(rows: list[dict[str, Any]], slots: int) -> dict[str, Any]:
     }
 
 
+def worker_shares(rows: list[dict[str, Any]], processes: int) -> dict[str, Any]:
+    """Done operations per worker process (the journal's last claimer), and the smallest
+    process's share of an even split (1.0: every process did its share)."""
+    by_worker: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if r["status"] == Status.DONE and r["worker"]:
+            by_worker[str(r["worker"])] += 1
+    even = sum(by_worker.values()) / max(processes, len(by_worker), 1)
+    least = min(by_worker.values(), default=0) if len(by_worker) >= processes else 0
+    return {"ops_by_worker": dict(sorted(by_worker.items())),
+            "min_worker_share": round(least / even, 3) if even else None}
+
+
 def erp_figures(sim: SimProcess, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Duplicates and lost writes, checked against the simulator's own state.
 
@@ -501,6 +514,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                 for t in sorted({r["op_type"] for r in rows if r["status"] == Status.DONE})
             },
         })
+        result.update(worker_shares(rows, args.processes))
         result.update(erp_figures(sim, rows))
         result["overlaps"] = int(counters.get("overlaps", 0))
         result["logins_per_agent"] = login_figures(counters, client, args.agents)
