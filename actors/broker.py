@@ -10,11 +10,11 @@ longer than any fixed time limit (each operation has its own timeout).
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, CurrentMessage, ShutdownNotifications
 from periodiq import PeriodiqMiddleware
 
 from actors.boot import WorkerBoot
+from actors.doorbell import WorkerBroker
 from actors.heartbeat import Heartbeat
 from actors.operation_actors import register as register_operation_actors
 from actors.requeue import RequeueBusy
@@ -39,7 +39,7 @@ def build_broker(settings: Settings) -> tuple[dramatiq.Broker, WorkerProcess]:
     broker, and the worker process its middleware and actors share (booted by WorkerBoot)."""
     configure_logging(settings)
     process = WorkerProcess(settings)
-    broker = RedisBroker(  # type: ignore[no-untyped-call]
+    broker = WorkerBroker(
         client=sync_redis(settings),
         heartbeat_timeout=DEFAULT_HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=DEFAULT_MAINTENANCE_CHANCE,
