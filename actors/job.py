@@ -55,6 +55,10 @@ class Job:
         self.state.committing.add(self.op.id)
         self.reached_commit = True
         await self.svc.db_call(self.svc.claims.set_phase, self.op, Phase.ABOUT_TO_COMMIT)
+        # The journal's write has no time limit (a slow PostgreSQL, busy database threads): the
+        # click goes out only while the lease is still confirmed recently — else Redis is asked
+        # again, and a lease lost meanwhile raises LockLost here, before anything is clicked.
+        await self.svc.lock.check(self.lease)
         maybe_crash(self.svc.settings, self.op, "before_click")
 
     async def after_click(self) -> None:

@@ -107,9 +107,16 @@ class AgentLock:
     async def check(self, lease: Lease) -> None:
         """Raise LockLost unless ``lease`` is still held; call it right before an irreversible step.
 
-        It renews the lease as it checks, so the step starts with a whole lease ahead of it.
+        A lease confirmed less than a third of its TTL ago is held without asking Redis: Redis
+        expires it no sooner than a TTL after that confirmation, so the step starts with at
+        least two thirds of a lease ahead of it, and the renewer confirms it again on time.
+        (A write checks before each line's save: asking every time was most of Redis's
+        commands per order.) Otherwise it renews the lease as it checks. A holder cut off
+        from Redis therefore stops at its next check a third of a TTL after its last
+        confirmation at the latest — long before another holder could take the lease.
         """
-        if not lease.lost and await self.extend(lease):
+        fresh = time.monotonic() - lease.confirmed_at < self.ttl_ms / 3000
+        if not lease.lost and (fresh or await self.extend(lease)):
             return
         raise LockLost(
             f"the lock of agent {lease.agent!r} (fence {lease.fence}) is no longer held by "

@@ -17,9 +17,9 @@ from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
 
 from archibot.connections import sync_redis
+from archibot.doorbell import RingingBroker
 from archibot.errors import (
     CannotCancel,
     IdempotencyConflict,
@@ -92,7 +92,7 @@ class Client:
         self.agents = AgentStore(self.db, SecretBox(self.settings.secret_key_list()))
         #: Documents the workers fetched from the ERP (PDFs), stored once by content.
         self.documents = Documents(self.db, self.settings.documents_dir)
-        self.broker = RedisBroker(client=sync_redis(self.settings), middleware=[])  # type: ignore[no-untyped-call]
+        self.broker = RingingBroker(client=sync_redis(self.settings), middleware=[])  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         """Close the database pool (unless it was shared) and the Redis connections."""
@@ -224,13 +224,16 @@ class Client:
         that neither a running operation nor a queued wake-up will fill (see :func:`to_wake`)."""
         found = self.recovery.lost_wakeups(older_than_s)
         free_slots = self._free_slots(found) if only_free_slots else None
-        orphan_agents = sorted({w.agent for w in found if w.orphan})
-        leased: set[str] = set()
+        # An orphan whose row changed less than a lease ago had a live worker then: its lease
+        # is held, or lapses before a later sweep looks again — no need to ask Redis now.
+        lease_s = self.settings.lock_ttl_ms / 1000
+        leased = {w.agent for w in found if w.orphan and w.quiet_s < lease_s}
+        orphan_agents = sorted({w.agent for w in found if w.orphan} - leased)
         if orphan_agents:
             pipe = self.broker.client.pipeline(transaction=False)
             for agent in orphan_agents:
                 pipe.exists(lock_key(agent))
-            leased = {a for a, held in zip(orphan_agents, pipe.execute(), strict=True) if held}
+            leased |= {a for a, held in zip(orphan_agents, pipe.execute(), strict=True) if held}
         targets = to_wake(found, leased, free_slots)
         for wakeup in targets:
             self.wake(wakeup.op_type, wakeup.id)

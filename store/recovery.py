@@ -27,6 +27,8 @@ from store.states import Phase
 
 #: The waiting note of an operation held back by the login budget (``progress.waiting.for``).
 LOGIN_BUDGET_WAIT = "login_budget"
+#: Seconds since a row last changed, on the database's clock.
+_QUIET_S = "extract(epoch FROM clock_timestamp() - updated_at) AS quiet_s"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Wakeup:
     op_type: str
     #: Journaled ``running``: wake it only if its agent holds no lease.
     orphan: bool
+    #: Seconds since its row last changed (an orphan quieter than a lease: its worker was
+    #: alive less than a lease ago, so its lease is still held or lapses before the next sweep).
+    quiet_s: float = 0.0
 
 
 class Recovery(JournalTable):
@@ -51,9 +56,10 @@ class Recovery(JournalTable):
         """
         with self._db.connection() as conn:
             rows = conn.execute(
-                f"SELECT id, agent, op_type, true AS orphan, updated_at FROM operations WHERE status = {RUNNING_SQL}"
+                "SELECT id, agent, op_type, true AS orphan, updated_at, " + _QUIET_S +
+                f" FROM operations WHERE status = {RUNNING_SQL}"
                 " UNION ALL"
-                " SELECT id, agent, op_type, false, updated_at FROM ("
+                " SELECT id, agent, op_type, false, updated_at, " + _QUIET_S + " FROM ("
                 "  SELECT DISTINCT ON (agent) id, agent, op_type, updated_at FROM operations o"
                 f"  WHERE status = {QUEUED_SQL}"
                 "  AND (not_before IS NULL OR not_before <= clock_timestamp())"
@@ -65,7 +71,8 @@ class Recovery(JournalTable):
                 " ORDER BY orphan DESC, updated_at",
                 {"after_s": stuck_after_s},
             ).fetchall()
-        return [Wakeup(str(r["id"]), str(r["agent"]), str(r["op_type"]), bool(r["orphan"]))
+        return [Wakeup(str(r["id"]), str(r["agent"]), str(r["op_type"]), bool(r["orphan"]),
+                       float(r["quiet_s"]))
                 for r in rows]
 
     def ready_heads(self) -> list[dict[str, Any]]:

@@ -70,3 +70,30 @@ def test_no_live_worker_means_no_stuck_head_is_woken_but_orphans_are(
         conn.execute("UPDATE operations SET status = 'running' WHERE id = %s", (running,))
     redis_client.delete(_queue_key(client))
     assert [w.id for w in client.wake_lost(30, only_free_slots=True)] == [running]
+
+
+def test_a_running_operation_changed_within_a_lease_costs_the_sweep_no_lease_check(
+    client: Client, db: Database, redis_client: redis.Redis, monkeypatch
+) -> None:
+    # Given two agents' operations journaled running, under no lease in Redis: one row changed
+    # just now (its worker was alive a moment ago), one an hour ago (its worker is gone)
+    client.agents.add("agent00", "secret")
+    client.agents.add("agent01", "secret")
+    fresh = client.send("sync-customers", "agent00", {})
+    quiet = client.send("sync-customers", "agent01", {})
+    _stuck(db, [quiet])
+    with db.connection() as conn:
+        conn.execute("UPDATE operations SET status = 'running' WHERE id IN (%s, %s)", (fresh, quiet))
+    asked: list[str] = []
+    pipeline = client.broker.client.pipeline
+
+    def counting_pipeline(*args, **kwargs):  # type: ignore[no-untyped-def]
+        pipe = pipeline(*args, **kwargs)
+        exists = pipe.exists
+        pipe.exists = lambda key: (asked.append(key), exists(key))[1]
+        return pipe
+
+    monkeypatch.setattr(client.broker.client, "pipeline", counting_pipeline)
+    # Then only the quiet one's lease is looked up, and only it is woken
+    assert [w.id for w in client.wake_lost(30)] == [quiet]
+    assert [key.rsplit(":", 1)[-1] for key in asked] == ["agent01"]
