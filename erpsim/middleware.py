@@ -106,7 +106,7 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
             return await _serve(request, handler, session, kind)
     finally:
         counters.in_flight[agent] -= 1
-        pass  # OFF sim.request_log.record(agent, arrived_s, time.time(), kind.value)
+        sim.request_log.record(agent, arrived_s, time.time(), kind.value)
 
 
 async def _serve(
