@@ -13,7 +13,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from erp.steps import RESULT_FIELD
 from store.states import Status
+
+#: The part of an operation's run no step span covered (the worker, the journal, page scripts).
+UNSPANNED = "other"
 
 #: An operation whose ``exec_ms`` differs from its last run window by more than this ran more
 #: than once (retried, handed back, requeued): its earlier runs' windows are not in the
@@ -67,7 +71,8 @@ def erp_time_by_type(
     rows: Sequence[dict[str, Any]], request_times: dict[str, list[dict[str, Any]]]
 ) -> dict[str, dict[str, Any]]:
     """Per operation type: ``n`` (single-run done operations measured), ``exec_ms``,
-    ``erp_ms`` and ``bot_overhead`` (each operation's ``exec/erp - 1``), p50 and p95.
+    ``erp_ms`` and ``bot_overhead`` (each operation's ``exec/erp - 1``), p50 and p95; and
+    ``steps``: each step's self ms (p50) and share of exec (p50), ``other`` the unspanned rest.
 
     ``request_times`` is ``/__sim/request-times``'s ``agents``: {agent: [{start_s, end_s}, …]}.
     """
@@ -76,6 +81,8 @@ def erp_time_by_type(
         for agent, times in request_times.items()
     }
     exec_ms: dict[str, list[float]] = defaultdict(list)
+    step_ms: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    step_share: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     erp_ms: dict[str, list[float]] = defaultdict(list)
     overhead: dict[str, list[float]] = defaultdict(list)
     for row in rows:
@@ -88,12 +95,24 @@ def erp_time_by_type(
         erp_ms[op_type].append(erp)
         if erp > 0:
             overhead[op_type].append(float(row["exec_ms"]) / erp - 1)
+        spans = (row.get("result") or {}).get(RESULT_FIELD)
+        if isinstance(spans, dict) and row["exec_ms"]:
+            spans = {**spans, UNSPANNED: max(0.0, float(row["exec_ms"]) - sum(spans.values()))}
+            for name, ms in spans.items():
+                step_ms[op_type][name].append(float(ms))
+                step_share[op_type][name].append(float(ms) / float(row["exec_ms"]))
     return {
         t: {
             "n": len(exec_ms[t]),
             "exec_ms": _p50_p95(exec_ms[t], 0),
             "erp_ms": _p50_p95(erp_ms[t], 0),
             "bot_overhead": _p50_p95(overhead[t], 3),
+            # Self time per step of the ops that recorded them (erp/steps.py) and its share of exec.
+            "steps": {
+                name: {"p50_ms": round(percentile(ms, 0.5)),
+                       "share_p50": round(percentile(step_share[t][name], 0.5), 3)}
+                for name, ms in sorted(step_ms[t].items())
+            },
         }
         for t in sorted(exec_ms)
     }

@@ -55,3 +55,11 @@ def test_bot_overhead_per_type_from_single_run_operations() -> None:
     assert figures["submit-order"]["erp_ms"] == {"p50": 500, "p95": 1000}
     assert figures["submit-order"]["bot_overhead"] == {"p50": 1.0, "p95": 1.0}
     assert figures["sync-orders"]["bot_overhead"] == {"p50": 0.0, "p95": 0.0}
+
+
+def test_step_shares_per_type_with_the_unspanned_rest_as_other() -> None:
+    row = _op("create-customer", 10.0, 12.0, 2000) | {"result": {"step_ms": {"navigation": 1200, "idle": 300}}}
+    steps = erp_time_by_type([row], {"a1": [{"start_s": 10.0, "end_s": 11.0}]})["create-customer"]["steps"]
+    assert steps == {"idle": {"p50_ms": 300, "share_p50": 0.15},
+                     "navigation": {"p50_ms": 1200, "share_p50": 0.6},
+                     "other": {"p50_ms": 500, "share_p50": 0.25}}
