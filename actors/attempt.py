@@ -23,6 +23,7 @@ from archibot import results
 from archibot.keys import inflight_key
 from archibot.logs import operation_context
 from archibot.operations import OperationType, operation_type
+from erp import steps
 from erp.errors import SessionExpired
 from erp.operations import marker_for
 from erp.waits import leaving
@@ -89,13 +90,17 @@ async def _run(a: Attempt) -> None:
         return
     # The limit grows with the order's lines (a 40-line order takes ~17 min on the live
     # ERP); the agent's lease is renewed by its own task all along.
+    timings = steps.StepTimings()
     task = asyncio.ensure_future(asyncio.wait_for(
-        _in_session(a, kind, verify_only), timeout=kind.time_limit_for(settings, op.payload)))
+        steps.recording(timings, _in_session(a, kind, verify_only)),
+        timeout=kind.time_limit_for(settings, op.payload)))
     state.running[op.id] = task
     try:
         result = await task
     finally:
         state.running.pop(op.id, None)
+    # Where this attempt's time went in the browser (erp/steps.py), beside what it did.
+    result = {**result, steps.RESULT_FIELD: timings.to_json()}
     await svc.db_call(svc.claims.finish, op, results.checked(kind.result, result))
     await svc.breaker.success()
     log.info("op_done op_id=%s agent=%s type=%s ms=%d write=%s", op.id, op.agent,

@@ -34,6 +34,7 @@ import redis
 from archibot.client import Client
 from archibot.keys import HEARTBEAT_PREFIX
 from archibot.settings import Settings
+from archibot_devtools.erp_time import erp_time_by_type
 from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
 from erp.operations import marker_for
 from pool.procstat import cpu_seconds, cpu_seconds_by_kind, process_tree, pss_bytes, rss_bytes
@@ -450,6 +451,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             sim.set_faults(outage_s=outage_s)
             outage_end = time.time() + outage_s
         burst_started = time.monotonic()
+        burst_wall_s = time.time()
         op_ids = send_burst(client, agents, plans)
         deadline = time.monotonic() + DEFAULT_BENCH_TIMEOUT_S
         last_report = 0.0
@@ -516,6 +518,8 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         })
         result.update(worker_shares(rows, args.processes))
         result.update(erp_figures(sim, rows))
+        # What the ERP's answers cost of each operation type, and what the bot adds to them.
+        result["erp_time_by_type"] = erp_time_by_type(rows, sim.request_times(since_s=burst_wall_s))
         result["overlaps"] = int(counters.get("overlaps", 0))
         result["logins_per_agent"] = login_figures(counters, client, args.agents)
         result["config"] = {"processes": args.processes, "threads": args.threads, "slots": slots,

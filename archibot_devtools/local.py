@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,14 @@ class SimProcess:
     def counters(self) -> Any:
         """Logins per agent, requests, overlaps."""
         return self._request("GET", "counters")
+
+    def request_times(self, agent: str | None = None, since_s: float | None = None) -> dict[str, Any]:
+        """Each agent's answered requests, [start_s, end_s) wall time, ended at or after ``since_s``."""
+        query = urllib.parse.urlencode(
+            {k: v for k, v in (("agent", agent), ("since", since_s)) if v is not None}
+        )
+        times: dict[str, Any] = self._request("GET", "request-times" + (f"?{query}" if query else ""))["agents"]
+        return times
 
     def faults(self) -> Any:
         """The fault settings now in force."""

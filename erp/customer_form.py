@@ -15,6 +15,7 @@ import asyncio
 import time
 from typing import Any
 
+from erp import steps
 from erp.errors import ErpRejected, ErpUnavailable
 from erp.waits import DEFAULT_POLL_MS, boundary, wait_idle
 
@@ -94,7 +95,8 @@ async def choose_in_find_popup(
     async with boundary(page, step):
         await frame.waitForSelector(FIND_SEARCH_INPUT, {"visible": True})
         await frame.click(FIND_SEARCH_INPUT, {"clickCount": 3})
-        await frame.type(FIND_SEARCH_INPUT, search, {"delay": FIND_TYPE_DELAY_MS})
+        with steps.step(steps.TYPING):
+            await frame.type(FIND_SEARCH_INPUT, search, {"delay": FIND_TYPE_DELAY_MS})
         await frame.click(FIND_SEARCH_BUTTON)
     await wait_idle(frame, step, FIND_SEARCH_TIMEOUT_MS)
     async with boundary(page, step):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from erp import grid
+from erp import grid, steps
 from erp import selectors as sel
 from erp.customer_form import choose_combo, choose_in_find_popup, find_input
 from erp.detail import (
@@ -300,7 +300,8 @@ async def enter_vat_number(page: Any, vat: str, step: str) -> str:
         await page.waitForSelector(vat_input, {"visible": True})
         await page.click(vat_input, {"clickCount": 3})
         await page.keyboard.press("Backspace")
-        await page.type(vat_input, vat)
+        with steps.step(steps.TYPING):
+            await page.type(vat_input, vat)
         await page.keyboard.press("Tab")
         await page.waitForFunction(
             _VAT_CHECKED_JS,
@@ -394,7 +395,8 @@ async def create_customer(
     if before_commit is not None:
         await before_commit()
     customer_id = await _save_customer(page, step, customer.vat_number, after_click)
-    snapshot = await _read_back(page, erp_url, customer_id, step)
+    with steps.step(steps.READBACK):
+        snapshot = await _read_back(page, erp_url, customer_id, step)
     basic = {a: v for a, v in wanted.items() if a in sel.CUSTOMER_FIELDS}
     _verify(snapshot, {**basic, "vat_number": customer.vat_number.strip()}, step)
     extra = [a for a in wanted if a not in sel.CUSTOMER_FIELDS]
@@ -443,7 +445,8 @@ async def update_customer_changes(
     if before_commit is not None:
         await before_commit()
     saved_id = await _save_customer(page, step, customer, after_click)
-    snapshot = await _read_back(page, erp_url, saved_id, step)
+    with steps.step(steps.READBACK):
+        snapshot = await _read_back(page, erp_url, saved_id, step)
     _verify(snapshot, {a: v for a, v in changes.items() if a in sel.CUSTOMER_FIELDS}, step)
     extra = [a for a in changes if a not in sel.CUSTOMER_FIELDS]
     _verify_choices(await _read_choices(page, extra), changes, step)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from erp import grid
+from erp import grid, steps
 from erp import selectors as sel
 from erp.errors import ErpUnavailable
 from erp.waits import (
@@ -74,7 +74,8 @@ async def click_to_navigate(
         except BaseException:
             navigation.cancel()
             raise
-        response = await navigation
+        with steps.step(steps.NAVIGATION):
+            response = await navigation
     check_same_host(page, here, step)
     check_not_login(page, step)
     return None if response is None else int(response.status)

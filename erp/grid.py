@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 
 from erp import culture as culture_parse
 from erp import selectors as sel
+from erp import steps
 from erp.errors import ErpError, ErpRejected, ErpUnavailable
 from erp.waits import (
     DEFAULT_CALLBACK_TIMEOUT_MS,
@@ -178,7 +179,8 @@ async def _set_filter(page: Any, combo: str, value: str, step: str) -> None:
             combo,
             value,
         )
-        await navigation
+        with steps.step(steps.NAVIGATION):
+            await navigation
     check_same_host(page, here, step)
     await wait_idle(page, step)
 
@@ -337,7 +339,8 @@ async def open_row(page: Any, index: int, step: str) -> None:
             page.waitForNavigation({"waitUntil": "domcontentloaded"})
         )
         await pencil.click()
-        response = await navigation
+        with steps.step(steps.NAVIGATION):
+            response = await navigation
     check_same_host(page, here, step)
     await wait_idle(page, step)
     if response is not None and response.status >= 500:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from erp import selectors as sel
+from erp import steps
 from erp.detail import (
     find_control,
     open_tab,
@@ -185,7 +186,8 @@ async def retype(page: Any, selector: str, text: str, step: str) -> None:
             "(s) => { const e = document.querySelector(s); e.focus(); e.select(); }", selector
         )
         if text:
-            await page.keyboard.type(text)
+            with steps.step(steps.TYPING):
+                await page.keyboard.type(text)
         else:
             await page.keyboard.press("Backspace")
 

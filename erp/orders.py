@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from erp import grid, order_form
+from erp import grid, order_form, steps
 from erp import selectors as sel
 from erp.detail import (
     banner_text,
@@ -271,7 +271,8 @@ async def verify_order(
     lines (article, variant, quantity, discount), notes, marker, global discount.
     ErpMismatch names the first field that differs (FACTS §2.18, §12)."""
     step = f"read order {order_id} back"
-    saved = await _read_detail(page, erp_url, order_id)
+    with steps.step(steps.READBACK):
+        saved = await _read_detail(page, erp_url, order_id)
     if saved.customer.strip() != order.customer.strip():
         raise ErpMismatch(step, "customer", order.customer, saved.customer)
     _check_lines(step, list(saved.lines), order.lines)
@@ -626,7 +627,8 @@ async def apply_order_edit(
     await _save_and_close(page, order_id, hooks.after_click)
     if verify:
         step = f"read order {order_id} back"
-        saved = await _read_detail(page, erp_url, order_id)
+        with steps.step(steps.READBACK):
+            saved = await _read_detail(page, erp_url, order_id)
         _check_lines(step, list(saved.lines), lines)
         if notes is not None and saved.notes.strip() != notes.strip():
             raise ErpMismatch(step, "notes", notes, saved.notes)

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from erp import selectors as sel
+from erp import steps
 from erp.errors import ErpUnavailable, LoginRejected, LoginThrottled, LoginUnreached, SessionExpired
 from erp.waits import (
     DEFAULT_NAV_TIMEOUT_MS,
@@ -141,7 +142,8 @@ async def login(
             except BaseException:
                 navigation.cancel()
                 raise
-            response = await navigation
+            with steps.step(steps.NAVIGATION):
+                response = await navigation
     except ErpUnavailable as exc:
         if posted:
             raise

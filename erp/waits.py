@@ -14,6 +14,7 @@ from pyppeteer.errors import ElementHandleError, NetworkError, PageError
 from pyppeteer.errors import TimeoutError as PyppeteerTimeout
 
 from erp import selectors as sel
+from erp import steps
 from erp.errors import ErpCertificateRejected, ErpError, ErpLeftHost, ErpUnavailable, SessionExpired
 
 DEFAULT_NAV_TIMEOUT_MS = 30_000
@@ -138,13 +139,14 @@ async def wait_idle(page: Any, step: str, timeout_ms: int = DEFAULT_CALLBACK_TIM
     message (pyppeteer rejects the wait), not after the timeout.
     """
     token = secrets.token_hex(4)
-    async with boundary(page, step):
-        await page.waitForFunction(
-            sel.IDLE_JS,
-            {"polling": DEFAULT_IDLE_POLL_MS, "timeout": timeout_ms},
-            DEFAULT_IDLE_POLLS,
-            token,
-        )
+    with steps.step(steps.IDLE):
+        async with boundary(page, step):
+            await page.waitForFunction(
+                sel.IDLE_JS,
+                {"polling": DEFAULT_IDLE_POLL_MS, "timeout": timeout_ms},
+                DEFAULT_IDLE_POLLS,
+                token,
+            )
     check_not_login(page, step)
 
 
@@ -183,8 +185,9 @@ async def goto(page: Any, url: str, step: str, timeout_ms: int = DEFAULT_NAV_TIM
     """Navigate (leaving an unsaved form on purpose); a 5xx answer is ErpUnavailable, a
     redirect to Login.aspx is SessionExpired, one to another host ErpLeftHost, an untrusted
     certificate ErpCertificateRejected."""
-    async with staying_on(page, url, step), boundary(page, step), leaving(page):
-        response = await page.goto(url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms})
+    with steps.step(steps.NAVIGATION):
+        async with staying_on(page, url, step), boundary(page, step), leaving(page):
+            response = await page.goto(url, {"waitUntil": "domcontentloaded", "timeout": timeout_ms})
     check_same_host(page, url, step)
     check_not_login(page, step)
     if response is not None and response.status >= SERVER_ERROR_STATUS:
@@ -204,4 +207,5 @@ async def set_value(page: Any, selector: str, text: str, step: str) -> None:
             text[:-1],
         )
         if text:
-            await page.type(selector, text[-1])
+            with steps.step(steps.TYPING):
+                await page.type(selector, text[-1])

@@ -6,6 +6,7 @@ latency and the handler of a second concurrent request start when the first is a
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -95,6 +96,9 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
         counters.overlaps += 1
         counters.overlaps_by_agent[agent] += 1
     counters.in_flight[agent] += 1
+    # From arrival to answer, a wait for the session lock included: the ERP's time as the
+    # bot sees it. Login pages come before any session and are not attributed to an agent.
+    arrived_s = time.time()
     try:
         if session.lock.locked():
             counters.session_waits += 1
@@ -102,6 +106,7 @@ async def archibald(request: web.Request, handler: Any) -> web.StreamResponse:
             return await _serve(request, handler, session, kind)
     finally:
         counters.in_flight[agent] -= 1
+        sim.request_log.record(agent, arrived_s, time.time(), kind.value)
 
 
 async def _serve(

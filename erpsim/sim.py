@@ -12,6 +12,7 @@ from aiohttp import web
 from erpsim.config import SimConfig
 from erpsim.list_state import ListStateStore
 from erpsim.login_limit import LoginLimiter
+from erpsim.request_log import RequestLog
 from erpsim.sessions import Session, SessionStore
 from erpsim.state import SimState
 from erpsim.timing import FaultEngine
@@ -87,9 +88,11 @@ class Sim:
         self.list_state = ListStateStore()
         #: Login attempts per client address (the operator's block, fault ``login_limit``).
         self.login_limiter = LoginLimiter()
+        #: When each agent's requests were being answered (``GET /__sim/request-times``).
+        self.request_log = RequestLog()
 
     def reset(self, seed: int | None, agents: int | None) -> None:
-        """Reseed the data, drop sessions, restore the start faults and zero the counters."""
+        """Reseed the data, drop sessions, restore the start faults, zero the counters and request times."""
         self.state.reseed(
             self.config.seed if seed is None else seed,
             len(self.state.agents) if agents is None else agents,
@@ -98,6 +101,7 @@ class Sim:
         self.sessions.clear()
         self.list_state.clear()
         self.login_limiter.clear()
+        self.request_log.clear()
         restored = copy.deepcopy(self.initial_faults)
         self.faults.__dict__.update(restored.__dict__)
         self.engine.reseed()

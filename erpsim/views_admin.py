@@ -124,6 +124,24 @@ async def reset_logins(request: web.Request) -> web.Response:
     return web.json_response(sim.login_limiter.to_json(faults.login_limit, faults.login_window_s))
 
 
+async def request_times(request: web.Request) -> web.Response:
+    """When each answered request of a session was in the server: arrival to answer, wall time.
+
+    Query: `agent` (else every agent's), `since` (epoch seconds: requests that ended at or
+    after it). Answer: `{"agents": {agent: [{"start_s", "end_s", "kind"}, …]}}`, oldest first.
+    """
+    sim = sim_of(request)
+    raw_since = request.query.get("since")
+    try:
+        since_s = None if raw_since is None else float(raw_since)
+    except ValueError:
+        return web.json_response({"error": f"since must be epoch seconds, not {raw_since!r}"}, status=400)
+    agents: dict[str, list[dict[str, Any]]] = {}
+    for t in sim.request_log.read(request.query.get("agent") or None, since_s):
+        agents.setdefault(t.agent, []).append(t.to_json())
+    return web.json_response({"agents": agents})
+
+
 LIST_VIEWS = ("customers", "orders", "products", "prices", "line_discounts")
 #: The filter combo of each list view that has one (products has none).
 VIEW_FILTERS = {
@@ -192,6 +210,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/__sim/faults", put_faults)
     app.router.add_get("/__sim/state", state)
     app.router.add_get("/__sim/counters", counters)
+    app.router.add_get("/__sim/request-times", request_times)
     app.router.add_post("/__sim/expire", expire)
     app.router.add_get("/__sim/logins", get_logins)
     app.router.add_delete("/__sim/logins", reset_logins)

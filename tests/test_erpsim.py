@@ -311,6 +311,33 @@ def test_counters_see_overlapping_requests_of_one_agent(erp: SimProcess) -> None
     assert counters["requests"] >= 4 and counters["logins"] == {"agent03": 1}
 
 
+def test_request_times_are_each_agents_answered_requests(erp: SimProcess) -> None:
+    # Given two agents logged in and a fixed latency
+    first, second = Browser(erp), Browser(erp)
+    first.login("agent03", "pw-agent03")
+    second.login("agent04", "pw-agent04")
+    erp.set_faults(latency_ms=50)
+    before = time.time()
+    # When agent03 asks for two pages and agent04 for one
+    first.request("/Archibald/SALESTABLE_ListView_Agent/")
+    between = time.time()
+    first.request("/Archibald/CUSTTABLE_ListView_Agent/")
+    second.request("/Archibald/SALESTABLE_ListView_Agent/")
+    after = time.time()
+    # Then each request is there once, under its agent, from arrival to answer (latency in)
+    times = erp.request_times()
+    assert sorted(times) == ["agent03", "agent04"]  # the login posts have no session yet
+    mine = times["agent03"]
+    assert [t["kind"] for t in mine] == ["page", "page"]
+    assert before <= mine[0]["start_s"] and mine[0]["end_s"] <= between <= mine[1]["start_s"]
+    assert mine[1]["end_s"] <= after
+    assert all(t["end_s"] - t["start_s"] >= 0.05 for t in mine)
+    # and the agent and since filters keep only what was asked for
+    assert erp.request_times(agent="agent03", since_s=between) == {"agent03": [mine[1]]}
+    erp.reset()
+    assert erp.request_times() == {}
+
+
 def test_admin_api_needs_token_without_test_mode() -> None:
     sim = start_erpsim(("--admin-token", "s3cret", "--agents", "2"), test_mode=False)
     try:

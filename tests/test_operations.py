@@ -54,6 +54,10 @@ def test_every_write_type_lands_once_in_send_order(
     # and each result has its registry type's result model (no field it declares is missing)
     for s in statuses:
         operation_type(s["type"]).result.model_validate(s["result"])
+    # and where the submit's browser time went, by step (self time: each ms counted once)
+    spans = statuses[0]["result"]["step_ms"]
+    assert {"navigation", "idle", "typing", "readback"} <= spans.keys(), spans
+    assert spans["navigation"] > 0 and spans["idle"] > 0
     # Then the ERP holds each effect exactly once
     orders = erp_orders(sim)
     order_id = statuses[0]["result"]["order_id"]
