@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,11 @@ class SimProcess:
     def counters(self) -> Any:
         """Logins per agent, requests, overlaps."""
         return self._request("GET", "counters")
+
+    def writes(self) -> list[dict[str, Any]]:
+        """The write log: committed writes with time, agent, kind, record and client address."""
+        rows: list[dict[str, Any]] = self._request("GET", "writes")["writes"]
+        return rows
 
     def faults(self) -> Any:
         """The fault settings now in force."""
@@ -157,10 +162,11 @@ class Workers:
 
 def start_workers(
     env: Mapping[str, str], *, processes: int = 2, threads: int = 5, timeout_s: float = DEFAULT_START_TIMEOUT_S,
-    log_path: str | None = None,
+    log_path: str | None = None, prefix: Sequence[str] = (),
 ) -> Workers:
-    """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted."""
-    args = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads),
+    """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted
+    (``prefix``: a command the line runs under, e.g. ``ip netns exec NS`` for another host)."""
+    args = [*prefix, sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads),
             "--worker-shutdown-timeout", str(DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS)]
     full_env = {**os.environ, **WORKER_ENV, "dramatiq_queue_prefetch": str(threads), **env}
     proc = subprocess.Popen(
