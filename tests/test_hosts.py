@@ -47,6 +47,8 @@ THREADS_PER_HOST = 3
 MID_BURST_TIMEOUT_S = 90
 #: How long an operation may take in all once a host is cut (lease + sweep + retries).
 FINISH_TIMEOUT_S = 180
+#: A cut host cannot hand its operations back: stop its workers without the usual grace.
+TEARDOWN_STOP_TIMEOUT_S = 3
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -207,7 +209,7 @@ def hosts(network: Network, settings: Settings, client: Client, tmp_path: Path) 
         yield started
     finally:
         for workers in started:
-            workers.stop()
+            workers.stop(TEARDOWN_STOP_TIMEOUT_S)
         for host in network.hosts:
             _ip("link", "set", host.veth, "up")
             for name, forwarder in host.forwarders.items():
