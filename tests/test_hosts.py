@@ -32,11 +32,12 @@ from archibot_devtools.local import SimProcess, Workers, start_sim, start_worker
 from tests.fix_stack import TEST_COMMIT_SETTLE_S, TEST_LOCK_TTL_MS, erp_orders, marker, wait_all
 from tests.test_submit_order import order_for
 
-#: Namespaces (and their veth ends) are named with this prefix and the test's pid, so
-#: leftovers of a crashed run can be found and removed.
+#: Namespaces (and their veth ends) are named ab-h<n>-<pid>, so leftovers of a crashed run
+#: (its pid gone) can be found and removed without touching a run still going.
 NS_PREFIX = "ab-h"
-#: Host n gets 10.231.<SUBNET_BASE + n>.0/30: .1 on the root side, .2 inside the namespace.
-SUBNET_BASE = 40
+#: Host n gets 10.231.<2 * (pid % SUBNETS) + n>.0/30 (.1 root side, .2 in the namespace):
+#: two runs at once (two worktrees) do not bind the same addresses.
+SUBNETS = 120
 SIM_AGENTS = 6
 OPS_PER_AGENT = 2
 #: Short, so a cut host's agents are free for the other host quickly.
@@ -55,15 +56,23 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
 
 
+def _ours_or_dead(name: str) -> bool:
+    """Whether `name` (ab-h<n>-<pid>) is this run's or a finished run's."""
+    pid = name.rpartition("-")[2]
+    return name.startswith(NS_PREFIX) and pid.isdigit() and (
+        int(pid) == os.getpid() or not os.path.exists(f"/proc/{pid}")
+    )
+
+
 def _remove_leftovers() -> None:
-    """Delete namespaces and veth ends of earlier runs (a crashed run leaves them behind)."""
+    """Delete this run's namespaces and veth ends and those of crashed runs."""
     for line in _ip("netns", "list").stdout.splitlines():
         name = line.split()[0] if line.strip() else ""
-        if name.startswith(NS_PREFIX):
+        if _ours_or_dead(name):
             _ip("netns", "delete", name, check=False)
     for line in _ip("-o", "link", "show").stdout.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith(NS_PREFIX):
+        if _ours_or_dead(name):
             _ip("link", "delete", name, check=False)
 
 
@@ -146,8 +155,8 @@ def network(settings: Settings) -> Iterator[Network]:
     sim = None
     try:
         for n in (1, 2):
-            ns, veth = f"{NS_PREFIX}{n}-{os.getpid()}", f"{NS_PREFIX}{n}-{os.getpid()}"[:15]
-            subnet = f"10.231.{SUBNET_BASE + n}"
+            ns = veth = f"{NS_PREFIX}{n}-{os.getpid()}"
+            subnet = f"10.231.{2 * (os.getpid() % SUBNETS) + n}"
             _ip("netns", "add", ns)
             _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
             _ip("addr", "add", f"{subnet}.1/30", "dev", veth)
