@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,11 @@ class SimProcess:
         )
         times: dict[str, Any] = self._request("GET", "request-times" + (f"?{query}" if query else ""))["agents"]
         return times
+
+    def writes(self) -> list[dict[str, Any]]:
+        """The write log: committed writes with time, agent, kind, record and client address."""
+        rows: list[dict[str, Any]] = self._request("GET", "writes")["writes"]
+        return rows
 
     def faults(self) -> Any:
         """The fault settings now in force."""
@@ -166,10 +171,11 @@ class Workers:
 
 def start_workers(
     env: Mapping[str, str], *, processes: int = 2, threads: int = 5, timeout_s: float = DEFAULT_START_TIMEOUT_S,
-    log_path: str | None = None,
+    log_path: str | None = None, prefix: Sequence[str] = (),
 ) -> Workers:
-    """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted."""
-    args = [sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads),
+    """Start ``dramatiq actors --processes N --threads T`` and wait until every worker booted
+    (``prefix``: a command the line runs under, e.g. ``ip netns exec NS`` for another host)."""
+    args = [*prefix, sys.executable, "-m", "dramatiq", "actors", "--processes", str(processes), "--threads", str(threads),
             "--worker-shutdown-timeout", str(DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS)]
     full_env = {**os.environ, **WORKER_ENV, "dramatiq_queue_prefetch": str(threads), **env}
     proc = subprocess.Popen(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections import Counter
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,29 @@ class Counters:
         }
 
 
+#: How many committed writes `GET /__sim/writes` keeps (the oldest go first): enough for a
+#: test's or a bench's burst, bounded so a long-running sim does not grow without end.
+WRITE_LOG_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class WriteRecord:
+    """One committed write, as the ERP's operator could see it: when, who, what, from where.
+
+    `peer` is the client address of the request: with workers on several hosts it tells
+    which host clicked, so tests can show no host wrote after its lease could have passed.
+    """
+
+    at: float
+    agent: str
+    kind: str
+    record: str
+    peer: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at, "agent": self.agent, "kind": self.kind, "record": self.record, "peer": self.peer}
+
+
 class Sim:
     """Everything one simulator process holds."""
 
@@ -90,6 +114,12 @@ class Sim:
         self.login_limiter = LoginLimiter()
         #: When each agent's requests were being answered (``GET /__sim/request-times``).
         self.request_log = RequestLog()
+        #: The last WRITE_LOG_SIZE committed writes, oldest first (`GET /__sim/writes`).
+        self.write_log: deque[WriteRecord] = deque(maxlen=WRITE_LOG_SIZE)
+
+    def log_write(self, agent: str, kind: str, record: str, peer: str) -> None:
+        """Record a committed write in the write log."""
+        self.write_log.append(WriteRecord(time.time(), agent, kind, record, peer))
 
     def reset(self, seed: int | None, agents: int | None) -> None:
         """Reseed the data, drop sessions, restore the start faults, zero the counters and request times."""
@@ -106,6 +136,7 @@ class Sim:
         self.faults.__dict__.update(restored.__dict__)
         self.engine.reseed()
         self.counters = Counters()
+        self.write_log.clear()
 
     @property
     def admin_open(self) -> bool:

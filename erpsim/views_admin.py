@@ -98,6 +98,11 @@ async def counters(request: web.Request) -> web.Response:
     return web.json_response(sim_of(request).counters.to_json())
 
 
+async def writes(request: web.Request) -> web.Response:
+    """The write log: every committed write still kept (WRITE_LOG_SIZE), oldest first."""
+    return web.json_response({"writes": [w.to_json() for w in sim_of(request).write_log]})
+
+
 async def expire(request: web.Request) -> web.Response:
     sim = sim_of(request)
     body = await _json_body(request)
@@ -211,6 +216,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/__sim/state", state)
     app.router.add_get("/__sim/counters", counters)
     app.router.add_get("/__sim/request-times", request_times)
+    app.router.add_get("/__sim/writes", writes)
     app.router.add_post("/__sim/expire", expire)
     app.router.add_get("/__sim/logins", get_logins)
     app.router.add_delete("/__sim/logins", reset_logins)

@@ -335,6 +335,9 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
                 original=original if argument == "Merge" else None,
                 lang=lang,
             ),
+            agent=session.agent,
+            peer=request.remote,
+            record=lambda _: "new" if customer_id is None else str(customer_id),
         )
     except CustomerConflict:
         return _edit_page(

@@ -550,7 +550,7 @@ def _list_callback(
     elif command == "SORT":
         sort_by(sim, spec.key, spec.columns, agent, param, prefs)
     elif command in ("Delete", "Send") and spec.url == urls.ORDERS:
-        error = _order_action(sim, agent, command, param.get("keys") or [])
+        error = _order_action(sim, agent, command, param.get("keys") or [], request.remote)
     grid = grid_page(sim, spec, agent, page_index, page_size, search, prefs)
     sim.list_state.set(agent, spec.key, page_size=grid.page_size, page_index=grid.page_index)
     columns = spec.columns_for(prefs)
@@ -563,7 +563,7 @@ def _list_callback(
     )
 
 
-def _order_action(sim: Sim, agent: str, command: str, keys: list[str]) -> str | None:
+def _order_action(sim: Sim, agent: str, command: str, keys: list[str], peer: str | None) -> str | None:
     """Cancellare / invia ordine/i on the selected rows (any number, one confirm): one write,
     all or none (SimState.act_on_orders); an Italian error or None."""
 
@@ -573,7 +573,8 @@ def _order_action(sim: Sim, agent: str, command: str, keys: list[str]) -> str | 
     if not keys:
         return "Selezionare almeno una riga."
     try:
-        commit_write(sim, "order_delete" if command == "Delete" else "order_send", commit)
+        commit_write(sim, "order_delete" if command == "Delete" else "order_send", commit,
+                     agent=agent, peer=peer, record=lambda _: ",".join(keys))
     except SimValidation as exc:
         return exc.message
     return None

@@ -258,7 +258,9 @@ async def _save(sim: Sim, session: Session, request: web.Request, lang: Lang) ->
         sim.counters.orders_saved += 1
 
     try:
-        commit_write(sim, "order_edit" if editing else "order_save", commit)
+        # The record is the order's reference: where the bot writes its operation's marker.
+        commit_write(sim, "order_edit" if editing else "order_save", commit,
+                     agent=session.agent, peer=request.remote, record=lambda _: draft.reference)
     except SimValidation as exc:
         shown = {f: posted_field(posted, f) or "" for f in ho.FIELDS if ho.FIELDS[f].editable}
         return _edit_page(sim, session, key, exc.message, shown, lang)

@@ -30,7 +30,7 @@ DEFAULT_TEST_WORKERS = 3
 SLOW_FIXTURES = (("stack_settings",), ("api_servers", "start_api_process"), ("browser",))
 #: Among those, the modules of the longest tests (measured: 60-115 s for test_scheduling's
 #: first, 20-30 s for the others' longest), handed out first in this order.
-SLOWEST_MODULES = ("test_scheduling.py", "test_long_orders.py", "test_faults.py",
+SLOWEST_MODULES = ("test_hosts.py", "test_scheduling.py", "test_long_orders.py", "test_faults.py",
                    "test_login_budget.py", "test_kill_points.py")
 #: Fixture scopes that a module's tests share, so the module runs on one worker.
 SHARED_SCOPES = ("module", "class", "package")
