@@ -66,7 +66,8 @@ class Sweeper:
         services = self.services
         self.sweeps += 1
         targets = await services.db_call(
-            functools.partial(services.sender.wake_lost, DEFAULT_STUCK_AFTER_S, only_free_slots=True))
+            functools.partial(services.sender.wake_lost, DEFAULT_STUCK_AFTER_S, only_free_slots=True,
+                              recent_orphans_leased=True))
         if targets:
             orphans = sum(1 for w in targets if w.orphan)
             log.warning("sweep_resent orphans=%d stuck=%d", orphans, len(targets) - orphans)

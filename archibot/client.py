@@ -216,17 +216,18 @@ class Client:
         """
         return len(self.wake_lost(older_than_s))
 
-    def wake_lost(self, older_than_s: float, *, only_free_slots: bool = False) -> list[Wakeup]:
+    def wake_lost(self, older_than_s: float, *, only_free_slots: bool = False,
+                  recent_orphans_leased: bool = False) -> list[Wakeup]:
         """Wake each ``running`` operation whose agent holds no lease (its worker died) and
         each idle agent's next ready operation untouched for ``older_than_s``
         (:meth:`Recovery.lost_wakeups`); what was woken. The workers' sweep calls it with
         ``only_free_slots``: then only as many stuck heads as the live workers have slots
-        that neither a running operation nor a queued wake-up will fill (see :func:`to_wake`)."""
+        that neither a running operation nor a queued wake-up will fill (see :func:`to_wake`), and
+        with ``recent_orphans_leased``: a running row changed less than a lease ago counts as
+        leased without asking Redis (its worker was alive then; a later sweep looks again)."""
         found = self.recovery.lost_wakeups(older_than_s)
         free_slots = self._free_slots(found) if only_free_slots else None
-        # An orphan whose row changed less than a lease ago had a live worker then: its lease
-        # is held, or lapses before a later sweep looks again — no need to ask Redis now.
-        lease_s = self.settings.lock_ttl_ms / 1000
+        lease_s = self.settings.lock_ttl_ms / 1000 if recent_orphans_leased else 0.0
         leased = {w.agent for w in found if w.orphan and w.quiet_s < lease_s}
         orphan_agents = sorted({w.agent for w in found if w.orphan} - leased)
         if orphan_agents:

@@ -94,6 +94,10 @@ def test_a_running_operation_changed_within_a_lease_costs_the_sweep_no_lease_che
         return pipe
 
     monkeypatch.setattr(client.broker.client, "pipeline", counting_pipeline)
-    # Then only the quiet one's lease is looked up, and only it is woken
-    assert [w.id for w in client.wake_lost(30)] == [quiet]
+    # Then the sweep looks up only the quiet one's lease, and wakes only it
+    assert [w.id for w in client.wake_lost(30, recent_orphans_leased=True)] == [quiet]
     assert [key.rsplit(":", 1)[-1] for key in asked] == ["agent01"]
+    # and `archibot resend` still asks about both
+    asked.clear()
+    assert sorted(w.id for w in client.wake_lost(30)) == sorted([fresh, quiet])
+    assert sorted(key.rsplit(":", 1)[-1] for key in asked) == ["agent00", "agent01"]
