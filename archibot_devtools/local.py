@@ -4,6 +4,7 @@ and worker processes. Each is a real child process; each ``stop`` leaves nothing
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -26,6 +27,19 @@ WORKER_ENV = {"dramatiq_delay_queue_prefetch": "100"}
 DEFAULT_STOP_TIMEOUT_S = 60.0
 #: Dramatiq's limit for its graceful stop (the Procfile and supervisord.conf pass the same).
 DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
+#: prctl(2)'s option that has the kernel signal a child when its parent thread dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the process that started it dies.
+
+    Even a SIGKILLed bench or demo, which runs no cleanup of its own, then takes its
+    simulator, Redis and worker group with it (the dramatiq CLI forwards SIGTERM to its
+    workers, whose Chromium dies with them) instead of leaving orphans running.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class LocalProcessError(RuntimeError):
@@ -130,7 +144,8 @@ def start_sim(
     if test_mode:
         args.append("--test-mode")
     args += extra_args or []
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=die_with_parent)
     line = _read_line_matching(proc, "listening on ", DEFAULT_START_TIMEOUT_S)
     url = line.split("listening on ", 1)[1].strip()
     # Keep draining stdout so the child never blocks on a full pipe.
@@ -164,7 +179,8 @@ def start_workers(
             "--worker-shutdown-timeout", str(DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS)]
     full_env = {**os.environ, **WORKER_ENV, "dramatiq_queue_prefetch": str(threads), **env}
     proc = subprocess.Popen(
-        args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True
+        args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     workers = Workers(proc, processes)
     log_file = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
