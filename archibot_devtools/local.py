@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,15 +31,21 @@ DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """In a child before exec: get SIGTERM when the process that started it dies.
+def die_with_parent() -> Callable[[], None]:
+    """A ``preexec_fn`` by which the child gets SIGTERM when the process that started it dies.
 
     Even a SIGKILLed bench or demo, which runs no cleanup of its own, then takes its
     simulator, Redis and worker group with it (the dramatiq CLI forwards SIGTERM to its
-    workers, whose Chromium dies with them) instead of leaving orphans running.
+    workers, whose Chromium dies with them) instead of leaving orphans running. libc is
+    loaded here, in the parent: between fork and exec the child only makes the one call
+    (no import, no lock another thread may have held at the fork).
     """
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return preexec
 
 
 class LocalProcessError(RuntimeError):
@@ -145,7 +151,7 @@ def start_sim(
         args.append("--test-mode")
     args += extra_args or []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=die_with_parent)
+                            preexec_fn=die_with_parent())  # noqa: PLW1509 (one C call, see there)
     line = _read_line_matching(proc, "listening on ", DEFAULT_START_TIMEOUT_S)
     url = line.split("listening on ", 1)[1].strip()
     # Keep draining stdout so the child never blocks on a full pipe.
@@ -180,7 +186,7 @@ def start_workers(
     full_env = {**os.environ, **WORKER_ENV, "dramatiq_queue_prefetch": str(threads), **env}
     proc = subprocess.Popen(
         args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True,
-        preexec_fn=die_with_parent,
+        preexec_fn=die_with_parent(),  # noqa: PLW1509 (one C call, see there)
     )
     workers = Workers(proc, processes)
     log_file = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115

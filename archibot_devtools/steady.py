@@ -95,7 +95,7 @@ class SteadySampler(threading.Thread):
         self.logins_max = logins_max
         self.sample_s = sample_s
         self.samples: list[dict[str, Any]] = []
-        self._started = time.monotonic()
+        self._t0 = time.monotonic()
         self._stop_event = threading.Event()
 
     def sample(self) -> dict[str, Any]:
@@ -107,7 +107,7 @@ class SteadySampler(threading.Thread):
             client.close()
         new_page = [float(b["new_page_ms_p50"]) for b in beats if b.get("new_page_ms_p50") is not None]
         return {
-            "t_s": round(time.monotonic() - self._started, 1),
+            "t_s": round(time.monotonic() - self._t0, 1),
             "worker_rss_mb": [round(rss_bytes(t) / 2**20, 1) for t in trees],
             "worker_pss_mb": [round(pss_bytes(t) / 2**20, 1) for t in trees],
             "contexts_open": sum(int(b.get("contexts_open", 0)) for b in beats),
