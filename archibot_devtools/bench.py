@@ -35,7 +35,14 @@ from archibot.client import Client
 from archibot.keys import HEARTBEAT_PREFIX
 from archibot.settings import Settings
 from archibot_devtools import steady
-from archibot_devtools.local import SimProcess, Workers, die_with_parent, start_sim, start_workers
+from archibot_devtools.local import (
+    SimProcess,
+    Workers,
+    die_with_parent,
+    interrupts_ignored,
+    start_sim,
+    start_workers,
+)
 from erp.operations import marker_for
 from pool.procstat import cpu_seconds, cpu_seconds_by_kind, process_tree, pss_bytes, rss_bytes
 from store.db import Database
@@ -593,15 +600,17 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
 
 
 def stop_all(workers: Any, sim: Any, client: Any, private_redis: Any) -> None:
-    """Stop what a run started, the workers first (any of them may be None)."""
-    if workers is not None:
-        workers.stop()
-    if sim is not None:
-        sim.stop()
-    if client is not None:
-        client.close()
-    if private_redis is not None:
-        private_redis.stop()
+    """Stop what a run started, the workers first (any of them may be None); a second
+    SIGINT or SIGTERM meanwhile is ignored, so the cleanup is never cut short."""
+    with interrupts_ignored():
+        if workers is not None:
+            workers.stop()
+        if sim is not None:
+            sim.stop()
+        if client is not None:
+            client.close()
+        if private_redis is not None:
+            private_redis.stop()
 
 
 def _stop_and_restart(
