@@ -596,6 +596,20 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         result_dirs = steady.profile_dirs(tmp_dir)
         if result_dirs:
             _progress(f"{result_dirs} Chromium profile directories left behind in {tmp_dir}; removing them")
+        _remove_tmp_dir(tmp_dir)
+
+
+#: How long the bench retries removing its TMPDIR: a Chromium ending by its parent-death
+#: signal may still be writing into its profile when the first attempt runs.
+TMP_DIR_REMOVE_S = 10.0
+
+
+def _remove_tmp_dir(tmp_dir: str) -> None:
+    """Remove the workers' TMPDIR, retrying while late writers fill it again."""
+    deadline = time.monotonic() + TMP_DIR_REMOVE_S
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    while os.path.exists(tmp_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
