@@ -103,6 +103,9 @@ class Heartbeat(Middleware):
             contexts_in_use=stats.get("contexts_in_use", 0),
             browser_launches=stats.get("launches", 0),
             browser_recycles=stats.get("recycles", 0),
+            new_pages=stats.get("new_pages", 0),
+            new_page_ms_p50=stats.get("new_page_ms_p50"),
+            new_page_ms_max=stats.get("new_page_ms_max"),
             chromium_rss_bytes=procstat.rss_bytes(services.pool.pids),
         )
         return body

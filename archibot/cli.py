@@ -407,6 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-handoff", action="store_true", help="turn fast handoff off, to compare")
     bench.add_argument("--mix", choices=("all", "orders"), default="all",
                        help="all: every operation type (default); orders: submit-order only")
+    bench.add_argument("--timeout-s", type=float, default=None,
+                       help="wait this long for the operations after the last is sent (default 1800); then "
+                       "print what ended, timed_out and pending, and exit 3")
+    bench.add_argument("--duration-s", type=float, default=None,
+                       help="instead of a burst: send at --rate for this long, then wait for the tail; "
+                       "the JSON gains `steady` (samples of the workers' memory, contexts, newPage time)")
+    bench.add_argument("--rate", type=float, default=20.0,
+                       help="--duration-s: operations per minute, evenly spaced, the burst's mix")
+    bench.add_argument("--sample-s", type=float, default=30.0, help="--duration-s: seconds between samples")
     bench.add_argument("--day", action="store_true",
                        help="instead of a burst: a simulated working day under the freshness "
                        "scheduler (ERP requests and logins per agent per day, syncs skipped)")

@@ -34,8 +34,16 @@ import redis
 from archibot.client import Client
 from archibot.keys import HEARTBEAT_PREFIX
 from archibot.settings import Settings
+from archibot_devtools import steady
 from archibot_devtools.erp_time import erp_time_by_type
-from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
+from archibot_devtools.local import (
+    SimProcess,
+    Workers,
+    die_with_parent,
+    interrupts_ignored,
+    start_sim,
+    start_workers,
+)
 from erp.operations import marker_for
 from pool.procstat import cpu_seconds, cpu_seconds_by_kind, process_tree, pss_bytes, rss_bytes
 from store.db import Database
@@ -44,7 +52,13 @@ from store.states import PENDING, TERMINAL, Status
 #: The database the bench drops and recreates (``ARCHIBOT_BENCH_DATABASE`` picks another, so
 #: two benches on one PostgreSQL do not drop each other's journal).
 BENCH_DATABASE = os.environ.get("ARCHIBOT_BENCH_DATABASE", "archibot_bench")
+#: How long the bench waits for its operations after the last is sent (``--timeout-s``).
 DEFAULT_BENCH_TIMEOUT_S = 1_800.0
+#: The exit code of a bench whose operations did not all end within ``--timeout-s``
+#: (1: they ended, some failed; 130: interrupted by SIGINT or SIGTERM).
+EXIT_TIMED_OUT = 3
+#: Operations per agent in one round of the burst's mix (:func:`agent_plan` without padding).
+MIX_ROUND_OPS = 6
 _SAMPLE_INTERVAL_S = 0.5
 
 
@@ -172,6 +186,7 @@ class PrivateRedis:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 (one C call, see there)
         )
         self.url = f"redis://127.0.0.1:{self.port}/0"
         client = redis.Redis.from_url(self.url)
@@ -409,6 +424,9 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
     private_redis = PrivateRedis() if shutil.which("redis-server") else None
     redis_url = private_redis.url if private_redis else base.redis_url
     sim = workers = client = None
+    # The workers' TMPDIR: Chromium's profile directories of this run only (counted, then removed).
+    tmp_dir = tempfile.mkdtemp(prefix="archibot-bench-tmp-")
+    os.chmod(tmp_dir, 0o1777)  # Chromium may run as another user (pool/browser.py)
     try:
         settings = dataclasses.replace(
             base, redis_url=redis_url, database_url=_fresh_database(base.database_url),
@@ -431,11 +449,17 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         agents = [a["username"] for a in state["agents"]][: args.agents]
         for agent in state["agents"][: args.agents]:
             client.agents.add(agent["username"], agent["password"])
-        plans = burst(state, agents, args.ops_per_agent, args.seed, args.mix)
+        steady_ops = steady.total_ops(args.duration_s, args.rate) if args.duration_s else 0
+        if steady_ops:
+            plans = steady.steady_plans(
+                lambda r: burst(state, agents, MIX_ROUND_OPS, args.seed + r, args.mix), len(agents), steady_ops)
+        else:
+            plans = burst(state, agents, args.ops_per_agent, args.seed, args.mix)
 
         _progress(f"starting {args.processes} worker processes × {args.threads} threads")
         boot_started = time.monotonic()
-        workers = start_workers(settings.to_env(), processes=args.processes, threads=args.threads)
+        workers = start_workers({**settings.to_env(), "TMPDIR": tmp_dir},
+                                processes=args.processes, threads=args.threads)
         worker_boot_s = time.monotonic() - boot_started
         sampler = ProcSampler(workers)
         rclient = redis.Redis.from_url(redis_url)
@@ -445,15 +469,26 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         cpu_kinds_before = cpu_by_kind_of(workers)
         sampler.start()
 
-        _progress(f"sending {sum(len(p) for p in plans)} operations")
+        _progress(f"sending {steady_ops or sum(len(p) for p in plans)} operations")
         outage_end = None
         if outage_s:
             sim.set_faults(outage_s=outage_s)
             outage_end = time.time() + outage_s
         burst_started = time.monotonic()
         burst_wall_s = time.time()
-        op_ids = send_burst(client, agents, plans)
-        deadline = time.monotonic() + DEFAULT_BENCH_TIMEOUT_S
+        steady_sampler = None
+        if steady_ops:
+            sim_now = sim
+            steady_sampler = steady.SteadySampler(
+                lambda: workers.worker_pids() if workers is not None else [], redis_url, tmp_dir,
+                lambda: max((int(v) for v in sim_now.counters().get("logins", {}).values()), default=0),
+                sample_s=args.sample_s)
+            steady_sampler.start()
+            op_ids = steady.send_paced(client, agents, plans, args.rate, steady_ops, _progress)
+        else:
+            op_ids = send_burst(client, agents, plans)
+        timeout_s = args.timeout_s if args.timeout_s is not None else DEFAULT_BENCH_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         last_report = 0.0
         stop_at = args.kill_at_s if args.kill_at_s is not None else args.term_at_s
         stop_figures: dict[str, Any] = {}
@@ -470,9 +505,15 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             if time.monotonic() - last_report > 5:
                 _progress(f"{finished}/{len(op_ids)} ended ({counts})")
                 last_report = time.monotonic()
-            if finished >= len(op_ids) or time.monotonic() > deadline:
+            if finished >= len(op_ids):
+                break
+            if time.monotonic() > deadline:
+                _progress(f"timed out after {timeout_s:g} s: {len(op_ids) - finished} not ended ({counts})")
                 break
             time.sleep(0.2)
+        pending = {s: n for s, n in counts.items() if s not in TERMINAL}
+        if steady_sampler is not None:
+            steady_sampler.stop()
         calls_after = redis_calls(rclient)
         by_command_after = redis_calls_by_command(rclient)
         recycles = browser_recycles(rclient)
@@ -487,6 +528,8 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "ops": len(op_ids),
             "done": sum(1 for r in rows if r["status"] == Status.DONE),
             "failed": sum(1 for r in rows if r["status"] == Status.FAILED),
+            "timed_out": bool(pending),
+            "pending": pending,
         }
         slots = args.processes * min(args.threads, settings.contexts_per_browser)
         result.update(journal_figures(rows, slots))
@@ -548,21 +591,44 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
             # From the signal to the last operation that was running then being finished.
             stop_figures["recovery_s"] = round(max(ends) - stopped_at, 1) if ends else None
             result["stop"] = stop_figures
+        if steady_sampler is not None:
+            result["steady"] = steady.summary(steady_sampler.samples, {
+                "duration_s": args.duration_s, "rate_per_min": args.rate, "sample_s": args.sample_s})
         return result
     finally:
         stop_all(workers, sim, client, private_redis)
+        result_dirs = steady.profile_dirs(tmp_dir)
+        if result_dirs:
+            _progress(f"{result_dirs} Chromium profile directories left behind in {tmp_dir}; removing them")
+        _remove_tmp_dir(tmp_dir)
+
+
+#: How long the bench retries removing its TMPDIR: a Chromium ending by its parent-death
+#: signal may still be writing into its profile when the first attempt runs.
+TMP_DIR_REMOVE_S = 10.0
+
+
+def _remove_tmp_dir(tmp_dir: str) -> None:
+    """Remove the workers' TMPDIR, retrying while late writers fill it again."""
+    deadline = time.monotonic() + TMP_DIR_REMOVE_S
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    while os.path.exists(tmp_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def stop_all(workers: Any, sim: Any, client: Any, private_redis: Any) -> None:
-    """Stop what a run started, the workers first (any of them may be None)."""
-    if workers is not None:
-        workers.stop()
-    if sim is not None:
-        sim.stop()
-    if client is not None:
-        client.close()
-    if private_redis is not None:
-        private_redis.stop()
+    """Stop what a run started, the workers first (any of them may be None); a second
+    SIGINT or SIGTERM meanwhile is ignored, so the cleanup is never cut short."""
+    with interrupts_ignored():
+        if workers is not None:
+            workers.stop()
+        if sim is not None:
+            sim.stop()
+        if client is not None:
+            client.close()
+        if private_redis is not None:
+            private_redis.stop()
 
 
 def _stop_and_restart(
@@ -601,6 +667,14 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         from archibot_devtools.day import main as day_main
 
         return day_main(args, settings)
+    # SIGTERM unwinds like Ctrl+C, so run_bench's cleanup stops everything it started.
+    signal.signal(signal.SIGTERM, _interrupt)
     result = run_bench(args, settings)
     print(json.dumps(result))
+    if result["timed_out"]:
+        return EXIT_TIMED_OUT
     return 0 if result["failed"] == 0 and result["done"] == result["ops"] else 1
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)

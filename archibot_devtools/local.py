@@ -4,6 +4,8 @@ and worker processes. Each is a real child process; each ``stop`` leaves nothing
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -14,7 +16,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,43 @@ WORKER_ENV = {"dramatiq_delay_queue_prefetch": "100"}
 DEFAULT_STOP_TIMEOUT_S = 60.0
 #: Dramatiq's limit for its graceful stop (the Procfile and supervisord.conf pass the same).
 DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
+#: prctl(2)'s option that has the kernel signal a child when its parent thread dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> Callable[[], None]:
+    """A ``preexec_fn`` by which the child gets SIGTERM when the process that started it dies.
+
+    Even a SIGKILLed bench or demo, which runs no cleanup of its own, then takes its
+    simulator, Redis and worker group with it (the dramatiq CLI forwards SIGTERM to its
+    workers, whose Chromium dies with them) instead of leaving orphans running. libc is
+    loaded here, in the parent: between fork and exec the child only makes the one call
+    (no import, no lock another thread may have held at the fork).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return preexec
+
+
+@contextlib.contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM while the block runs (in the main thread; elsewhere a no-op).
+
+    For cleanup: a second Ctrl+C or SIGTERM arriving while the children are being stopped
+    would otherwise raise in the middle of it and leave the rest of them running.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class LocalProcessError(RuntimeError):
@@ -144,7 +183,8 @@ def start_sim(
     if test_mode:
         args.append("--test-mode")
     args += extra_args or []
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=die_with_parent())  # noqa: PLW1509 (one C call, see there)
     line = _read_line_matching(proc, "listening on ", DEFAULT_START_TIMEOUT_S)
     url = line.split("listening on ", 1)[1].strip()
     # Keep draining stdout so the child never blocks on a full pipe.
@@ -179,7 +219,8 @@ def start_workers(
             "--worker-shutdown-timeout", str(DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS)]
     full_env = {**os.environ, **WORKER_ENV, "dramatiq_queue_prefetch": str(threads), **env}
     proc = subprocess.Popen(
-        args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True
+        args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=full_env, start_new_session=True,
+        preexec_fn=die_with_parent(),  # noqa: PLW1509 (one C call, see there)
     )
     workers = Workers(proc, processes)
     log_file = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115

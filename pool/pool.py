@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import statistics
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -37,6 +39,9 @@ DEFAULT_MAX_BROWSER_AGE_S = 3_600.0
 #: A new context and page taking longer than this marks Chromium degraded: it is replaced
 #: at the next checkout (healthy: well under 200 ms).
 DEFAULT_DEGRADED_NEW_PAGE_MS = 5_000.0
+#: How many of the latest newPage timings :meth:`BrowserPool.stats` summarises: enough for a
+#: stable median, few enough that a slowing Chromium shows within minutes.
+NEW_PAGE_TIMINGS_KEPT = 100
 
 
 class BrowserPool:
@@ -94,6 +99,8 @@ class BrowserPool:
         self._launches = 0
         self._evictions = 0
         self._recycles = 0
+        self._new_pages = 0
+        self._new_page_ms: deque[float] = deque(maxlen=NEW_PAGE_TIMINGS_KEPT)
         #: Retired Chromiums (by launch number) that still run an operation.
         self._retiring: dict[int, Chromium] = {}
         #: Contexts being opened, per launch: a retired Chromium stays up until they are done.
@@ -362,6 +369,8 @@ class BrowserPool:
     def _note_new_page_ms(self, chromium: Chromium, elapsed_ms: float) -> None:
         """Mark ``chromium`` degraded when opening a page took too long (replaced at the next
         checkout, once its running operations are done)."""
+        self._new_pages += 1
+        self._new_page_ms.append(elapsed_ms)
         if elapsed_ms > self._degraded_new_page_ms and chromium.degraded is None:
             chromium.degraded = (
                 f"newPage took {elapsed_ms:.0f} ms > {self._degraded_new_page_ms:g} ms"
@@ -442,6 +451,10 @@ class BrowserPool:
             "launches": self._launches,
             "evictions": self._evictions,
             "recycles": self._recycles,
+            # Recent context+page openings: a Chromium that slows with age shows here first.
+            "new_pages": self._new_pages,
+            "new_page_ms_p50": round(statistics.median(self._new_page_ms), 1) if self._new_page_ms else None,
+            "new_page_ms_max": round(max(self._new_page_ms), 1) if self._new_page_ms else None,
             "browsers_running": (chromium is not None and chromium.alive) + len(self._retiring),
             "chromium_pid": chromium.pid if chromium is not None and chromium.alive else None,
         }
