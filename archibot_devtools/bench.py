@@ -597,6 +597,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         from archibot_devtools.day import main as day_main
 
         return day_main(args, settings)
+    if getattr(args, "journal", False):
+        from archibot_devtools.journal_bench import main as journal_main
+
+        return journal_main(args, settings)
     result = run_bench(args, settings)
     print(json.dumps(result))
     return 0 if result["failed"] == 0 and result["done"] == result["ops"] else 1
