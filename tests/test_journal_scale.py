@@ -74,6 +74,8 @@ def test_a_claim_raises_the_agents_fence_row_and_refuses_a_lower_fence(db: Datab
 
     claimed = claims.claim_next("a1", fence=7, worker="w")
     assert claimed is not None and claimed.id == first
+    with db.connection() as conn:
+        assert conn.execute("SELECT fence FROM agent_fences WHERE agent = 'a1'").fetchone()["fence"] == 7
     assert claims.max_fence("a1") == 7
 
     # A holder with an older lease claims nothing, even a row no claim has touched.
