@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import statistics
@@ -41,9 +42,17 @@ RUNNING_EVERY, BACKOFF_EVERY = 25, 7
 def _import_store(store_dir: str | None) -> dict[str, Any]:
     """The store's modules the bench calls, from ``store_dir`` when given."""
     if store_dir:
+        # Loaded by path: the editable install's finder would map ``store`` to this checkout
+        # whatever sys.path says. Its submodules then come from the package's own folder.
         for name in [m for m in sys.modules if m == "store" or m.startswith("store.")]:
             del sys.modules[name]
-        sys.path.insert(0, os.path.abspath(store_dir))
+        folder = os.path.join(os.path.abspath(store_dir), "store")
+        spec = importlib.util.spec_from_file_location(
+            "store", os.path.join(folder, "__init__.py"), submodule_search_locations=[folder])
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["store"] = package
+        spec.loader.exec_module(package)
     modules: dict[str, Any] = {name: importlib.import_module(f"store.{name}") for name in ("db", "claims", "recovery")}
     try:
         modules["retention"] = importlib.import_module("store.retention")
