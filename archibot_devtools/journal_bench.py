@@ -54,10 +54,10 @@ def _import_store(store_dir: str | None) -> dict[str, Any]:
         sys.modules["store"] = package
         spec.loader.exec_module(package)
     modules: dict[str, Any] = {name: importlib.import_module(f"store.{name}") for name in ("db", "claims", "recovery")}
-    try:
-        modules["retention"] = importlib.import_module("store.retention")
-    except ImportError:
-        modules["retention"] = None  # before the retention existed
+    retention = importlib.util.find_spec("store.retention")
+    # Before the retention existed (the editable finder would find this checkout's instead).
+    in_store = retention is not None and str(retention.origin).startswith(os.path.dirname(modules["db"].__file__))
+    modules["retention"] = importlib.import_module("store.retention") if in_store else None
     return modules
 
 
