@@ -22,3 +22,7 @@ CREATE INDEX operations_done_recent ON operations (seq DESC) INCLUDE (op_type, e
 -- Retention (store/retention.py): the oldest ended rows first.
 CREATE INDEX operations_ended ON operations (finished_at)
     WHERE status IN ('done', 'failed', 'cancelled');
+
+-- Deleting an operation cascades to its Idempotency-Keys: without this, each pruned row
+-- would scan the keys table.
+CREATE INDEX idempotency_keys_op ON idempotency_keys (op_id);
