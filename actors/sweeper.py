@@ -8,7 +8,8 @@ interval. An operation journaled ``running`` whose agent has no lease in Redis l
 worker: its wake-up goes out within an interval of the lease expiring. An agent with
 nothing running whose next ready operation has waited a while gets one wake-up (a worker
 that takes it drains the agent's queue). A spare wake-up costs little — the operation runs
-once, under its agent's lease — but a wake-up per waiting operation would flood a burst.
+once, under its agent's lease — but a wake-up per waiting operation would flood a burst. Every few minutes one process
+also prunes the journal's old ended rows (store/retention.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import time
 from typing import TYPE_CHECKING
 
 from actors.periodic import Periodic, take_turn
-from archibot.keys import SWEEP_KEY
+from archibot.keys import PRUNE_KEY, SWEEP_KEY
+from store.retention import Retention
 
 if TYPE_CHECKING:
     from actors.services import Services, WorkerState
@@ -34,6 +36,9 @@ DEFAULT_STEP_TIMEOUT_S = 60.0
 #: An idle agent's next operation untouched this long may have lost its message: wake it.
 #: (A busy agent's queue is drained by its holder; an orphan is found by its lease.)
 DEFAULT_STUCK_AFTER_S = 30
+#: How often one process prunes the journal's old ended rows (a bounded number of batches
+#: per turn: a backlog drains over several turns, never in one long statement).
+PRUNE_INTERVAL_S = 300
 
 
 class Sweeper:
@@ -44,6 +49,8 @@ class Sweeper:
         self.state = state
         self.sweeps = 0
         self._next_sweep = 0.0
+        self._next_prune = 0.0
+        self._retention = Retention(services.db)
         # Each of the tick's calls is bounded by itself: one stuck call must not end this
         # process's housekeeping, nor hold up the others.
         self.loop = Periodic("sweep", self.tick, tick_s=DEFAULT_TICK_S,
@@ -59,6 +66,10 @@ class Sweeper:
             self._next_sweep = time.monotonic() + interval_s
             if await take_turn(services.redis, SWEEP_KEY, services.name, interval_s * 0.9):
                 await asyncio.wait_for(self.sweep(), DEFAULT_STEP_TIMEOUT_S)
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + PRUNE_INTERVAL_S
+            if await take_turn(services.redis, PRUNE_KEY, services.name, PRUNE_INTERVAL_S * 0.9):
+                await asyncio.wait_for(self.prune(), DEFAULT_STEP_TIMEOUT_S)
 
     async def sweep(self) -> int:
         """Re-send wake-ups for orphaned and stuck operations (``Client.wake_lost``, as
@@ -72,6 +83,16 @@ class Sweeper:
             orphans = sum(1 for w in targets if w.orphan)
             log.warning("sweep_resent orphans=%d stuck=%d", orphans, len(targets) - orphans)
         return len(targets)
+
+    async def prune(self) -> int:
+        """Delete the journal's ended rows older than its retention (store/retention.py); how many."""
+        settings = self.services.settings
+        pruned = await self.services.db_call(functools.partial(
+            self._retention.prune, settings.journal_retention_days,
+            key_retention_s=settings.idempotency_retention_s))
+        if pruned.deleted:
+            log.info("journal_pruned rows=%d more=%s", pruned.deleted, pruned.more)
+        return int(pruned.deleted)
 
     async def erp_is_back(self) -> None:
         """The breaker closed: operations waiting out a transient backoff run now."""

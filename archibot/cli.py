@@ -233,6 +233,25 @@ def cmd_resend(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from store.db import Database
+    from store.retention import Retention
+
+    days = settings.journal_retention_days if args.older_than_days is None else args.older_than_days
+    db = Database(settings.database_url)
+    retention, deleted = Retention(db), 0
+    try:
+        while True:  # each call is a bounded number of batches; the CLI drains them all
+            pruned = retention.prune(days, key_retention_s=settings.idempotency_retention_s)
+            deleted += pruned.deleted
+            if not pruned.more:
+                break
+    finally:
+        db.close()
+    print(f"pruned {deleted} ended operations older than {days} days")
+    return 0
+
+
 def cmd_document(args: argparse.Namespace, settings: Settings) -> int:
     """Write a stored document (a download's ``result.document_id``) to a file, or stdout."""
     client = _client(settings)
@@ -363,6 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     resend.add_argument("--older-than", type=float, default=90.0, metavar="SECONDS")
     resend.set_defaults(func=cmd_resend)
 
+    prune = sub.add_parser("prune", help="delete ended operations older than the journal's retention")
+    prune.add_argument("--older-than-days", type=int, default=None, metavar="DAYS",
+                       help="default: ARCHIBOT_JOURNAL_RETENTION_DAYS")
+    prune.set_defaults(func=cmd_prune)
+
     document = sub.add_parser("document", help="write a document the workers fetched (a PDF) to a file")
     document.add_argument("document_id")
     document.add_argument("--out", "-o", default="-", metavar="FILE", help="default: stdout")
@@ -424,6 +448,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--tick-s", type=float, default=2.0, help="--day: wall seconds between ticks")
     bench.add_argument("--cap", type=int, default=None,
                        help="--day: ARCHIBOT_BACKGROUND_SYNCS_MAX for the run")
+    bench.add_argument("--journal", action="store_true",
+                       help="instead of a burst: the journal's statements against a long history "
+                       "(archibot_devtools/journal_bench.py)")
+    bench.add_argument("--journal-agents", type=int, default=1000, help="--journal: agents")
+    bench.add_argument("--done-rows", type=int, default=2_000_000, help="--journal: ended rows")
+    bench.add_argument("--pending-rows", type=int, default=10_000, help="--journal: pending rows")
+    bench.add_argument("--samples", type=int, default=60, help="--journal: samples per statement")
+    bench.add_argument("--store", default=None, metavar="DIR",
+                       help="--journal: import the store package from DIR (e.g. main's, to compare)")
     bench.set_defaults(func=cmd_bench)
     return parser
 

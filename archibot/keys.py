@@ -29,6 +29,8 @@ ERP_ERRORS_KEY = ERP_BREAKER_PREFIX + "errors"
 ERP_PROBE_KEY = ERP_BREAKER_PREFIX + "probe"
 #: The process whose turn it is to sweep for lost wake-ups (held for one sweep interval).
 SWEEP_KEY = "archibot:sweep"
+#: The process whose turn it is to prune the journal's old ended rows (store/retention.py).
+PRUNE_KEY = "archibot:prune"
 #: The process whose turn it is to keep idle ERP sessions alive (held for one round).
 KEEPALIVE_KEY = "archibot:keepalive"
 #: Until when the ERP blocks this address's logins (it answered 403): an ISO timestamp.

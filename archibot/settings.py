@@ -126,6 +126,9 @@ DEFAULT_SYNC_FORCE_WALK_H = 6
 DEFAULT_SYNC_SKIP_MIN_PAGES = 2
 #: Documents fetched from the ERP (PDFs) are kept this many days after they were last fetched.
 DEFAULT_DOCUMENTS_RETENTION_DAYS = 30
+#: Ended operations are pruned from the journal this many days after they ended
+#: (store/retention.py; the sweeper and ``archibot prune`` run it).
+DEFAULT_JOURNAL_RETENTION_DAYS = 30
 #: The freshness scheduler keeps each agent's caches younger than these targets (minutes):
 #: tighter for an agent who wrote something in the last ``freshness_active_window_min``.
 DEFAULT_FRESHNESS_ORDERS_ACTIVE_MIN = 20
@@ -227,6 +230,7 @@ class Settings:
     #: empty. Either way the documents table lists them.
     documents_dir: str = ""
     documents_retention_days: int = DEFAULT_DOCUMENTS_RETENTION_DAYS
+    journal_retention_days: int = DEFAULT_JOURNAL_RETENTION_DAYS
     # -- the freshness scheduler (actors/schedule.py) --
     freshness_orders_active_min: int = DEFAULT_FRESHNESS_ORDERS_ACTIVE_MIN
     freshness_orders_idle_min: int = DEFAULT_FRESHNESS_ORDERS_IDLE_MIN

@@ -667,6 +667,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         from archibot_devtools.day import main as day_main
 
         return day_main(args, settings)
+    if getattr(args, "journal", False):
+        from archibot_devtools.journal_bench import main as journal_main
+
+        return journal_main(args, settings)
     # SIGTERM unwinds like Ctrl+C, so run_bench's cleanup stops everything it started.
     signal.signal(signal.SIGTERM, _interrupt)
     result = run_bench(args, settings)

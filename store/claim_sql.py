@@ -10,18 +10,16 @@ from store.rows import PENDING_SQL
 from store.states import Status
 
 _DONE, _RUNNING = f"'{Status.DONE.value}'", f"'{Status.RUNNING.value}'"
-_UNITS = "greatest(1, coalesce(jsonb_array_length(payload -> 'lines'), 1))"
-
 FREE_AGENTS_SQL = f"""
 WITH recent AS (
-    SELECT op_type, exec_ms, {_UNITS} AS units FROM operations
+    SELECT op_type, exec_ms, units FROM operations
     WHERE status = {_DONE} AND exec_ms > 0 ORDER BY seq DESC LIMIT 500
 ), rates AS (
     SELECT op_type, sum(exec_ms)::float / sum(units) AS ms_per_unit FROM recent GROUP BY op_type
 ), pending AS (
     SELECT o.agent,
            bool_or(o.status = {_RUNNING}) AS busy,
-           sum(coalesce(r.ms_per_unit, 1000) * {_UNITS.replace("payload", "o.payload")}) AS work_ms
+           sum(coalesce(r.ms_per_unit, 1000) * o.units) AS work_ms
     FROM operations o LEFT JOIN rates r USING (op_type)
     WHERE o.status IN {PENDING_SQL}
     GROUP BY o.agent
@@ -43,22 +41,32 @@ WHERE NOT p.busy
 ORDER BY p.work_ms DESC, p.agent LIMIT %(limit)s
 """
 
-# Claims a row under fence %(fence)s unless any row of the agent already carries a newer
-# fence (then the caller's lease is stale, whatever this row says), and reports what the
-# row was before: a row still 'running' is an orphan of a holder that died.
+# Claims a row under fence %(fence)s unless the agent's fence row (agent_fences) already
+# holds a newer fence (then the caller's lease is stale, whatever this row says), and
+# reports what the row was before: a row still 'running' is an orphan of a holder that died.
+# `fenced` raises the agent's fence row in the same statement, and only for a row it may
+# claim; it returns nothing when the stored fence is newer, and the update then matches
+# nothing. Its row lock orders concurrent claims of one agent: the later one re-reads the
+# raised fence.
 CLAIM_SQL = f"""
 WITH prev AS (
-    SELECT id, status AS prev_status, updated_at AS prev_updated FROM operations
-    WHERE id = %(id)s FOR UPDATE
+    SELECT id, status AS prev_status, updated_at AS prev_updated, fence AS prev_fence
+    FROM operations WHERE id = %(id)s FOR UPDATE
+), fenced AS (
+    INSERT INTO agent_fences AS f (agent, fence)
+    SELECT %(agent)s, %(fence)s FROM prev
+    WHERE prev.prev_status IN {PENDING_SQL}
+      AND (prev.prev_fence IS NULL OR prev.prev_fence < %(fence)s)
+    ON CONFLICT (agent) DO UPDATE SET fence = excluded.fence WHERE f.fence <= excluded.fence
+    RETURNING f.fence
 )
 UPDATE operations o SET status = {_RUNNING}, attempts = o.attempts + 1,
     fence = %(fence)s, worker = %(worker)s, not_before = NULL,
     started_at = coalesce(o.started_at, clock_timestamp()),
     run_started_at = clock_timestamp(), updated_at = clock_timestamp()
-FROM prev
+FROM prev, fenced
 WHERE o.id = prev.id AND o.status IN {PENDING_SQL}
   AND (o.fence IS NULL OR o.fence < %(fence)s)
-  AND NOT EXISTS (SELECT 1 FROM operations x WHERE x.agent = %(agent)s AND x.fence > %(fence)s)
 RETURNING o.*, prev.prev_status, prev.prev_updated
 """
 

@@ -95,11 +95,13 @@ class Claims(JournalTable):
         )
 
     def max_fence(self, agent: str) -> int:
-        """The highest fence any of the agent's rows carries (a floor for the next lease)."""
+        """The highest fence any claim of the agent carried (a floor for the next lease).
+
+        Read from the agent's one fence row (agent_fences), which the claim raises: it
+        costs the same however long the agent's history, and pruned rows do not lower it.
+        """
         with self._db.connection() as conn:
-            row = conn.execute(
-                "SELECT coalesce(max(fence), 0) AS fence FROM operations WHERE agent = %s", (agent,)
-            ).fetchone()
+            row = conn.execute("SELECT fence FROM agent_fences WHERE agent = %s", (agent,)).fetchone()
         return int(row["fence"]) if row else 0
 
     def _pick(self, agent: str) -> str | None:
