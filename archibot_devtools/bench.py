@@ -605,16 +605,24 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
 
 #: How long the bench retries removing its TMPDIR: a Chromium ending by its parent-death
 #: signal may still be writing into its profile when the first attempt runs.
-TMP_DIR_REMOVE_S = 10.0
+TMP_DIR_REMOVE_S = 30.0
+#: ...and it must stay gone this long (a writer recreating it meanwhile was seen under load).
+TMP_DIR_GONE_S = 1.0
 
 
 def _remove_tmp_dir(tmp_dir: str) -> None:
     """Remove the workers' TMPDIR, retrying while late writers fill it again."""
     deadline = time.monotonic() + TMP_DIR_REMOVE_S
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    while os.path.exists(tmp_dir) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    gone_since = None
+    while time.monotonic() < deadline:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+        if os.path.exists(tmp_dir):
+            gone_since = None
+        elif gone_since is None:
+            gone_since = time.monotonic()
+        elif time.monotonic() - gone_since >= TMP_DIR_GONE_S:
+            return  # and stayed gone: no late writer is left
+        time.sleep(0.2)
 
 
 def stop_all(workers: Any, sim: Any, client: Any, private_redis: Any) -> None:

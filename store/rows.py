@@ -62,6 +62,8 @@ class OperationRow(Mapping[str, Any]):
     transient_since: dt.datetime | None
     #: When the write last journaled ``about_to_commit`` (its save may be in flight).
     committing_at: dt.datetime | None
+    #: Work units: its lines (at least 1), which the picker weighs (migration 0009).
+    units: int
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OperationRow:
