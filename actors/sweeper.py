@@ -8,8 +8,8 @@ interval. An operation journaled ``running`` whose agent has no lease in Redis l
 worker: its wake-up goes out within an interval of the lease expiring. An agent with
 nothing running whose next ready operation has waited a while gets one wake-up (a worker
 that takes it drains the agent's queue). A spare wake-up costs little — the operation runs
-once, under its agent's lease — but a wake-up per waiting operation would flood a burst. Every few minutes one process
-also prunes the journal's old ended rows (store/retention.py).
+once, under its agent's lease — but a wake-up per waiting operation would flood a burst.
+Every few minutes one process also prunes the journal's old ended rows (store/retention.py).
 """
 
 from __future__ import annotations

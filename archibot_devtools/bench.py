@@ -28,7 +28,6 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import psycopg
 import redis
 
 from archibot.client import Client
@@ -40,6 +39,7 @@ from archibot_devtools.local import (
     SimProcess,
     Workers,
     die_with_parent,
+    fresh_database,
     interrupts_ignored,
     start_sim,
     start_workers,
@@ -203,13 +203,6 @@ class PrivateRedis:
         self.proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-
-def _fresh_database(url: str) -> str:
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    head, _, _ = url.rpartition("/")
-    return f"{head}/{BENCH_DATABASE}"
 
 
 def redis_calls(client: redis.Redis) -> int:
@@ -429,7 +422,7 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
     os.chmod(tmp_dir, 0o1777)  # Chromium may run as another user (pool/browser.py)
     try:
         settings = dataclasses.replace(
-            base, redis_url=redis_url, database_url=_fresh_database(base.database_url),
+            base, redis_url=redis_url, database_url=fresh_database(base.database_url, BENCH_DATABASE),
             handoff=not args.no_handoff,
         )
         Database(settings.database_url).migrate()

@@ -42,14 +42,14 @@ from archibot.errors import ArchibotError
 from archibot.operations import SYNC_TYPES
 from archibot.settings import DEFAULT_KEEPALIVE_MAX_IDLE_S, DEFAULT_KEEPALIVE_S, Settings
 from archibot_devtools.bench import (
+    BENCH_DATABASE,
     PrivateRedis,
-    _fresh_database,
     _order_payload,
     _pct,
     orderable_customers,
     stop_all,
 )
-from archibot_devtools.local import SimProcess, Workers, start_sim, start_workers
+from archibot_devtools.local import SimProcess, Workers, fresh_database, start_sim, start_workers
 from store.db import Database
 from store.errors import StoreError
 from store.freshness import Freshness, Policy
@@ -200,7 +200,7 @@ def run_day(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
         settings = dataclasses.replace(
             base,
             redis_url=private_redis.url if private_redis else base.redis_url,
-            database_url=_fresh_database(base.database_url),
+            database_url=fresh_database(base.database_url, BENCH_DATABASE),
             freshness_speedup=speedup,
             freshness_tick_s=1,
             keepalive_s=max(1, DEFAULT_KEEPALIVE_S // speedup),

@@ -28,6 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from archibot.settings import Settings
+from archibot_devtools.local import fresh_database
 
 #: The database this bench drops and recreates.
 JOURNAL_BENCH_DATABASE = os.environ.get("ARCHIBOT_BENCH_DATABASE", "archibot_journal_bench")
@@ -60,13 +61,6 @@ def _import_store(store_dir: str | None) -> dict[str, Any]:
     modules["retention"] = importlib.import_module("store.retention") if in_store else None
     return modules
 
-
-def _fresh_database(url: str) -> str:
-    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {JOURNAL_BENCH_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {JOURNAL_BENCH_DATABASE}")
-    head, _, _ = url.rpartition("/")
-    return f"{head}/{JOURNAL_BENCH_DATABASE}"
 
 
 def fill(url: str, agents: int, done_rows: int, pending_rows: int) -> None:
@@ -140,7 +134,7 @@ def _times_ms(call: Callable[[int], Any], samples: int) -> dict[str, float]:
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     store = _import_store(args.store)
     args.agents = args.journal_agents
-    url = _fresh_database(settings.database_url)
+    url = fresh_database(settings.database_url, JOURNAL_BENCH_DATABASE)
     db = store["db"].Database(url)
     db.migrate()
     started = time.monotonic()

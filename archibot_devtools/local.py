@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+
 DEFAULT_START_TIMEOUT_S = 60.0
 #: Dramatiq reads these when it is imported, so they must be in the workers' environment
 #: (the Procfile and supervisord.conf set them too). The queue prefetch is per process:
@@ -66,6 +68,15 @@ def interrupts_ignored() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def fresh_database(url: str, name: str) -> str:
+    """Drop and recreate database ``name`` on ``url``'s server; its URL (a bench's journal)."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    head, _, _ = url.rpartition("/")
+    return f"{head}/{name}"
 
 
 class LocalProcessError(RuntimeError):

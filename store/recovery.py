@@ -42,7 +42,7 @@ class Wakeup:
     orphan: bool
     #: Seconds since its row last changed (an orphan quieter than a lease: its worker was
     #: alive less than a lease ago, so its lease is still held or lapses before the next sweep).
-    quiet_s: float = 0.0
+    quiet_s: float
 
 
 class Recovery(JournalTable):
