@@ -589,7 +589,10 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
                 "duration_s": args.duration_s, "rate_per_min": args.rate, "sample_s": args.sample_s})
         return result
     finally:
-        stop_all(workers, sim, client, private_redis)
+        try:
+            stop_all(workers, sim, client, private_redis)
+        finally:
+            _wait_for_tmp_users(tmp_dir)
         result_dirs = steady.profile_dirs(tmp_dir)
         if result_dirs:
             _progress(f"{result_dirs} Chromium profile directories left behind in {tmp_dir}; removing them")
@@ -601,6 +604,29 @@ def run_bench(args: argparse.Namespace, base: Settings) -> dict[str, Any]:
 TMP_DIR_REMOVE_S = 30.0
 #: ...and it must stay gone this long (a writer recreating it meanwhile was seen under load).
 TMP_DIR_GONE_S = 1.0
+
+
+def _tmp_users(tmp_dir: str) -> list[int]:
+    """The live processes started with ``TMPDIR=tmp_dir`` (the workers and their Chromium)."""
+    needle = f"TMPDIR={tmp_dir}\0".encode()
+    users = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if needle in f.read():
+                        users.append(int(entry))
+            except OSError:
+                continue  # gone, or not ours to read
+    return users
+
+
+def _wait_for_tmp_users(tmp_dir: str) -> None:
+    """Wait (bounded) until no process started in ``tmp_dir`` is alive: a Chromium ending by
+    its parent-death signal after its worker left would write into a removed profile."""
+    deadline = time.monotonic() + TMP_DIR_REMOVE_S
+    while _tmp_users(tmp_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _remove_tmp_dir(tmp_dir: str) -> None:
