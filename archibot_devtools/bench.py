@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -621,12 +622,23 @@ def _tmp_users(tmp_dir: str) -> list[int]:
     return users
 
 
+def _command(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "(gone)"
+
+
 def _wait_for_tmp_users(tmp_dir: str) -> None:
     """Wait (bounded) until no process started in ``tmp_dir`` is alive: a Chromium ending by
     its parent-death signal after its worker left would write into a removed profile."""
     deadline = time.monotonic() + TMP_DIR_REMOVE_S
-    while _tmp_users(tmp_dir) and time.monotonic() < deadline:
+    while (users := _tmp_users(tmp_dir)) and time.monotonic() < deadline:
         time.sleep(0.2)
+    if users:
+        _progress(f"still running in {tmp_dir} after {TMP_DIR_REMOVE_S:g} s: "
+                  + "; ".join(f"{pid} {_command(pid)[:120]}" for pid in users))
 
 
 def _remove_tmp_dir(tmp_dir: str) -> None:
@@ -642,6 +654,8 @@ def _remove_tmp_dir(tmp_dir: str) -> None:
         elif time.monotonic() - gone_since >= TMP_DIR_GONE_S:
             return  # and stayed gone: no late writer is left
         time.sleep(0.2)
+    left = [str(p) for p in Path(tmp_dir).rglob("*")][:10] if os.path.exists(tmp_dir) else []
+    _progress(f"{tmp_dir} kept coming back for {TMP_DIR_REMOVE_S:g} s; last seen holding {left}")
 
 
 def stop_all(workers: Any, sim: Any, client: Any, private_redis: Any) -> None:

@@ -31,6 +31,9 @@ WORKER_ENV = {"dramatiq_delay_queue_prefetch": "100"}
 DEFAULT_STOP_TIMEOUT_S = 60.0
 #: Dramatiq's limit for its graceful stop (the Procfile and supervisord.conf pass the same).
 DEFAULT_WORKER_SHUTDOWN_TIMEOUT_MS = 45_000
+#: The grace of workers whose start failed or was interrupted: still booting, they hold no
+#: operation worth waiting for (one that did is redelivered and checked against the ERP).
+BOOT_ABANDON_TIMEOUT_S = 5.0
 #: prctl(2)'s option that has the kernel signal a child when its parent thread dies.
 _PR_SET_PDEATHSIG = 1
 
@@ -249,11 +252,17 @@ def start_workers(
 
     threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + timeout_s
-    for _ in range(processes):
-        if not ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            tail = "".join(workers.log_lines[-30:])
-            workers.stop()
-            raise LocalProcessError(f"the workers did not boot within {timeout_s:g} s:\n{tail}")
+    try:
+        for _ in range(processes):
+            if not ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                tail = "".join(workers.log_lines[-30:])
+                raise LocalProcessError(f"the workers did not boot within {timeout_s:g} s:\n{tail}")
+    except BaseException:
+        # Timed out, or interrupted (a SIGTERM to the bench while they boot): the caller
+        # never gets them to stop.
+        with interrupts_ignored():
+            workers.stop(BOOT_ABANDON_TIMEOUT_S)
+        raise
     return workers
 
 
@@ -270,10 +279,15 @@ def _read_line_matching(proc: subprocess.Popen[str], needle: str, timeout_s: flo
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    reader.join(timeout_s)
-    if not result:
-        _stop(proc)
-        raise LocalProcessError(f"{proc.args!r} did not print {needle!r} within {timeout_s:g} s")
+    try:
+        reader.join(timeout_s)
+        if not result:
+            raise LocalProcessError(f"{proc.args!r} did not print {needle!r} within {timeout_s:g} s")
+    except BaseException:
+        # Timed out, or interrupted while it starts: the caller never gets it to stop.
+        with interrupts_ignored():
+            _stop(proc)
+        raise
     return result[0]
 
 

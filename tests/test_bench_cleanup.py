@@ -21,17 +21,22 @@ from pathlib import Path
 
 import pytest
 
+from archibot.settings import Settings
+from archibot_devtools.local import start_workers
 from pool.procstat import process_tree
 from tests.fix_services import BASE_TEST_DATABASE
 
-#: The bench's own journal database (dropped and recreated by each run).
-BENCH_TEST_DATABASE = f"{BASE_TEST_DATABASE}_bench_cleanup"
+#: The benches' own journal databases (each dropped and recreated by its run): one per test,
+#: since the tests of this module run at once on different xdist workers.
+BENCH_TEST_DATABASE = f"{BASE_TEST_DATABASE}_bench_cleanup_{{}}"
 #: Long enough for a bench to boot its simulator, Redis and a worker with its Chromium.
 BOOT_BOUND_S = 120.0
 #: How long a stopped bench's processes may take to end: the workers' graceful stop
 #: (an operation in flight at a slow ERP) plus the SIGKILL that follows it.
 END_BOUND_S = 90.0
 MARKER_VAR = "ARCHIBOT_TEST_BENCH_MARKER"
+#: Well inside a worker's boot (its imports alone take longer).
+INTERRUPT_AFTER_S = 0.3
 #: The console script of the interpreter running the tests (the package has no ``__main__``).
 ARCHIBOT_CLI = str(Path(sys.executable).with_name("archibot"))
 
@@ -111,10 +116,10 @@ def bench_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _start_bench(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+def _start_bench(tmp_path: Path, name: str, *options: str) -> tuple[subprocess.Popen[str], str]:
     marker = uuid.uuid4().hex
     env = {**os.environ, MARKER_VAR: marker, "TMPDIR": str(tmp_path),
-           "ARCHIBOT_BENCH_DATABASE": BENCH_TEST_DATABASE}
+           "ARCHIBOT_BENCH_DATABASE": BENCH_TEST_DATABASE.format(name)}
     proc = subprocess.Popen(
         [ARCHIBOT_CLI, "bench", "--agents", "1", "--ops-per-agent", "1",
          "--processes", "1", "--threads", "1", *options],
@@ -155,23 +160,24 @@ def _survivors(stack: Stack) -> dict[int, str]:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_a_stopped_bench_leaves_no_process(bench_tmp: Path, signum: int) -> None:
     # Given a bench in the middle of a burst at a slow ERP
-    proc, marker = _start_bench(bench_tmp, "--latency-ms", "2000")
+    proc, marker = _start_bench(bench_tmp, signal.Signals(signum).name.lower(), "--latency-ms", "2000")
     stack = Stack(marker, proc.pid)
     started = _wait_for_stack(proc, stack)
     # When it is signalled
     proc.send_signal(signum)
-    proc.communicate(timeout=END_BOUND_S)
+    _, err = proc.communicate(timeout=END_BOUND_S)
     # Then nothing it started is still running
     assert _survivors(stack) == {}, f"started: {started}"
     if signum == signal.SIGTERM:
         # ...and its temporary directories (Redis's, the Chromium profiles) are gone too
-        assert list(bench_tmp.iterdir()) == []
+        left = sorted(str(p) for p in bench_tmp.rglob("*"))
+        assert list(bench_tmp.iterdir()) == [], f"exit {proc.returncode}, left {left[:20]}:\n{err[-3000:]}"
         assert proc.returncode == 130
 
 
 def test_a_bench_out_of_time_says_what_is_pending(bench_tmp: Path) -> None:
     # Given a bench whose burst cannot end in time (each ERP request takes 3 s)
-    proc, marker = _start_bench(bench_tmp, "--latency-ms", "3000", "--timeout-s", "0")
+    proc, marker = _start_bench(bench_tmp, "timeout", "--latency-ms", "3000", "--timeout-s", "0")
     stack = Stack(marker, proc.pid)
     # When it runs out of time
     deadline = time.monotonic() + BOOT_BOUND_S + END_BOUND_S
@@ -186,3 +192,36 @@ def test_a_bench_out_of_time_says_what_is_pending(bench_tmp: Path) -> None:
     assert sum(result["pending"].values()) == 1
     assert result["ops"] == 1
     assert _survivors(stack) == {}
+
+
+class _Interrupted(Exception):
+    """What the test's timer raises in the middle of a start (as SIGTERM does in the bench)."""
+
+
+def test_workers_interrupted_while_they_boot_are_stopped(
+    stack_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given workers starting (their boot takes seconds: Python's imports, Chromium's launch)
+    marker = uuid.uuid4().hex
+    monkeypatch.setenv(MARKER_VAR, marker)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        # When the start is interrupted before they are ready
+        signal.setitimer(signal.ITIMER_REAL, INTERRUPT_AFTER_S)
+        with pytest.raises(_Interrupted):
+            start_workers(stack_settings.to_env(), processes=1, threads=1)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    # Then the start stopped what it had started (the caller never got it to stop)
+    deadline = time.monotonic() + END_BOUND_S
+    while _marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = _marked(marker)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == {}
