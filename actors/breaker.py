@@ -4,7 +4,11 @@ Consecutive transport errors (a 5xx page, a timeout, a refused connection), coun
 across agents and workers, open the breaker: workers stop claiming operations for the
 ERP, and one of them at a time probes it over plain HTTP with a growing, capped
 backoff. When the ERP answers again the breaker closes, and the operations that were
-waiting out a backoff are made ready and woken. A success anywhere resets the count.
+waiting out a backoff are made ready and woken. A success anywhere resets the count —
+when the process knows of one: its last reading of the state (at most a second old in a
+process that is claiming work) or an error it counted since. A streak another process
+began within that second may so outlive a success; it opens nothing by itself, since a
+streak is confirmed by a probe first. It saves a DEL on every operation's success.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class ErpBreaker:
         self._probe_key = ERP_PROBE_KEY
         self._open = False
         self._open_read_at = float("-inf")
+        #: Whether a streak may be counted: what the last reading saw, or an error since.
+        self._streak_seen = True
 
     async def is_open(self) -> bool:
         """Whether workers should leave the ERP alone for now.
@@ -67,7 +73,8 @@ class ErpBreaker:
         """
         now = time.monotonic()
         if now - self._open_read_at >= DEFAULT_STATE_REUSE_S:
-            self._open = bool(await self._client.exists(self._open_key))
+            is_open, streak = await self._client.mget(self._open_key, self._errors_key)
+            self._open, self._streak_seen = is_open is not None, streak is not None
             self._open_read_at = now
         return self._open
 
@@ -83,6 +90,7 @@ class ErpBreaker:
         the streak: a login page that did not answer means the ERP is down, and every
         agent that needs a login should wait for it to return rather than try again.
         """
+        self._streak_seen = True
         pipe = self._client.pipeline(transaction=True)
         pipe.incr(self._errors_key)
         pipe.pexpire(self._errors_key, DEFAULT_ERROR_WINDOW_MS)
@@ -95,6 +103,7 @@ class ErpBreaker:
         status = await self._ask_erp()
         if status is not None and status < 500:
             await self._client.delete(self._errors_key)
+            self._streak_seen = False
             log.info("erp_breaker_kept_closed errors=%d probe_status=%d", streak, status)
             return False
         opened = bool(await self._client.set(
@@ -107,8 +116,10 @@ class ErpBreaker:
         return True
 
     async def success(self) -> None:
-        """An operation got through to the ERP: the streak is over."""
-        await self._client.delete(self._errors_key)
+        """An operation got through to the ERP: the streak, if this process knows of one, is over."""
+        if self._streak_seen:
+            await self._client.delete(self._errors_key)
+            self._streak_seen = False
 
     async def probe(self) -> bool:
         """If the breaker is open and it is this worker's turn, ask the ERP; True if it closed.
@@ -129,6 +140,7 @@ class ErpBreaker:
         if status is not None and status < 500:
             await self._client.delete(self._open_key, self._errors_key)
             self._knows(False)
+            self._streak_seen = False
             log.warning("erp_breaker_closed down_s=%.0f probes=%d status=%d",
                         time.time() - float(info.get("since", time.time())), probes + 1, status)
             return True

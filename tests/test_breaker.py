@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 import actors.breaker as breaker_module
 from actors.breaker import ErpBreaker
-from archibot.keys import ERP_OPEN_KEY
+from archibot.keys import ERP_ERRORS_KEY, ERP_OPEN_KEY
 from archibot.settings import Settings
 
 
@@ -21,14 +21,14 @@ def test_an_open_breaker_reaches_every_process_within_the_reuse_time_and_costs_o
     async def main() -> None:
         client = aioredis.Redis.from_url(settings.redis_url)
         reads = 0
-        exists = client.exists
+        mget = client.mget
 
         async def counted(*keys):  # type: ignore[no-untyped-def]
             nonlocal reads
             reads += 1
-            return await exists(*keys)
+            return await mget(*keys)
 
-        client.exists = counted  # type: ignore[method-assign]
+        client.mget = counted  # type: ignore[method-assign]
         breaker = ErpBreaker(client, erp_url="http://127.0.0.1:9/", threshold=3)
         # Given a closed breaker asked before every claim: one read serves many claims
         assert [await breaker.is_open() for _ in range(20)] == [False] * 20
@@ -43,6 +43,43 @@ def test_an_open_breaker_reaches_every_process_within_the_reuse_time_and_costs_o
         assert not await breaker.probe()
         assert not await breaker.is_open()
         assert reads == 2
+        await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_success_clears_a_streak_it_knows_of_and_costs_nothing_when_there_is_none(
+    settings: Settings, redis_client: redis.Redis, monkeypatch
+) -> None:
+    monkeypatch.setattr(breaker_module, "DEFAULT_STATE_REUSE_S", 0.3)
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(settings.redis_url)
+        deletes = 0
+        delete = client.delete
+
+        async def counted(*keys):  # type: ignore[no-untyped-def]
+            nonlocal deletes
+            deletes += 1
+            return await delete(*keys)
+
+        client.delete = counted  # type: ignore[method-assign]
+        breaker = ErpBreaker(client, erp_url="http://127.0.0.1:9/", threshold=3)
+        # Given a process whose reading saw no streak, successes cost no command
+        assert not await breaker.is_open()
+        for _ in range(5):
+            await breaker.success()
+        assert deletes == 0
+        # When it counts an error itself, its next success ends the streak
+        assert not await breaker.transport_error("agent01", "timeout")
+        await breaker.success()
+        assert deletes == 1 and redis_client.get(ERP_ERRORS_KEY) is None
+        # And a streak another process began is ended by its first success after a reading
+        redis_client.set(ERP_ERRORS_KEY, 2)
+        await asyncio.sleep(0.35)
+        assert not await breaker.is_open()
+        await breaker.success()
+        assert deletes == 2 and redis_client.get(ERP_ERRORS_KEY) is None
         await client.aclose()
 
     asyncio.run(main())
