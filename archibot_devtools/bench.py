@@ -46,7 +46,14 @@ from archibot_devtools.local import (
     start_workers,
 )
 from erp.operations import marker_for
-from pool.procstat import cpu_seconds, cpu_seconds_by_kind, process_tree, pss_bytes, rss_bytes
+from pool.procstat import (
+    command_line,
+    cpu_seconds,
+    cpu_seconds_by_kind,
+    process_tree,
+    pss_bytes,
+    rss_bytes,
+)
 from store.db import Database
 from store.states import PENDING, TERMINAL, Status
 
@@ -622,14 +629,6 @@ def _tmp_users(tmp_dir: str) -> list[int]:
     return users
 
 
-def _command(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return "(gone)"
-
-
 def _wait_for_tmp_users(tmp_dir: str) -> None:
     """Wait (bounded) until no process started in ``tmp_dir`` is alive: a Chromium ending by
     its parent-death signal after its worker left would write into a removed profile."""
@@ -638,7 +637,7 @@ def _wait_for_tmp_users(tmp_dir: str) -> None:
         time.sleep(0.2)
     if users:
         _progress(f"still running in {tmp_dir} after {TMP_DIR_REMOVE_S:g} s: "
-                  + "; ".join(f"{pid} {_command(pid)[:120]}" for pid in users))
+                  + "; ".join(f"{pid} {(command_line(pid) or '(gone)')[:120]}" for pid in users))
 
 
 def _remove_tmp_dir(tmp_dir: str) -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from archibot.settings import Settings
 from archibot_devtools.local import start_workers
-from pool.procstat import process_tree
+from pool.procstat import command_line, process_tree
 from tests.fix_services import BASE_TEST_DATABASE
 
 #: The benches' own journal databases (each dropped and recreated by its run): one per test,
@@ -52,14 +52,6 @@ def _start_time(pid: int) -> str | None:
     return None if fields[0] == "Z" else fields[19]
 
 
-def _command(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def _marked(marker: str) -> dict[int, str]:
     """Live processes whose environment holds ``marker``: pid → command line."""
     needle = f"{MARKER_VAR}={marker}".encode()
@@ -74,7 +66,7 @@ def _marked(marker: str) -> dict[int, str]:
         except OSError:
             continue
         if _start_time(int(name)) is not None:
-            found[int(name)] = _command(int(name))
+            found[int(name)] = command_line(int(name))
     return found
 
 
@@ -91,7 +83,7 @@ class Stack:
     def look(self) -> dict[int, str]:
         """Record and return what is running now."""
         now = _marked(self.marker)
-        now.update({pid: _command(pid) for pid in process_tree(self.bench_pid) if pid != self.bench_pid})
+        now.update({pid: command_line(pid) for pid in process_tree(self.bench_pid) if pid != self.bench_pid})
         for pid, command in now.items():
             self.seen.setdefault(pid, (_start_time(pid), command))
         return now
